@@ -1,0 +1,101 @@
+//! `--device auto|cpu|cuda|cuda:N`, resolved against what libtorch can see. Asking for CUDA where
+//! there is none is an error, never a silent fall back to the CPU.
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use tch::{Cuda, Device};
+
+use crate::error::{Error, Result};
+
+/// A device as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceSpec {
+    /// CUDA device 0 when available, else the CPU.
+    Auto,
+    Cpu,
+    /// `cuda` is `cuda:0`.
+    Cuda(usize),
+}
+
+impl DeviceSpec {
+    /// The device to run on; an error when CUDA is asked for and missing.
+    pub fn resolve(self) -> Result<Device> {
+        match self {
+            DeviceSpec::Cpu => Ok(Device::Cpu),
+            DeviceSpec::Auto => Ok(if Cuda::is_available() {
+                Device::Cuda(0)
+            } else {
+                Device::Cpu
+            }),
+            DeviceSpec::Cuda(index) => {
+                if !Cuda::is_available() {
+                    return Err(Error::Device(format!(
+                        "--device {self}: CUDA is not available (libtorch sees no GPU; see README, \"CUDA\")"
+                    )));
+                }
+                let count = Cuda::device_count() as usize;
+                if index >= count {
+                    return Err(Error::Device(format!(
+                        "--device {self}: only {count} CUDA device(s) are visible"
+                    )));
+                }
+                Ok(Device::Cuda(index))
+            }
+        }
+    }
+}
+
+/// How a resolved device is written in config.json and reports (`cpu`, `cuda:0`).
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".to_string(),
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Auto => f.write_str("auto"),
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl FromStr for DeviceSpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::Config(format!(
+                "invalid device '{s}' (expected auto, cpu, cuda or cuda:N)"
+            ))
+        };
+        match s {
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" => Ok(DeviceSpec::Cuda(0)),
+            _ => {
+                let index = s.strip_prefix("cuda:").ok_or_else(bad)?;
+                index.parse().map(DeviceSpec::Cuda).map_err(|_| bad())
+            }
+        }
+    }
+}
+
+impl TryFrom<String> for DeviceSpec {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<DeviceSpec> for String {
+    fn from(d: DeviceSpec) -> String {
+        d.to_string()
+    }
+}

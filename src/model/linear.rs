@@ -1,0 +1,60 @@
+//! A fully connected layer initialised exactly as PyTorch's `nn.Linear`.
+//!
+//! PyTorch (`nn.Linear.reset_parameters`): `kaiming_uniform_(weight, a=math.sqrt(5))`, i.e.
+//! U(±bound) with `bound = sqrt(3) * gain / sqrt(fan_in)` and `gain = sqrt(2 / (1 + a²))`, then
+//! `bias ~ U(±1/sqrt(fan_in))` — weight drawn first, on the CPU generator. tch's own `nn::linear`
+//! uses a different bound and draws the bias first, so seeded runs would not match.
+use tch::nn::Path;
+use tch::{Device, Kind, Tensor};
+
+use crate::error::Result;
+
+/// Options of a [`Linear`] layer.
+#[derive(Debug, Clone, Copy)]
+pub struct LinearConfig {
+    pub bias: bool,
+}
+
+impl Default for LinearConfig {
+    fn default() -> Self {
+        LinearConfig { bias: true }
+    }
+}
+
+/// `y = x Wᵀ + b`, registered as `weight` (`[out, in]`) and `bias` (`[out]`) under its path.
+#[derive(Debug)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+}
+
+/// Creates a linear layer under `vs`, drawing its parameters as PyTorch does (on the CPU, then
+/// copied to the store's device so that a CUDA run starts from the same numbers).
+pub fn linear(vs: &Path, in_dim: i64, out_dim: i64, config: LinearConfig) -> Result<Linear> {
+    let fan_in = in_dim as f64;
+    let a = 5f64.sqrt();
+    let gain = (2.0 / (1.0 + a * a)).sqrt();
+    let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
+    let weight = uniform(&[out_dim, in_dim], weight_bound)?;
+    let weight = vs.f_var_copy("weight", &weight)?;
+    let bias = if config.bias {
+        let bias_bound = if in_dim > 0 { 1.0 / fan_in.sqrt() } else { 0.0 };
+        Some(vs.f_var_copy("bias", &uniform(&[out_dim], bias_bound)?)?)
+    } else {
+        None
+    };
+    Ok(Linear { weight, bias })
+}
+
+impl Linear {
+    /// `torch.nn.functional.linear(xs, weight, bias)`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        Ok(xs.f_linear(&self.weight, self.bias.as_ref())?)
+    }
+}
+
+fn uniform(shape: &[i64], bound: f64) -> Result<Tensor> {
+    let mut t = Tensor::f_empty(shape, (Kind::Float, Device::Cpu))?;
+    let _ = tch::no_grad(|| t.f_uniform_(-bound, bound))?;
+    Ok(t)
+}

@@ -1,0 +1,80 @@
+//! Optimizers written operation for operation as `torch.optim`'s single-tensor (`foreach=False`)
+//! code in PyTorch 2.11, so that a step gives the same bits as Python. tch's own optimizers are
+//! libtorch's C++ `torch::optim`, whose Adam differs in the last bits (mul/add instead of lerp)
+//! and whose state cannot be saved.
+mod adam;
+mod config;
+mod scaled;
+mod sgd;
+
+pub use adam::Adam;
+pub use config::{OptimizerConfig, OptimizerKind};
+pub use sgd::Sgd;
+
+use tch::Tensor;
+
+use crate::error::Result;
+use crate::tensor_file::NamedTensors;
+
+/// A stateful parameter update.
+pub trait Optimizer {
+    /// Sets every parameter's gradient to zero (before a backward pass).
+    fn zero_grad(&mut self) -> Result<()>;
+
+    /// Applies one update from the current gradients. Parameters without a gradient are skipped.
+    fn step(&mut self) -> Result<()>;
+
+    /// The optimizer's state as named tensors, `<param>.<state>` (e.g. `fc1.weight.exp_avg`), in
+    /// PyTorch's terms: what a checkpoint needs to continue bit for bit.
+    fn state(&self) -> NamedTensors;
+
+    /// Restores state saved by [`Optimizer::state`].
+    fn load_state(&mut self, state: &NamedTensors) -> Result<()>;
+}
+
+/// Builds the optimizer of `config` over named parameters (as `VarStore::variables` gives them).
+pub fn optimizer(
+    config: &OptimizerConfig,
+    params: Vec<(String, Tensor)>,
+) -> Result<Box<dyn Optimizer>> {
+    config.validate()?;
+    let mut params = params;
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(match config.kind {
+        OptimizerKind::Sgd => Box::new(Sgd::new(config, params)?),
+        OptimizerKind::Adam | OptimizerKind::AdamW => Box::new(Adam::new(config, params)?),
+    })
+}
+
+/// Zeroes the gradients of `params` (shared by the optimizers).
+fn zero_grads(params: &[(String, Tensor)]) -> Result<()> {
+    for (_, p) in params {
+        let mut grad = p.grad();
+        if grad.defined() {
+            let _ = grad.f_detach_()?;
+            let _ = grad.f_zero_()?;
+        }
+    }
+    Ok(())
+}
+
+/// Looks up `<name>.<key>` in saved optimizer state, checking its shape against `like`.
+fn saved_state(
+    state: &NamedTensors,
+    name: &str,
+    key: &str,
+    like: &Tensor,
+) -> Result<Option<Tensor>> {
+    let full = format!("{name}.{key}");
+    let Some((_, t)) = state.iter().find(|(n, _)| *n == full) else {
+        return Ok(None);
+    };
+    if t.size() != like.size() {
+        return Err(crate::error::Error::Data(format!(
+            "optimizer state '{full}' has shape {:?}, expected {:?}",
+            t.size(),
+            like.size()
+        )));
+    }
+    Ok(Some(t.f_to_device(like.device())?.f_to_kind(like.kind())?))
+}

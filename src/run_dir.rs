@@ -1,0 +1,169 @@
+//! The run directory: `config.json`, `metrics.jsonl` (one JSON object per epoch, flushed every
+//! epoch) and the final weights as a safetensors state_dict.
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+
+/// Name of the per-epoch metrics file.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Name of the resolved configuration file.
+pub const CONFIG_FILE: &str = "config.json";
+/// Name of the final weights.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+
+/// A folder that holds one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the run folder: `out` if given (it must not already hold a run), otherwise a fresh
+    /// `runs/<experiment>-<UTC time>` folder.
+    pub fn create(out: Option<&Path>, experiment: &str) -> Result<RunDir> {
+        let path = match out {
+            Some(p) => p.to_path_buf(),
+            None => fresh_path(Path::new("runs"), experiment),
+        };
+        if path.join(METRICS_FILE).exists() || path.join(CONFIG_FILE).exists() {
+            return Err(Error::file(
+                &path,
+                "already holds a run (config.json or metrics.jsonl); choose another --out",
+            ));
+        }
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::file(&path, format!("cannot create the run directory ({e})")))?;
+        Ok(RunDir { path })
+    }
+
+    /// An existing run folder (for resume and reports).
+    pub fn open(path: &Path) -> Result<RunDir> {
+        if !path.join(CONFIG_FILE).is_file() {
+            return Err(Error::file(path, "not a run directory (no config.json)"));
+        }
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A file inside the folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes a pretty-printed JSON file atomically.
+    pub fn write_json(&self, name: &str, value: &Value) -> Result<()> {
+        let mut text =
+            serde_json::to_string_pretty(value).map_err(|e| Error::file(self.file(name), e))?;
+        text.push('\n');
+        write_atomic(&self.file(name), text.as_bytes())
+    }
+
+    /// Opens `metrics.jsonl` for appending.
+    pub fn metrics_log(&self) -> Result<MetricsLog> {
+        MetricsLog::append(&self.file(METRICS_FILE))
+    }
+}
+
+/// `metrics.jsonl`, one complete line per epoch.
+pub struct MetricsLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl MetricsLog {
+    /// Opens (creating if needed) a metrics file for appending.
+    pub fn append(path: &Path) -> Result<MetricsLog> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::file(path, format!("cannot open ({e})")))?;
+        Ok(MetricsLog {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Appends one record as a single write of a whole line, then syncs it to disk, so a kill
+    /// never leaves half a line.
+    pub fn write(&mut self, record: &Value) -> Result<()> {
+        let mut line = record.to_string();
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| Error::file(&self.path, format!("cannot append ({e})")))
+    }
+}
+
+/// Reads every record of a metrics file.
+pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::file(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+fn fresh_path(root: &Path, experiment: &str) -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let stamp = utc_stamp(secs);
+    let base = root.join(format!("{experiment}-{stamp}"));
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                base.clone()
+            } else {
+                PathBuf::from(format!("{}-{i}", base.display()))
+            }
+        })
+        .find(|p| !p.exists())
+        .expect("an unused name exists")
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC (days-to-civil, Howard Hinnant's algorithm).
+fn utc_stamp(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_stamp_formats_known_instants() {
+        assert_eq!(super::utc_stamp(0), "19700101-000000");
+        assert_eq!(super::utc_stamp(1_795_682_096), "20261126-083456");
+    }
+}

@@ -1,0 +1,47 @@
+//! Evaluation with the seed's accounting: batch means times batch sizes, over the dataset length.
+use crate::criterion::Loss;
+use crate::data::{eval_batches, Split};
+use crate::error::Result;
+use crate::metrics::{Accuracy, LossAccumulator};
+use crate::model::Model;
+
+/// Loss (and accuracy, for classifiers) of a model over a held-out split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalStats {
+    pub average_loss: f64,
+    /// Correct / samples, counted per sample; `None` for regression losses.
+    pub accuracy: Option<f64>,
+    pub samples: u64,
+    pub batches: usize,
+}
+
+/// Evaluates `model` on `split` under `no_grad`, in evaluation mode.
+pub fn evaluate(
+    model: &mut dyn Model,
+    criterion: Loss,
+    split: &Split,
+    batch_size: i64,
+) -> Result<EvalStats> {
+    model.set_train(false);
+    tch::no_grad(|| {
+        let mut total_loss = LossAccumulator::new();
+        let mut accuracy = Accuracy::default();
+        let mut batches = 0;
+        for (inputs, targets) in eval_batches(split, batch_size)? {
+            let outputs = model.forward_t(&inputs, false)?;
+            let loss = criterion.compute(&outputs, &targets)?;
+            let batch_size = inputs.size()[0];
+            total_loss.update(loss.f_double_value(&[])?, batch_size);
+            if let Some(correct) = criterion.count_correct(&outputs, &targets)? {
+                accuracy.update(correct, batch_size as u64);
+            }
+            batches += 1;
+        }
+        Ok(EvalStats {
+            average_loss: total_loss.average_over(split.len(), "eval")?,
+            accuracy: accuracy.ratio(),
+            samples: total_loss.count(),
+            batches,
+        })
+    })
+}
