@@ -1,0 +1,228 @@
+"""The PyTorch reference for tch-harness: each built-in experiment in plain PyTorch, written as the
+seed's loop, shaped like pytorch/examples' mnist/main.py. Its flags and run directory match the
+Rust binary's, so `tch-harness compare` can run both and diff their epoch losses.
+
+    .venv/bin/python scripts/reference.py --experiment digits-mlp --epochs 10 --threads 1
+
+Same weights: the model is built right after torch.manual_seed(seed) (and, for
+linear-regression, after the synthetic data's draws), on the CPU, with PyTorch's default init.
+Same batches: epoch e visits the samples in torch.randperm(n) order drawn right after
+torch.manual_seed(shuffle_seed(seed, e)), shuffle_seed = (seed * 1_000_003 + e) mod 2**64.
+Same arithmetic: optimizers run with foreach=False (the single-tensor code the harness mirrors).
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, Sampler, TensorDataset
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+
+EXPERIMENTS = {
+    "digits-mlp": {"sizes": [64, 128, 10], "loss": "cross-entropy", "file": "digits.safetensors"},
+    "linear-regression": {"sizes": [8, 1], "loss": "mse", "file": None},
+    "breast-cancer": {"sizes": [30, 16, 1], "loss": "bce-with-logits", "file": "breast_cancer.safetensors"},
+}
+
+CRITERIA = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "smooth-l1": F.smooth_l1_loss,
+    "huber": F.huber_loss,
+    "cross-entropy": F.cross_entropy,
+    "nll": F.nll_loss,
+    "bce-with-logits": F.binary_cross_entropy_with_logits,
+}
+
+
+class Net(nn.Module):
+    """fc1, ReLU, fc2, ReLU, ..., fcN: the harness's `Mlp`."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.depth = len(sizes) - 1
+        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+            setattr(self, f"fc{i + 1}", nn.Linear(n_in, n_out))
+
+    def forward(self, x):
+        for i in range(1, self.depth + 1):
+            x = getattr(self, f"fc{i}")(x)
+            if i < self.depth:
+                x = F.relu(x)
+        return x
+
+
+def shuffle_seed(seed, epoch):
+    return (seed * 1_000_003 + epoch) % 2**64
+
+
+class EpochShuffle(Sampler):
+    """Epoch e's order: torch.manual_seed(shuffle_seed(seed, e)); torch.randperm(n)."""
+
+    def __init__(self, n, seed):
+        self.n, self.seed, self.epoch = n, seed, 1
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        torch.manual_seed(shuffle_seed(self.seed, self.epoch))
+        return iter(torch.randperm(self.n).tolist())
+
+
+def synthetic_regression():
+    """y = x @ w + b + 0.1 * noise, drawn in this order from the (seeded) global generator."""
+    x = torch.randn(1250, 8)
+    w = torch.randn(8, 1)
+    b = torch.randn(1)
+    noise = torch.randn(1250, 1)
+    y = x @ w + b + 0.1 * noise
+    return x[:1000], y[:1000], x[1000:], y[1000:]
+
+
+def load_data(experiment):
+    spec = EXPERIMENTS[experiment]
+    if spec["file"] is None:
+        return synthetic_regression()
+    d = load_file(os.path.join(DATA_DIR, spec["file"]))
+    return d["inputs"], d["targets"], d["eval_inputs"], d["eval_targets"]
+
+
+def count_correct(loss_name, outputs, targets):
+    if loss_name in ("cross-entropy", "nll"):
+        return (outputs.argmax(dim=1) == targets).sum().item()
+    if loss_name == "bce-with-logits":
+        return ((outputs > 0).to(targets.dtype) == targets).sum().item()
+    return None
+
+
+def train(args, model, device, loader, optimizer, criterion):
+    model.train()
+    total_loss = 0.0
+    batches = 0
+    for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        _loss = criterion(outputs, targets)  # batch mean
+        _loss.backward()
+        optimizer.step()
+        batch_size = inputs.size(0)
+        total_loss += _loss.item() * batch_size  # batch sum
+        batches += 1
+    average_loss = total_loss / len(loader.dataset)  # NOT / len(loader)
+    return average_loss, len(loader.dataset), batches
+
+
+def test(model, device, loader, criterion, loss_name):
+    model.eval()
+    total_loss = 0.0
+    correct = 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            outputs = model(inputs)
+            total_loss += criterion(outputs, targets).item() * inputs.size(0)
+            c = count_correct(loss_name, outputs, targets)
+            correct = None if c is None else correct + c
+    n = len(loader.dataset)
+    return total_loss / n, (None if correct is None else correct / n)
+
+
+def make_optimizer(args, params):
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, dampening=args.dampening,
+                               weight_decay=args.weight_decay or 0.0, nesterov=args.nesterov, foreach=False)
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[args.optimizer]
+    decay = args.weight_decay if args.weight_decay is not None else (0.01 if args.optimizer == "adamw" else 0.0)
+    return cls(params, lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps, weight_decay=decay,
+               amsgrad=args.amsgrad, foreach=False)
+
+
+def resolve_device(name):
+    if name == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"error: --device {name}: CUDA is not available")
+    return torch.device("cuda:0" if name == "cuda" else name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="PyTorch reference for tch-harness")
+    parser.add_argument("--experiment", default="digits-mlp", choices=sorted(EXPERIMENTS),
+                        help="built-in experiment (default: digits-mlp)")
+    parser.add_argument("--epochs", type=int, default=10, help="number of epochs (default: 10)")
+    parser.add_argument("--batch-size", type=int, default=64, help="samples per batch (default: 64)")
+    parser.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
+    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"], help="(default: sgd)")
+    parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
+    parser.add_argument("--dampening", type=float, default=0.0, help="SGD dampening (default: 0)")
+    parser.add_argument("--nesterov", action="store_true", help="SGD Nesterov momentum (default: off)")
+    parser.add_argument("--weight-decay", type=float, default=None,
+                        help="weight decay (default: 0.01 for adamw, 0 otherwise)")
+    parser.add_argument("--beta1", type=float, default=0.9, help="Adam beta1 (default: 0.9)")
+    parser.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 (default: 0.999)")
+    parser.add_argument("--eps", type=float, default=1e-8, help="Adam epsilon (default: 1e-8)")
+    parser.add_argument("--amsgrad", action="store_true", help="Adam AMSGrad (default: off)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--out", default=None, help="run directory (default: runs/<experiment>-<time>-py)")
+    parser.add_argument("--init", default=None, help="initial state_dict, safetensors (default: none)")
+    parser.add_argument("--no-shuffle", action="store_true", help="keep the stored order (default: shuffle)")
+    args = parser.parse_args()
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    spec = EXPERIMENTS[args.experiment]
+    loss_name = spec["loss"]
+    criterion = CRITERIA[loss_name]
+
+    torch.manual_seed(args.seed)
+    x_train, y_train, x_eval, y_eval = load_data(args.experiment)
+    model = Net(spec["sizes"])
+    if args.init:
+        model.load_state_dict(load_file(args.init))
+    model = model.to(device)
+    train_set = TensorDataset(x_train.to(device), y_train.to(device))
+    eval_set = TensorDataset(x_eval.to(device), y_eval.to(device))
+    sampler = None if args.no_shuffle else EpochShuffle(len(train_set), args.seed)
+    # Private generators keep the loaders' worker-seed draws off the global RNG.
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler, generator=torch.Generator())
+    eval_loader = DataLoader(eval_set, batch_size=args.batch_size, generator=torch.Generator())
+    optimizer = make_optimizer(args, model.parameters())
+
+    out = args.out or os.path.join("runs", f"{args.experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({"config": vars(args), "device": str(device), "threads": torch.get_num_threads(),
+                   "torch_version": torch.__version__, "train_samples": len(train_set),
+                   "eval_samples": len(eval_set)}, f, indent=2)
+    with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
+        for epoch in range(1, args.epochs + 1):
+            started = time.perf_counter()
+            if sampler is not None:
+                sampler.epoch = epoch
+            train_loss, samples, batches = train(args, model, device, train_loader, optimizer, criterion)
+            eval_loss, eval_accuracy = test(model, device, eval_loader, criterion, loss_name)
+            record = {"epoch": epoch, "train_loss": train_loss, "train_samples": samples, "batches": batches,
+                      "seconds": time.perf_counter() - started, "eval_loss": eval_loss}
+            if eval_accuracy is not None:
+                record["eval_accuracy"] = eval_accuracy
+            metrics.write(json.dumps(record) + "\n")
+            metrics.flush()
+            print(f"epoch {epoch:>3}/{args.epochs}  train_loss {train_loss:.6f}  eval_loss {eval_loss:.6f}"
+                  + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
+                  + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+              os.path.join(out, "model.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
