@@ -1,0 +1,4 @@
+//! The test suite, one crate (libtorch links are slow): each module one concern.
+mod common;
+
+mod accumulator;
