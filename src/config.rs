@@ -31,6 +31,41 @@ pub struct TrainConfig {
     pub data: Option<PathBuf>,
     /// The criterion; `None` uses the experiment's own.
     pub loss: Option<Loss>,
+    /// Write `checkpoints/last.safetensors` every this many epochs (and at the end, and on Ctrl-C).
+    #[serde(default = "one")]
+    pub checkpoint_every: usize,
+    /// What a NaN or infinite batch loss does.
+    #[serde(default)]
+    pub on_nonfinite: NonFinitePolicy,
+}
+
+/// What to do when a batch loss is NaN or infinite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NonFinitePolicy {
+    /// Stop with an error naming the epoch, the batch and the last good checkpoint.
+    #[default]
+    Stop,
+    /// Skip the batch (no update; its samples are left out of the epoch average) and go on.
+    SkipBatch,
+}
+
+impl std::str::FromStr for NonFinitePolicy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stop" => Ok(NonFinitePolicy::Stop),
+            "skip-batch" => Ok(NonFinitePolicy::SkipBatch),
+            _ => Err(Error::Config(format!(
+                "invalid --on-nonfinite '{s}' (expected stop or skip-batch)"
+            ))),
+        }
+    }
+}
+
+fn one() -> usize {
+    1
 }
 
 impl TrainConfig {
@@ -49,6 +84,8 @@ impl TrainConfig {
             model: None,
             data: None,
             loss: None,
+            checkpoint_every: 1,
+            on_nonfinite: NonFinitePolicy::Stop,
         }
     }
 
@@ -69,6 +106,11 @@ impl TrainConfig {
                     "--threads must be at least 1, got {threads}"
                 )));
             }
+        }
+        if self.checkpoint_every == 0 {
+            return Err(Error::Config(
+                "--checkpoint-every must be at least 1, got 0".into(),
+            ));
         }
         self.optimizer.validate()
     }

@@ -1,12 +1,14 @@
 //! tch-harness: a training harness on tch-rs (libtorch) whose epoch losses are sample-weighted
 //! averages, computed the way PyTorch computes them, to the last bit.
 pub mod atomic;
+pub mod checkpoint;
 pub mod config;
 pub mod criterion;
 pub mod data;
 pub mod device;
 pub mod error;
 pub mod experiment;
+pub mod interrupt;
 pub mod metrics;
 pub mod model;
 pub mod optim;

@@ -3,7 +3,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     // A bug must still end in one line, not a backtrace.
@@ -17,8 +17,9 @@ fn main() -> ExitCode {
         let first = message.lines().next().unwrap_or("").to_string();
         eprintln!("error: internal error: {first}");
     }));
-    let cli = cli::Cli::parse();
-    match std::panic::catch_unwind(|| cli.run()) {
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli.run(&matches))) {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
             eprintln!("error: {error:#}");

@@ -4,9 +4,9 @@ mod train_args;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, Parser, Subcommand};
 
-pub use train_args::TrainArgs;
+pub use train_args::TrainCommand;
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
 #[derive(Debug, Parser)]
@@ -16,21 +16,23 @@ pub struct Cli {
     command: Option<Command>,
     /// With no subcommand, `train` runs with these flags.
     #[command(flatten)]
-    train: TrainArgs,
+    train: TrainCommand,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train an experiment and write its run directory (the default command).
-    Train(TrainArgs),
+    Train(TrainCommand),
 }
 
 impl Cli {
-    /// Runs the chosen command.
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    /// Runs the chosen command; `matches` tell which flags were given explicitly.
+    pub fn run(self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
         match self.command {
-            Some(Command::Train(args)) => args.run(),
-            None => self.train.run(),
+            Some(Command::Train(args)) => {
+                args.run(matches.subcommand_matches("train").unwrap_or(matches))
+            }
+            None => self.train.run(matches),
         }
     }
 }

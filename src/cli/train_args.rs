@@ -3,8 +3,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use tch_harness::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
+use tch_harness::train::FitEnd;
 use tch_harness::{progress, DeviceSpec, TrainConfig};
 
 /// What to train and how.
@@ -67,6 +70,76 @@ pub struct TrainArgs {
     /// Keep the training data in its stored order (no shuffling).
     #[arg(long)]
     pub no_shuffle: bool,
+    /// Write checkpoints/last.safetensors every N epochs (also at the end and on Ctrl-C).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub checkpoint_every: usize,
+    /// On a NaN or infinite batch loss: stop (with the last good checkpoint) or skip-batch.
+    #[arg(long, default_value = "stop")]
+    pub on_nonfinite: String,
+}
+
+/// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.
+#[derive(Debug, Clone, Args)]
+pub struct TrainCommand {
+    #[command(flatten)]
+    pub args: TrainArgs,
+    /// Continue the run in DIR from its last checkpoint, with its saved configuration (no other
+    /// flag may be given).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+}
+
+/// With `--resume`, every setting comes from the run: a flag given as well is an error.
+fn check_resume_alone(matches: &ArgMatches) -> anyhow::Result<()> {
+    let given: Vec<String> = matches
+        .ids()
+        // Group ids (the derive names them after the structs) are not flags.
+        .filter(|id| {
+            id.as_str() != "resume" && id.as_str().starts_with(|c: char| c.is_ascii_lowercase())
+        })
+        .filter(|id| {
+            matches!(
+                matches.value_source(id.as_str()),
+                Some(ValueSource::CommandLine)
+            )
+        })
+        .map(|id| format!("--{}", id.as_str().replace('_', "-")))
+        .collect();
+    if !given.is_empty() {
+        anyhow::bail!(
+            "--resume continues the run with its saved configuration; remove {}",
+            given.join(", ")
+        );
+    }
+    Ok(())
+}
+
+impl TrainCommand {
+    /// `tch-harness train`.
+    pub fn run(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+        if self.resume.is_some() {
+            check_resume_alone(matches)?;
+        }
+        let stop = StopFlag::on_signals()?;
+        let mut progress = progress::for_stdout();
+        let outcome = match &self.resume {
+            Some(dir) => {
+                tch_harness::run::resume(dir, &stop, progress.as_mut()).context("cannot resume")?
+            }
+            None => {
+                let config = self.args.to_config()?;
+                tch_harness::run::train(&config, self.args.out.as_deref(), &stop, progress.as_mut())
+                    .context("training failed")?
+            }
+        };
+        let dir = outcome.run_dir.display();
+        if outcome.end == FitEnd::Stopped {
+            eprintln!("interrupted: checkpoint saved in {dir}/checkpoints; resume with: tch-harness train --resume {dir}");
+            return Ok(ExitCode::from(INTERRUPTED_EXIT_CODE));
+        }
+        progress.message(&format!("done: {dir}"));
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 impl TrainArgs {
@@ -95,19 +168,11 @@ impl TrainArgs {
             threads: self.threads,
             shuffle: !self.no_shuffle,
             init: self.init.clone(),
+            checkpoint_every: self.checkpoint_every,
+            on_nonfinite: self.on_nonfinite.parse()?,
             ..TrainConfig::new(&self.experiment, optimizer)
         };
         config.validate()?;
         Ok(config)
-    }
-
-    /// `tch-harness train`.
-    pub fn run(&self) -> anyhow::Result<ExitCode> {
-        let config = self.to_config()?;
-        let mut progress = progress::for_stdout();
-        let outcome = tch_harness::run::train(&config, self.out.as_deref(), progress.as_mut())
-            .context("training failed")?;
-        progress.message(&format!("done: {}", outcome.run_dir.display()));
-        Ok(ExitCode::SUCCESS)
     }
 }

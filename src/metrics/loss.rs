@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 
 /// Running sum of per-sample losses and the number of samples behind it.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LossAccumulator {
     sum: f64,
     count: u64,

@@ -11,53 +11,109 @@
 //! ```
 use tch::Tensor;
 
+use crate::checkpoint::PartialEpoch;
+use crate::config::NonFinitePolicy;
 use crate::criterion::Loss;
 use crate::data::{train_batches, Split};
 use crate::error::Result;
-use crate::metrics::LossAccumulator;
+use crate::interrupt::StopFlag;
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::progress::Progress;
 
-/// What one epoch of training saw.
+/// What one finished epoch of training saw.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochStats {
-    /// Sum of per-sample losses over the dataset length.
+    /// Sum of per-sample losses over the samples trained on (the dataset length, less skipped
+    /// batches).
     pub average_loss: f64,
-    /// Samples seen: always the dataset length (anything else is an error).
+    /// Samples seen and counted.
     pub samples: u64,
     /// Batches, the short last one included.
     pub batches: usize,
+    /// Batches skipped for a non-finite loss (`--on-nonfinite skip-batch`).
+    pub skipped_batches: usize,
 }
 
-/// Trains `model` for one epoch over `split`, visiting samples in `order` (or stored order).
+/// How an epoch ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EpochEnd {
+    Finished(EpochStats),
+    /// Stopped at a batch boundary (Ctrl-C); the state to continue from.
+    Stopped(PartialEpoch),
+    /// A batch loss was NaN or infinite (`--on-nonfinite stop`); no update was made from it.
+    NonFinite {
+        batch: usize,
+        loss: f64,
+    },
+}
+
+/// The loop's settings for one epoch.
+pub struct EpochPlan<'a> {
+    pub epoch: usize,
+    pub batch_size: i64,
+    /// The epoch's sample order, or `None` for stored order.
+    pub order: Option<&'a Tensor>,
+    /// Where a stopped epoch left off (batches already done, their loss sum).
+    pub resume_from: Option<PartialEpoch>,
+    pub on_nonfinite: NonFinitePolicy,
+}
+
+/// Trains `model` for one epoch over `split`.
 pub fn train_epoch(
     model: &mut dyn Model,
     optimizer: &mut dyn Optimizer,
     criterion: Loss,
     split: &Split,
-    batch_size: i64,
-    order: Option<&Tensor>,
+    plan: &EpochPlan,
+    stop: &StopFlag,
     progress: &mut dyn Progress,
-) -> Result<EpochStats> {
+) -> Result<EpochEnd> {
     model.set_train(true);
-    let mut total_loss = LossAccumulator::new();
-    let mut batches = 0;
-    for (inputs, targets) in train_batches(split, batch_size, order)? {
+    let start = plan.resume_from.unwrap_or(PartialEpoch {
+        epoch: plan.epoch,
+        ..Default::default()
+    });
+    let (mut total_loss, mut batches) = (start.total_loss, start.batches);
+    let (mut skipped, mut skipped_samples) = (start.skipped_batches, start.skipped_samples);
+    for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(batches) {
         optimizer.zero_grad()?;
         let outputs = model.forward_t(&inputs, true)?;
         let loss = criterion.compute(&outputs, &targets)?; // batch mean
         loss.f_backward()?;
-        optimizer.step()?;
         let batch_size = inputs.size()[0];
-        total_loss.update(loss.f_double_value(&[])?, batch_size); // batch sum
+        let loss_value = loss.f_double_value(&[])?;
         batches += 1;
+        if !loss_value.is_finite() {
+            if plan.on_nonfinite == NonFinitePolicy::Stop {
+                return Ok(EpochEnd::NonFinite {
+                    batch: batches,
+                    loss: loss_value,
+                });
+            }
+            (skipped, skipped_samples) = (skipped + 1, skipped_samples + batch_size as u64);
+            continue;
+        }
+        optimizer.step()?;
+        total_loss.update(loss_value, batch_size); // batch sum
         progress.batch(batches, &total_loss);
+        if stop.requested() {
+            let partial = PartialEpoch {
+                epoch: plan.epoch,
+                batches,
+                total_loss,
+                skipped_batches: skipped,
+                skipped_samples,
+            };
+            return Ok(EpochEnd::Stopped(partial));
+        }
     }
-    let average_loss = total_loss.average_over(split.len(), "train")?; // NOT / batches
-    Ok(EpochStats {
+    let counted = split.len() - skipped_samples as usize;
+    let average_loss = total_loss.average_over(counted, "train")?; // NOT / batches
+    Ok(EpochEnd::Finished(EpochStats {
         average_loss,
         samples: total_loss.count(),
         batches,
-    })
+        skipped_batches: skipped,
+    }))
 }

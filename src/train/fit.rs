@@ -1,49 +1,41 @@
-//! All epochs of a run: train, evaluate, record, report.
+//! All epochs of a run: train, evaluate, record, checkpoint, report.
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
+use super::epoch::{EpochEnd, EpochPlan};
 use super::{evaluate, train_epoch};
+use crate::checkpoint::{checkpoint_actions, RunProgress};
 use crate::config::TrainConfig;
 use crate::data::{batch_count, epoch_order};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::interrupt::StopFlag;
 use crate::optim::Optimizer;
 use crate::progress::Progress;
-use crate::run_dir::MetricsLog;
 
 /// One line of `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based.
     pub epoch: usize,
     pub train_loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub eval_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub eval_accuracy: Option<f64>,
     pub train_samples: u64,
     pub batches: usize,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub skipped_batches: usize,
     pub seconds: f64,
 }
 
-impl EpochRecord {
-    /// The JSON object written to `metrics.jsonl` (absent values are left out).
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "epoch": self.epoch,
-            "train_loss": self.train_loss,
-            "train_samples": self.train_samples,
-            "batches": self.batches,
-            "seconds": self.seconds,
-        });
-        if let Some(loss) = self.eval_loss {
-            v["eval_loss"] = json!(loss);
-        }
-        if let Some(acc) = self.eval_accuracy {
-            v["eval_accuracy"] = json!(acc);
-        }
-        v
-    }
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
+impl EpochRecord {
     /// The epoch's line on the terminal.
     pub fn summary(&self, epochs: usize) -> String {
         let mut line = format!(
@@ -56,6 +48,9 @@ impl EpochRecord {
         if let Some(acc) = self.eval_accuracy {
             line += &format!("  eval_acc {:.2}%", acc * 100.0);
         }
+        if self.skipped_batches > 0 {
+            line += &format!("  skipped {} non-finite batches", self.skipped_batches);
+        }
         line + &format!(
             "  samples {}  batches {}  {:.3}s",
             self.train_samples, self.batches, self.seconds
@@ -63,24 +58,51 @@ impl EpochRecord {
     }
 }
 
-/// The records of a finished run.
-#[derive(Debug, Clone, Default)]
-pub struct FitSummary {
-    pub records: Vec<EpochRecord>,
+/// Where a run's epochs and checkpoints go. `fit` calls it after each epoch and when stopping.
+pub trait RunSink {
+    /// A finished epoch (its record is already in `progress.records`); `save_last`/`save_best`
+    /// say which checkpoints to write.
+    fn epoch_done(
+        &mut self,
+        experiment: &Experiment,
+        optimizer: &dyn Optimizer,
+        progress: &RunProgress,
+        save_last: bool,
+        save_best: bool,
+    ) -> Result<()>;
+    /// The run is stopping mid-epoch: save everything needed to continue.
+    fn stopped(
+        &mut self,
+        experiment: &Experiment,
+        optimizer: &dyn Optimizer,
+        progress: &RunProgress,
+    ) -> Result<()>;
+    /// Where the last good checkpoint is, for error messages.
+    fn last_checkpoint(&self) -> String;
 }
 
-/// Trains `experiment` for `config.epochs` epochs, evaluating after each, appending each epoch's
-/// record to `log` as soon as it is known.
+/// How `fit` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitEnd {
+    /// Every epoch ran.
+    Finished,
+    /// A stop was requested (Ctrl-C); the state was handed to the sink.
+    Stopped,
+}
+
+/// Trains `experiment` from where `state` stands to `config.epochs`, evaluating after each epoch
+/// and handing each record and checkpoint to `sink`.
 pub fn fit(
     experiment: &mut Experiment,
     optimizer: &mut dyn Optimizer,
     config: &TrainConfig,
-    mut log: Option<&mut MetricsLog>,
+    state: &mut RunProgress,
+    sink: &mut dyn RunSink,
+    stop: &StopFlag,
     progress: &mut dyn Progress,
-) -> Result<FitSummary> {
-    let mut summary = FitSummary::default();
+) -> Result<FitEnd> {
     let train_len = experiment.data.train.len();
-    for epoch in 1..=config.epochs {
+    for epoch in state.records.len() + 1..=config.epochs {
         let started = Instant::now();
         progress.start_epoch(
             epoch,
@@ -90,19 +112,40 @@ pub fn fit(
         let order = config
             .shuffle
             .then(|| epoch_order(train_len, config.seed, epoch));
-        let train = train_epoch(
+        let plan = EpochPlan {
+            epoch,
+            batch_size: config.batch_size,
+            order: order.as_ref(),
+            resume_from: state.partial.take().filter(|p| p.epoch == epoch),
+            on_nonfinite: config.on_nonfinite,
+        };
+        let loss = experiment.loss;
+        let train = match train_epoch(
             experiment.model.as_mut(),
             optimizer,
-            experiment.loss,
+            loss,
             &experiment.data.train,
-            config.batch_size,
-            order.as_ref(),
+            &plan,
+            stop,
             progress,
-        )?;
+        )? {
+            EpochEnd::Finished(stats) => stats,
+            EpochEnd::Stopped(partial) => {
+                state.partial = Some(partial);
+                sink.stopped(experiment, optimizer, state)?;
+                return Ok(FitEnd::Stopped);
+            }
+            EpochEnd::NonFinite { batch, loss } => {
+                return Err(Error::NonFinite(format!(
+                    "epoch {epoch}, batch {batch}: the loss is {loss} (no update was made from it); last good checkpoint: {}; use --on-nonfinite skip-batch to go on",
+                    sink.last_checkpoint()
+                )));
+            }
+        };
         let eval = match &experiment.data.eval {
             Some(split) => Some(evaluate(
                 experiment.model.as_mut(),
-                experiment.loss,
+                loss,
                 split,
                 config.batch_size,
             )?),
@@ -115,13 +158,34 @@ pub fn fit(
             eval_accuracy: eval.and_then(|e| e.accuracy),
             train_samples: train.samples,
             batches: train.batches,
+            skipped_batches: train.skipped_batches,
             seconds: started.elapsed().as_secs_f64(),
         };
-        if let Some(log) = log.as_deref_mut() {
-            log.write(&record.to_json())?;
+        let stopping = stop.requested();
+        let actions = checkpoint_actions(
+            epoch,
+            config.epochs,
+            config.checkpoint_every,
+            record.eval_loss,
+            state.best_eval_loss,
+            stopping,
+        );
+        if actions.save_best {
+            state.best_eval_loss = record.eval_loss;
         }
-        progress.end_epoch(&record.summary(config.epochs));
-        summary.records.push(record);
+        let summary = record.summary(config.epochs);
+        state.records.push(record);
+        sink.epoch_done(
+            experiment,
+            optimizer,
+            state,
+            actions.save_last,
+            actions.save_best,
+        )?;
+        progress.end_epoch(&summary);
+        if stopping && epoch < config.epochs {
+            return Ok(FitEnd::Stopped);
+        }
     }
-    Ok(summary)
+    Ok(FitEnd::Finished)
 }

@@ -4,6 +4,6 @@ mod epoch;
 mod evaluate;
 mod fit;
 
-pub use epoch::{train_epoch, EpochStats};
+pub use epoch::{train_epoch, EpochEnd, EpochPlan, EpochStats};
 pub use evaluate::{evaluate, EvalStats};
-pub use fit::{fit, EpochRecord, FitSummary};
+pub use fit::{fit, EpochRecord, FitEnd, RunSink};

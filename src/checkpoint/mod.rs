@@ -1,0 +1,128 @@
+//! Checkpoints: everything needed to continue a run bit for bit, in one safetensors file written
+//! atomically. Tensors are `model.<param>` and `optimizer.<param>.<state>`; the string metadata
+//! holds the format, the experiment, and the run's progress as JSON (epoch records, a stopped
+//! epoch's partial loss sum, the best eval loss). The sample order needs no saved RNG state: it is
+//! a function of (seed, epoch) (see `data::epoch_order`).
+mod policy;
+
+pub use policy::{checkpoint_actions, CheckpointActions};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::metrics::LossAccumulator;
+use crate::tensor_file::{parse_tensors, write_tensors, NamedTensors};
+use crate::train::EpochRecord;
+
+/// Folder of a run's checkpoints.
+pub const CHECKPOINT_DIR: &str = "checkpoints";
+/// The latest checkpoint.
+pub const LAST: &str = "last.safetensors";
+/// The checkpoint with the lowest eval loss.
+pub const BEST: &str = "best.safetensors";
+const FORMAT: &str = "tch-harness-checkpoint-1";
+
+/// An epoch stopped at a batch boundary (Ctrl-C): where to pick it up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartialEpoch {
+    /// The 1-based epoch in progress.
+    pub epoch: usize,
+    /// Batches already trained in it (skipped non-finite ones included).
+    pub batches: usize,
+    /// Their loss sum and sample count.
+    pub total_loss: LossAccumulator,
+    /// Batches skipped for a non-finite loss, and their samples.
+    pub skipped_batches: usize,
+    pub skipped_samples: u64,
+}
+
+/// Where a run stands, apart from its tensors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunProgress {
+    /// Finished epochs, in order.
+    pub records: Vec<EpochRecord>,
+    /// The epoch in progress when the run was stopped, if any.
+    pub partial: Option<PartialEpoch>,
+    /// The lowest eval loss so far.
+    pub best_eval_loss: Option<f64>,
+}
+
+/// A saved run state.
+pub struct Checkpoint {
+    pub experiment: String,
+    pub progress: RunProgress,
+    pub model: NamedTensors,
+    pub optimizer: NamedTensors,
+}
+
+/// `<run>/checkpoints/<name>`.
+pub fn checkpoint_path(run_dir: &Path, name: &str) -> PathBuf {
+    run_dir.join(CHECKPOINT_DIR).join(name)
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint atomically (temporary file, fsync, rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| Error::file(folder, e))?;
+        }
+        let mut tensors = Vec::with_capacity(self.model.len() + self.optimizer.len());
+        for (name, t) in &self.model {
+            tensors.push((format!("model.{name}"), t.shallow_clone()));
+        }
+        for (name, t) in &self.optimizer {
+            tensors.push((format!("optimizer.{name}"), t.shallow_clone()));
+        }
+        let progress = serde_json::to_string(&self.progress).map_err(|e| Error::file(path, e))?;
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("experiment".to_string(), self.experiment.clone()),
+            ("progress".to_string(), progress),
+        ]);
+        write_tensors(path, &tensors, Some(metadata))
+    }
+
+    /// Reads and checks a checkpoint file.
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| Error::file(path, format!("not a valid checkpoint ({e})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let field = |key: &str| {
+            meta.get(key).cloned().ok_or_else(|| {
+                Error::file(path, format!("not a tch-harness checkpoint (no '{key}')"))
+            })
+        };
+        if field("format")? != FORMAT {
+            return Err(Error::file(
+                path,
+                format!("unsupported checkpoint format (expected {FORMAT})"),
+            ));
+        }
+        let experiment = field("experiment")?;
+        let progress: RunProgress = serde_json::from_str(&field("progress")?)
+            .map_err(|e| Error::file(path, format!("corrupt checkpoint progress ({e})")))?;
+        let (mut model, mut optimizer) = (Vec::new(), Vec::new());
+        for (name, t) in parse_tensors(&bytes, path)? {
+            if let Some(n) = name.strip_prefix("model.") {
+                model.push((n.to_string(), t));
+            } else if let Some(n) = name.strip_prefix("optimizer.") {
+                optimizer.push((n.to_string(), t));
+            } else {
+                return Err(Error::file(
+                    path,
+                    format!("unexpected tensor '{name}' in checkpoint"),
+                ));
+            }
+        }
+        Ok(Checkpoint {
+            experiment,
+            progress,
+            model,
+            optimizer,
+        })
+    }
+}
