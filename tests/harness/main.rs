@@ -3,3 +3,5 @@ mod common;
 
 mod accumulator;
 mod cli;
+mod nonfinite;
+mod resume;
