@@ -3,5 +3,6 @@ mod common;
 
 mod accumulator;
 mod cli;
+mod hardened;
 mod nonfinite;
 mod resume;
