@@ -1,6 +1,7 @@
 //! tch-harness: a training harness on tch-rs (libtorch) whose epoch losses are sample-weighted
 //! averages, computed the way PyTorch computes them, to the last bit.
 pub mod atomic;
+pub mod compare;
 pub mod config;
 pub mod criterion;
 pub mod data;

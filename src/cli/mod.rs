@@ -1,11 +1,13 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
+mod compare;
 mod train_args;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use compare::CompareArgs;
 pub use train_args::TrainArgs;
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
@@ -23,6 +25,9 @@ pub struct Cli {
 enum Command {
     /// Train an experiment and write its run directory (the default command).
     Train(TrainArgs),
+    /// Train with the harness and with the PyTorch reference on the same settings; diff the
+    /// per-epoch losses (exit status 1 beyond --tolerance).
+    Compare(CompareArgs),
 }
 
 impl Cli {
@@ -30,6 +35,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Some(Command::Train(args)) => args.run(),
+            Some(Command::Compare(args)) => args.run(),
             None => self.train.run(),
         }
     }

@@ -1,4 +1,10 @@
 //! The test suite, one crate (libtorch links are slow): each module one concern.
+mod bits;
 mod common;
 
 mod accumulator;
+mod compare;
+mod init_parity;
+mod optim_parity;
+mod optim_state;
+mod order_parity;
