@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def series(rows, key, side):
@@ -31,6 +32,7 @@ def main():
             ax.plot(x, y, label="harness (tch-rs)" if side == "harness" else "reference (PyTorch)", **style)
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     max_rel = report["max_rel_diff"]

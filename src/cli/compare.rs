@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use tch_harness::compare::{self, PythonEnv, COMPARE_FILE, DEFAULT_TOLERANCE, PLOT_FILE};
+use tch_harness::compare::{self, PythonEnv, COMPARE_FILE, PLOT_FILE};
 use tch_harness::progress;
 
 use super::TrainArgs;
@@ -15,8 +15,9 @@ use super::TrainArgs;
 pub struct CompareArgs {
     #[command(flatten)]
     pub train: TrainArgs,
-    /// Largest relative difference allowed between the two runs' values.
-    #[arg(long, default_value_t = DEFAULT_TOLERANCE, allow_negative_numbers = true)]
+    /// Largest relative difference allowed between the two runs' values (train loss, eval loss,
+    /// eval accuracy), |a - b| / max(|a|, |b|).
+    #[arg(long, default_value = "1e-6", allow_negative_numbers = true)]
     pub tolerance: f64,
     /// Python interpreter with PyTorch 2.11 [default: the checkout's .venv/bin/python].
     #[arg(long, value_name = "PATH")]

@@ -21,11 +21,9 @@ use crate::atomic::write_atomic;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::run::{train, LIBTORCH_VERSION};
+use crate::run::{build_experiment, train, LIBTORCH_VERSION};
 use crate::run_dir::{fresh_path, read_metrics, CONFIG_FILE, METRICS_FILE};
 
-/// `compare`'s default tolerance on relative differences.
-pub const DEFAULT_TOLERANCE: f64 = 1e-6;
 /// The comparison's JSON file, in the output folder.
 pub const COMPARE_FILE: &str = "compare.json";
 /// The loss curves, in the output folder.
@@ -51,6 +49,8 @@ pub fn compare(
     validate_tolerance(tolerance)?;
     config.validate()?;
     python.check()?;
+    // A wrong experiment name or --init file gets the harness's own message, before any run.
+    build_experiment(config, tch::Device::Cpu)?;
     let dir = match out {
         Some(p) => p.to_path_buf(),
         None => fresh_path(Path::new("runs"), &format!("compare-{}", config.experiment)),

@@ -11,17 +11,17 @@ const DIFF: usize = 9;
 pub fn render_table(comparison: &Comparison) -> String {
     let group = 2 * VALUE + 2 * DIFF + 3;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
+    let top = format!(
         "{:>5} | {:^group$} | {:^group$}",
         "", "train loss", "eval loss"
     );
+    let _ = writeln!(out, "{}", top.trim_end());
     let heading = format!(
         "{:>VALUE$} {:>VALUE$} {:>DIFF$} {:>DIFF$}",
         "harness", "reference", "abs diff", "rel diff"
     );
     let _ = writeln!(out, "{:>5} | {heading} | {heading}", "epoch");
-    let _ = writeln!(out, "{}", "-".repeat(5 + 2 * (group + 3)));
+    let _ = writeln!(out, "{}", "-".repeat(5 + 2 * (group + 3) - 1));
     for row in &comparison.rows {
         let _ = writeln!(
             out,
@@ -38,9 +38,9 @@ pub fn render_table(comparison: &Comparison) -> String {
     };
     let _ = write!(
         out,
-        "max relative difference (train loss, eval loss, eval accuracy): {} (tolerance {}): {verdict}",
+        "max relative difference (train loss, eval loss, eval accuracy): {} (tolerance {:e}): {verdict}",
         short(comparison.max_rel_diff()),
-        short(comparison.tolerance)
+        comparison.tolerance
     );
     out
 }

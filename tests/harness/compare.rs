@@ -1,11 +1,9 @@
-//! `tch-harness compare`: the harness against scripts/reference.py through the built binary, and
-//! the comparison's arithmetic on its own.
+//! `tch-harness compare`: the harness against scripts/reference.py through the built binary (the
+//! arithmetic alone is in `compare_rows`).
 use std::path::Path;
 
-use serde_json::{json, Value};
-use tch_harness::compare::{compare_records, relative_difference};
-
 use crate::common::{assert_clean_error, bin, root, tempdir, text};
+use serde_json::{json, Value};
 
 fn compare_json(dir: &Path) -> Value {
     let path = dir.join("compare.json");
@@ -100,6 +98,74 @@ fn compare_breast_cancer_adam() {
     assert_identical("breast-cancer", "adam");
 }
 
+/// Non-default flags reach the reference as they reach the harness: a flag lost on the way would
+/// make the two runs differ (and the reference's config.json records what it got).
+#[test]
+fn compare_passes_every_flag_through() {
+    let (dir, out) = run_compare(&[
+        "--experiment",
+        "breast-cancer",
+        "--optimizer",
+        "adamw",
+        "--amsgrad",
+        "--beta1",
+        "0.8",
+        "--beta2",
+        "0.99",
+        "--eps",
+        "1e-6",
+        "--weight-decay",
+        "0.05",
+        "--lr",
+        "0.01",
+        "--batch-size",
+        "50",
+        "--seed",
+        "9223372036854775809",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let cmp = dir.path().join("cmp");
+    assert_eq!(compare_json(&cmp)["max_rel_diff"], json!(0.0));
+    let got = reference_config(&cmp);
+    let want = json!({"optimizer": "adamw", "amsgrad": true, "beta1": 0.8, "beta2": 0.99,
+        "eps": 1e-6, "weight_decay": 0.05, "lr": 0.01, "batch_size": 50,
+        "seed": 9223372036854775809u64, "threads": 1, "epochs": 2, "device": "cpu"});
+    for (key, value) in want.as_object().unwrap() {
+        assert_eq!(&got[key], value, "{key}");
+    }
+
+    // SGD's flags, without shuffling, from the weights the first reference run saved.
+    let init = cmp.join("reference/model.safetensors");
+    let (dir, out) = run_compare(&[
+        "--experiment",
+        "breast-cancer",
+        "--momentum",
+        "0.9",
+        "--nesterov",
+        "--weight-decay",
+        "1e-3",
+        "--lr",
+        "0.02",
+        "--no-shuffle",
+        "--init",
+        init.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let cmp = dir.path().join("cmp");
+    assert_eq!(compare_json(&cmp)["max_rel_diff"], json!(0.0));
+    let got = reference_config(&cmp);
+    let want = json!({"optimizer": "sgd", "momentum": 0.9, "nesterov": true, "weight_decay": 1e-3,
+        "lr": 0.02, "no_shuffle": true, "init": init.to_str().unwrap()});
+    for (key, value) in want.as_object().unwrap() {
+        assert_eq!(&got[key], value, "{key}");
+    }
+}
+
+fn reference_config(cmp: &Path) -> Value {
+    let text = std::fs::read_to_string(cmp.join("reference/config.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["config"].clone()
+}
+
 /// A stand-in for reference.py: runs the real one, then raises epoch 2's train loss by a relative
 /// 1e-5, as a reference that drifted would.
 const DRIFTING_REFERENCE: &str = r#"
@@ -167,70 +233,4 @@ fn a_missing_or_broken_python_says_to_run_setup() {
 
     let (_, out) = run_compare(&["--tolerance", "-1"]);
     assert_clean_error(&out, "--tolerance must be finite and >= 0");
-}
-
-fn record(epoch: u64, train: f64, eval: f64, acc: Option<f64>) -> Value {
-    let mut r = json!({ "epoch": epoch, "train_loss": train, "eval_loss": eval });
-    if let Some(acc) = acc {
-        r["eval_accuracy"] = json!(acc);
-    }
-    r
-}
-
-/// The arithmetic: 0 for equal values, one ulp is a (tiny) difference, a value missing on one side
-/// or not finite is an infinite one, and mismatched epochs are an error.
-#[test]
-fn comparison_of_perturbed_rows() {
-    assert_eq!(relative_difference(0.0, -0.0), 0.0);
-    assert_eq!(relative_difference(1.0, 2.0), 0.5);
-    assert_eq!(relative_difference(-4.0, 4.0), 2.0);
-    assert_eq!(relative_difference(f64::NAN, f64::NAN), f64::INFINITY);
-    assert_eq!(relative_difference(1.0, f64::INFINITY), f64::INFINITY);
-
-    let base: Vec<Value> = (1..=3)
-        .map(|e| record(e, 1.0 / e as f64, 0.3 + e as f64, Some(0.9)))
-        .collect();
-    let same = compare_records(&base, &base, 0.0).unwrap();
-    assert_eq!(same.max_rel_diff(), 0.0);
-    assert!(same.passed());
-    assert_eq!(same.to_json()["rows"].as_array().unwrap().len(), 3);
-
-    // One ulp in epoch 2's train loss: within 1e-6, not within 0.
-    let mut ulp = base.clone();
-    let bumped = f64::from_bits((0.5f64).to_bits() + 1);
-    ulp[1]["train_loss"] = json!(bumped);
-    let c = compare_records(&base, &ulp, 1e-6).unwrap();
-    assert_eq!(c.max_rel_diff(), (bumped - 0.5) / bumped);
-    assert!(c.passed());
-    assert_eq!(c.rows[1].train_loss.abs_diff(), Some(bumped - 0.5));
-    assert!(!compare_records(&base, &ulp, 0.0).unwrap().passed());
-
-    // Accuracy counts too.
-    let mut acc = base.clone();
-    acc[2]["eval_accuracy"] = json!(0.8);
-    let c = compare_records(&base, &acc, 1e-6).unwrap();
-    assert!(!c.passed());
-    assert!((c.max_rel_diff() - 0.1 / 0.9).abs() < 1e-15);
-
-    // A value one side lacks fails, and is null in the JSON.
-    let no_acc: Vec<Value> = (1..=3)
-        .map(|e| record(e, 1.0 / e as f64, 0.3 + e as f64, None))
-        .collect();
-    let c = compare_records(&base, &no_acc, 1.0).unwrap();
-    assert_eq!(c.max_rel_diff(), f64::INFINITY);
-    assert!(!c.passed());
-    assert_eq!(c.to_json()["max_rel_diff"], Value::Null);
-    assert_eq!(c.to_json()["passed"], json!(false));
-    // Neither side having it is nothing to compare.
-    assert!(compare_records(&no_acc, &no_acc, 0.0).unwrap().passed());
-
-    let err = compare_records(&base, &base[..2], 1e-6)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("3 epochs") && err.contains("2"), "{err}");
-    let mut renumbered = base.clone();
-    renumbered[0]["epoch"] = json!(5);
-    assert!(compare_records(&base, &renumbered, 1e-6).is_err());
-    assert!(compare_records(&base, &base, -1.0).is_err());
-    assert!(compare_records(&base, &base, f64::NAN).is_err());
 }

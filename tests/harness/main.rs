@@ -4,6 +4,7 @@ mod common;
 
 mod accumulator;
 mod compare;
+mod compare_rows;
 mod init_parity;
 mod optim_parity;
 mod optim_state;

@@ -1,11 +1,12 @@
 //! The optimizers against `torch.optim` (`foreach=False`): the same initial parameters and the same
 //! gradients, step after step, must give the same parameters and the same state, bit for bit.
 //!
-//! Parameters of 1, 7, 60, 1031 and 1221 elements run both the vectorised kernels and their scalar
-//! tails; gradients change scale by six orders of magnitude between steps and hold exact zeros.
+//! Float32 parameters of 1, 7, 60, 1031 and 1221 elements (and a float64 one of 1029) run both the
+//! vectorised kernels and their scalar tails; gradients change scale by six orders of magnitude
+//! between steps and hold exact zeros.
 use tch::Tensor;
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::tensor_file::read_tensors;
+use tch_harness::tensor_file::{read_tensors, NamedTensors};
 
 use crate::bits::{assert_bits_eq, assert_named_bits_eq};
 use crate::common::{run_python, tempdir};
@@ -23,15 +24,16 @@ from safetensors.torch import save_file
 
 cases, out = json.loads(sys.argv[1]), sys.argv[2]
 STEPS = 6
-shapes = {"p1": [1], "p7": [7], "p4x3x5": [4, 3, 5], "p1031": [1031], "p33x37": [33, 37]}
+shapes = {"p1": [1], "p7": [7], "p4x3x5": [4, 3, 5], "p1031": [1031], "p33x37": [33, 37], "q1029": [1029]}
 gen = torch.Generator().manual_seed(20240607)
-params = {n: torch.randn(s, generator=gen) for n, s in shapes.items()}
+dtype = lambda n: torch.float64 if n.startswith("q") else torch.float32  # q…: float64
+params = {n: torch.randn(s, generator=gen, dtype=dtype(n)) for n, s in shapes.items()}
 scales = [1.0, 1e-3, 10.0, 0.25, 3e-5, 1.0]
 grads = []
 for k in range(STEPS):
     step = {}
     for n, s in shapes.items():
-        g = torch.randn(s, generator=gen) * scales[k]
+        g = torch.randn(s, generator=gen, dtype=dtype(n)) * scales[k]
         g[torch.rand(s, generator=gen) < 0.1] = 0.0
         step[n] = g
     grads.append(step)
@@ -119,7 +121,7 @@ fn check_against_torch(cases: &[OptimizerConfig]) {
             .collect()
     };
     let init = take("init.");
-    assert_eq!(init.len(), 5);
+    assert_eq!(init.len(), 6);
     let grads: Vec<_> = (1..=STEPS).map(|k| take(&format!("grad{k}."))).collect();
     for (i, config) in cases.iter().enumerate() {
         let expected = read_tensors(&dir.path().join(format!("case{i}.safetensors"))).unwrap();
@@ -148,10 +150,10 @@ fn check_against_torch(cases: &[OptimizerConfig]) {
 pub fn run_harness(
     config: &OptimizerConfig,
     init: &[(String, Tensor)],
-    grads: &[Vec<(String, Tensor)>],
+    grads: &[NamedTensors],
     mut after_step: impl FnMut(usize, &[(String, Tensor)]),
-) -> (Vec<(String, Tensor)>, Vec<(String, Tensor)>) {
-    let params: Vec<(String, Tensor)> = init
+) -> (NamedTensors, NamedTensors) {
+    let params: NamedTensors = init
         .iter()
         .map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true)))
         .collect();
@@ -161,7 +163,7 @@ pub fn run_harness(
         optimizer.zero_grad().unwrap();
         for (name, p) in &params {
             let g = &step_grads.iter().find(|(n, _)| n == name).unwrap().1;
-            (p * g).sum(tch::Kind::Float).backward();
+            (p * g).sum(p.kind()).backward();
         }
         for (name, p) in &params {
             assert!(p.grad().defined(), "{name} has no gradient");

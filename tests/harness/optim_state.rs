@@ -2,7 +2,7 @@
 //! loaded into a fresh optimizer continues exactly as the uninterrupted run.
 use tch::{Device, Kind, Tensor};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::tensor_file::{read_tensors, write_tensors};
+use tch_harness::tensor_file::{read_tensors, write_tensors, NamedTensors};
 
 use crate::bits::{assert_named_bits_eq, same_bits};
 use crate::common::tempdir;
@@ -13,7 +13,7 @@ const SAVED_AFTER: usize = 3;
 
 /// Deterministic parameters (7, 1031 and 12x5 elements) and per-step gradients of changing scale,
 /// without touching libtorch's global generator.
-fn inputs() -> (Vec<(String, Tensor)>, Vec<Vec<(String, Tensor)>>) {
+fn inputs() -> (NamedTensors, Vec<NamedTensors>) {
     let wave = |shape: &[i64], phase: f64, scale: f64| {
         let n: i64 = shape.iter().product();
         (Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.731 + phase)
