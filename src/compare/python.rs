@@ -42,10 +42,14 @@ impl PythonEnv {
                 self.python.display()
             )));
         }
-        for script in [&self.reference, &self.plot] {
+        let scripts = [
+            (&self.reference, " (or pass --reference)"),
+            (&self.plot, ""),
+        ];
+        for (script, flag) in scripts {
             if !script.is_file() {
                 return Err(Error::Python(format!(
-                    "script {} not found (pass --reference, or run from a full checkout)",
+                    "script {} not found: compare needs the checkout's scripts/{flag}",
                     script.display()
                 )));
             }
