@@ -2,6 +2,7 @@
 //! averages, computed the way PyTorch computes them, to the last bit.
 pub mod atomic;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod criterion;
 pub mod data;

@@ -120,13 +120,14 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
         .collect()
 }
 
-fn fresh_path(root: &Path, experiment: &str) -> PathBuf {
+/// `<root>/<name>-<UTC time>`, with `-2`, `-3`, … appended when that folder already exists.
+pub fn fresh_path(root: &Path, name: &str) -> PathBuf {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let stamp = utc_stamp(secs);
-    let base = root.join(format!("{experiment}-{stamp}"));
+    let base = root.join(format!("{name}-{stamp}"));
     (1..)
         .map(|i| {
             if i == 1 {

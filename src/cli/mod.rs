@@ -1,12 +1,14 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
+mod compare;
 mod train_args;
 
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Parser, Subcommand};
 
-pub use train_args::TrainCommand;
+pub use compare::CompareArgs;
+pub use train_args::{TrainArgs, TrainCommand};
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
 #[derive(Debug, Parser)]
@@ -23,6 +25,9 @@ pub struct Cli {
 enum Command {
     /// Train an experiment and write its run directory (the default command).
     Train(TrainCommand),
+    /// Train with the harness and with the PyTorch reference on the same settings; diff the
+    /// per-epoch losses (exit status 1 beyond --tolerance).
+    Compare(CompareArgs),
 }
 
 impl Cli {
@@ -32,6 +37,7 @@ impl Cli {
             Some(Command::Train(args)) => {
                 args.run(matches.subcommand_matches("train").unwrap_or(matches))
             }
+            Some(Command::Compare(args)) => args.run(),
             None => self.train.run(matches),
         }
     }

@@ -106,3 +106,10 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("a complete JSON line"))
         .collect()
 }
+
+/// Serialises tests that seed and draw from libtorch's global generator (`manual_seed` then
+/// `randperm`/`uniform_`): the test harness runs tests on several threads of one process.
+pub fn global_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,110 @@
+//! `compare`: train with the harness and with the PyTorch reference (`scripts/reference.py`) on the
+//! same settings, then diff their epoch values.
+//!
+//! `<out>/reference` and `<out>/harness` are ordinary run directories; `<out>/compare.json` holds
+//! the rows and the verdict, `<out>/losses.png` both runs' curves.
+mod python;
+mod rows;
+mod table;
+
+pub use python::{reference_args, PythonEnv, SETUP_HINT};
+pub use rows::{
+    compare_records, relative_difference, validate_tolerance, Comparison, Pair, Row, COMPARED,
+};
+pub use table::render_table;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::atomic::write_atomic;
+use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::interrupt::StopFlag;
+use crate::progress::Progress;
+use crate::run::{build_experiment, train, LIBTORCH_VERSION};
+use crate::run_dir::{fresh_path, read_metrics, CONFIG_FILE, METRICS_FILE};
+
+/// The comparison's JSON file, in the output folder.
+pub const COMPARE_FILE: &str = "compare.json";
+/// The loss curves, in the output folder.
+pub const PLOT_FILE: &str = "losses.png";
+
+/// What a finished comparison left behind.
+#[derive(Debug)]
+pub struct CompareOutcome {
+    pub dir: PathBuf,
+    pub comparison: Comparison,
+}
+
+/// Runs the reference, then the harness, into `out` (or a fresh `runs/compare-<experiment>-…`),
+/// compares them and writes `compare.json` and `losses.png`. A difference beyond `tolerance` is
+/// not an error here: it is in the returned [`Comparison`].
+pub fn compare(
+    config: &TrainConfig,
+    out: Option<&Path>,
+    python: &PythonEnv,
+    tolerance: f64,
+    progress: &mut dyn Progress,
+) -> Result<CompareOutcome> {
+    validate_tolerance(tolerance)?;
+    config.validate()?;
+    python.check()?;
+    // A wrong experiment name or --init file gets the harness's own message, before any run.
+    build_experiment(config, tch::Device::Cpu)?;
+    let dir = match out {
+        Some(p) => p.to_path_buf(),
+        None => fresh_path(Path::new("runs"), &format!("compare-{}", config.experiment)),
+    };
+    let (harness_dir, reference_dir) = (dir.join("harness"), dir.join("reference"));
+    if dir.join(COMPARE_FILE).exists()
+        || harness_dir.join(CONFIG_FILE).exists()
+        || reference_dir.join(CONFIG_FILE).exists()
+    {
+        return Err(Error::file(
+            &dir,
+            "already holds a comparison; choose another --out",
+        ));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::file(&dir, format!("cannot create the folder ({e})")))?;
+
+    // The reference first: a broken Python env then fails before any training.
+    progress.message(&format!(
+        "reference: {} {}",
+        python.python.display(),
+        python.reference.display()
+    ));
+    python.run_reference(config, &reference_dir, &mut |line| {
+        progress.message(&format!("reference | {line}"))
+    })?;
+    train(config, Some(&harness_dir), &StopFlag::new(), progress)?;
+
+    let harness = read_metrics(&harness_dir.join(METRICS_FILE))?;
+    let reference = read_metrics(&reference_dir.join(METRICS_FILE))?;
+    let comparison = compare_records(&harness, &reference, tolerance)?;
+
+    let mut report = comparison.to_json();
+    report["experiment"] = json!(config.experiment);
+    report["config"] = json!(config);
+    report["harness_dir"] = json!(harness_dir);
+    report["reference_dir"] = json!(reference_dir);
+    report["libtorch_version"] = json!(LIBTORCH_VERSION);
+    report["torch_version"] = reference_torch_version(&reference_dir);
+    let compare_json = dir.join(COMPARE_FILE);
+    let mut text =
+        serde_json::to_string_pretty(&report).map_err(|e| Error::file(&compare_json, e))?;
+    text.push('\n');
+    write_atomic(&compare_json, text.as_bytes())?;
+    python.plot(&compare_json, &dir.join(PLOT_FILE))?;
+    Ok(CompareOutcome { dir, comparison })
+}
+
+/// The PyTorch version the reference ran on, from its `config.json` (`null` if unreadable).
+fn reference_torch_version(reference_dir: &Path) -> Value {
+    std::fs::read_to_string(reference_dir.join(CONFIG_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| v.get("torch_version").cloned())
+        .unwrap_or(Value::Null)
+}

@@ -1,0 +1,176 @@
+//! The Python side of `compare`: the project's `.venv` interpreter running `scripts/reference.py`
+//! (the same training in plain PyTorch) and `scripts/plot_compare.py`.
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::optim::OptimizerKind;
+
+/// What to tell the user whenever the Python side is missing or broken.
+pub const SETUP_HINT: &str = "run scripts/setup.sh to (re)create the project's .venv";
+
+/// The interpreter and the scripts it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonEnv {
+    pub python: PathBuf,
+    pub reference: PathBuf,
+    pub plot: PathBuf,
+}
+
+impl Default for PythonEnv {
+    /// The checkout this binary was built from: `.venv/bin/python`, `scripts/reference.py`,
+    /// `scripts/plot_compare.py`.
+    fn default() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        PythonEnv {
+            python: root.join(".venv/bin/python"),
+            reference: root.join("scripts/reference.py"),
+            plot: root.join("scripts/plot_compare.py"),
+        }
+    }
+}
+
+impl PythonEnv {
+    /// Fails early, with one line saying what to do, when the interpreter or a script is missing.
+    pub fn check(&self) -> Result<()> {
+        if !self.python.is_file() {
+            return Err(Error::Python(format!(
+                "no Python at {}: {SETUP_HINT} (or pass --python)",
+                self.python.display()
+            )));
+        }
+        let scripts = [
+            (&self.reference, " (or pass --reference)"),
+            (&self.plot, ""),
+        ];
+        for (script, flag) in scripts {
+            if !script.is_file() {
+                return Err(Error::Python(format!(
+                    "script {} not found: compare needs the checkout's scripts/{flag}",
+                    script.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the reference with `config`'s settings into `out`; each line it prints goes to
+    /// `on_line`.
+    pub fn run_reference(
+        &self,
+        config: &TrainConfig,
+        out: &Path,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let mut command = Command::new(&self.python);
+        command
+            .arg(&self.reference)
+            .args(reference_args(config, out)?);
+        run(command, "the PyTorch reference", on_line)
+    }
+
+    /// Draws `png` from `compare_json` with matplotlib.
+    pub fn plot(&self, compare_json: &Path, png: &Path) -> Result<()> {
+        let mut command = Command::new(&self.python);
+        command.arg(&self.plot).arg(compare_json).arg(png);
+        run(command, "plotting", &mut |_| {})
+    }
+}
+
+/// `scripts/reference.py`'s flags for `config` (the same names as `train`'s), writing into `out`.
+/// Only built-in experiments have a reference.
+pub fn reference_args(config: &TrainConfig, out: &Path) -> Result<Vec<OsString>> {
+    if config.model.is_some() || config.data.is_some() || config.loss.is_some() {
+        return Err(Error::Config(
+            "compare needs a built-in experiment: the reference has no --model, --data or --loss"
+                .into(),
+        ));
+    }
+    let o = &config.optimizer;
+    // `{:?}` prints the shortest text that parses back to the same f64 (`0.05`, `1e-8`).
+    let mut args: Vec<String> = vec![
+        format!("--experiment={}", config.experiment),
+        format!("--epochs={}", config.epochs),
+        format!("--batch-size={}", config.batch_size),
+        format!("--optimizer={}", o.kind),
+        format!("--lr={:?}", o.lr),
+        format!("--weight-decay={:?}", o.weight_decay),
+        format!("--seed={}", config.seed),
+        format!("--device={}", config.device),
+    ];
+    match o.kind {
+        OptimizerKind::Sgd => {
+            args.push(format!("--momentum={:?}", o.momentum));
+            args.push(format!("--dampening={:?}", o.dampening));
+            if o.nesterov {
+                args.push("--nesterov".into());
+            }
+        }
+        OptimizerKind::Adam | OptimizerKind::AdamW => {
+            args.push(format!("--beta1={:?}", o.beta1));
+            args.push(format!("--beta2={:?}", o.beta2));
+            args.push(format!("--eps={:?}", o.eps));
+            if o.amsgrad {
+                args.push("--amsgrad".into());
+            }
+        }
+    }
+    if let Some(threads) = config.threads {
+        args.push(format!("--threads={threads}"));
+    }
+    if !config.shuffle {
+        args.push("--no-shuffle".into());
+    }
+    let mut args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+    args.push("--out".into());
+    args.push(out.into());
+    if let Some(init) = &config.init {
+        args.push("--init".into());
+        args.push(init.into());
+    }
+    Ok(args)
+}
+
+/// Runs `command`, handing each stdout line to `on_line`; a failure to start or a non-zero exit
+/// becomes one line naming the last line of Python's stderr (the exception) and the fix.
+fn run(mut command: Command, what: &str, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    let python = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Python(format!("cannot start {python} ({e}): {SETUP_HINT}")))?;
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
+            on_line(&line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::Python(format!("{what}: {python} did not finish ({e})")))?;
+    let errors = errors.join().unwrap_or_default();
+    if status.success() {
+        return Ok(());
+    }
+    let last = errors
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("no message on stderr");
+    Err(Error::Python(format!(
+        "{what} failed ({status}): {last}; if the Python env is broken, {SETUP_HINT}"
+    )))
+}

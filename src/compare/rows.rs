@@ -1,0 +1,185 @@
+//! The comparison itself: each epoch's values from both runs, side by side, and how far apart they
+//! are. Pure arithmetic on `metrics.jsonl` records, so it is tested without running anything.
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// The values `compare` checks, as `metrics.jsonl` names them.
+pub const COMPARED: [&str; 3] = ["train_loss", "eval_loss", "eval_accuracy"];
+
+/// `|a - b| / max(|a|, |b|)`: 0 when the two are equal (0 and -0 included), infinite when they
+/// differ and either is not finite (a NaN never equals anything).
+pub fn relative_difference(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else if !a.is_finite() || !b.is_finite() {
+        f64::INFINITY
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+}
+
+/// One value of one epoch in both runs; `None` where a run did not record it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    pub harness: Option<f64>,
+    pub reference: Option<f64>,
+}
+
+impl Pair {
+    /// `|harness - reference|`; `None` when neither run has the value, infinite when one lacks it.
+    pub fn abs_diff(&self) -> Option<f64> {
+        match (self.harness, self.reference) {
+            (Some(h), Some(r)) if h == r => Some(0.0),
+            (Some(h), Some(r)) => Some((h - r).abs()),
+            (None, None) => None,
+            _ => Some(f64::INFINITY),
+        }
+    }
+
+    /// [`relative_difference`]; 0 when neither run has the value (nothing to compare), infinite
+    /// when only one has it.
+    pub fn rel_diff(&self) -> f64 {
+        match (self.harness, self.reference) {
+            (Some(h), Some(r)) => relative_difference(h, r),
+            (None, None) => 0.0,
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// `{"harness", "reference", "abs_diff", "rel_diff"}`; absent or infinite values are `null`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "harness": self.harness,
+            "reference": self.reference,
+            "abs_diff": self.abs_diff(),
+            "rel_diff": self.rel_diff(),
+        })
+    }
+}
+
+/// One epoch of both runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: Pair,
+    pub eval_loss: Pair,
+    pub eval_accuracy: Pair,
+}
+
+impl Row {
+    /// The compared values in [`COMPARED`] order.
+    pub fn pairs(&self) -> [Pair; 3] {
+        [self.train_loss, self.eval_loss, self.eval_accuracy]
+    }
+
+    /// The largest relative difference of this epoch.
+    pub fn max_rel_diff(&self) -> f64 {
+        self.pairs().iter().map(Pair::rel_diff).fold(0.0, f64::max)
+    }
+
+    /// `{"epoch", "train_loss": {…}, "eval_loss": {…}, "eval_accuracy": {…}}`.
+    pub fn to_json(&self) -> Value {
+        let mut row = json!({ "epoch": self.epoch });
+        for (name, pair) in COMPARED.iter().zip(self.pairs()) {
+            row[*name] = pair.to_json();
+        }
+        row
+    }
+}
+
+/// Both runs, epoch by epoch, against a tolerance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub rows: Vec<Row>,
+    /// Largest relative difference allowed.
+    pub tolerance: f64,
+}
+
+impl Comparison {
+    /// The largest relative difference over every epoch and every compared value.
+    pub fn max_rel_diff(&self) -> f64 {
+        self.rows.iter().map(Row::max_rel_diff).fold(0.0, f64::max)
+    }
+
+    /// Whether every value is within the tolerance.
+    pub fn passed(&self) -> bool {
+        self.max_rel_diff() <= self.tolerance
+    }
+
+    /// What `compare.json` holds about the numbers (`max_rel_diff` is `null` when infinite).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "max_rel_diff": self.max_rel_diff(),
+            "tolerance": self.tolerance,
+            "passed": self.passed(),
+            "compared": COMPARED,
+            "rows": self.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Checks a tolerance given by the user.
+pub fn validate_tolerance(tolerance: f64) -> Result<()> {
+    if tolerance.is_finite() && tolerance >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "--tolerance must be finite and >= 0, got {tolerance}"
+        )))
+    }
+}
+
+/// Lines up two runs' `metrics.jsonl` records epoch by epoch. Both must hold the same epochs, in
+/// order, each with a numeric `train_loss`.
+pub fn compare_records(
+    harness: &[Value],
+    reference: &[Value],
+    tolerance: f64,
+) -> Result<Comparison> {
+    validate_tolerance(tolerance)?;
+    if harness.len() != reference.len() {
+        return Err(Error::Data(format!(
+            "the harness recorded {} epochs but the reference {}",
+            harness.len(),
+            reference.len()
+        )));
+    }
+    let rows = harness
+        .iter()
+        .zip(reference)
+        .enumerate()
+        .map(|(i, (h, r))| {
+            let epoch = i + 1;
+            for (side, record) in [("harness", h), ("reference", r)] {
+                let recorded = record.get("epoch").and_then(Value::as_u64);
+                if recorded != Some(epoch as u64) {
+                    return Err(Error::Data(format!(
+                        "{side} record {epoch} has epoch {recorded:?}, expected {epoch}"
+                    )));
+                }
+                if number(record, "train_loss").is_none() {
+                    return Err(Error::Data(format!(
+                        "{side} record of epoch {epoch} has no numeric train_loss"
+                    )));
+                }
+            }
+            let pair = |key: &str| Pair {
+                harness: number(h, key),
+                reference: number(r, key),
+            };
+            Ok(Row {
+                epoch,
+                train_loss: pair("train_loss"),
+                eval_loss: pair("eval_loss"),
+                eval_accuracy: pair("eval_accuracy"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Comparison { rows, tolerance })
+}
+
+fn number(record: &Value, key: &str) -> Option<f64> {
+    record.get(key).and_then(Value::as_f64)
+}
