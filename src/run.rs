@@ -7,10 +7,10 @@ use serde_json::json;
 use crate::config::TrainConfig;
 use crate::device::device_name;
 use crate::error::{Error, Result};
-use crate::experiment::{Builtin, Experiment};
+use crate::experiment::Experiment;
 use crate::optim::optimizer;
 use crate::progress::Progress;
-use crate::run_dir::{RunDir, CONFIG_FILE, WEIGHTS_FILE};
+use crate::run_dir::{RunDir, CONFIG_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 use crate::tensor_file::write_tensors;
 use crate::train::{fit, EpochRecord};
 
@@ -26,10 +26,10 @@ pub struct TrainOutcome {
     pub records: Vec<EpochRecord>,
 }
 
-/// Builds the experiment a configuration names, on `device`, with its initial weights.
+/// Builds the experiment a configuration names, on `device`, with its initial weights. Model,
+/// data and criterion are checked against each other here, before any run directory exists.
 pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
-    let builtin: Builtin = config.experiment.parse()?;
-    let mut experiment = builtin.build(config.seed, device)?;
+    let mut experiment = config.spec().build(device)?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }
@@ -86,6 +86,9 @@ pub fn train(
     )?;
     write_tensors(&run.file(WEIGHTS_FILE), &experiment.state_dict(), None)
         .map_err(|e| Error::Config(format!("saving weights: {e}")))?;
+    if let Some(module) = experiment.model.torchscript() {
+        module.save(&run.file(TORCHSCRIPT_FILE))?;
+    }
     Ok(TrainOutcome {
         run_dir: run.path().to_path_buf(),
         records: summary.records,

@@ -1,11 +1,13 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
+mod eval;
 mod train_args;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use eval::EvalArgs;
 pub use train_args::TrainArgs;
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
@@ -23,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Train an experiment and write its run directory (the default command).
     Train(TrainArgs),
+    /// Loss (and accuracy) of a model over a dataset, with the training loop's accounting.
+    Eval(EvalArgs),
 }
 
 impl Cli {
@@ -30,6 +34,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Some(Command::Train(args)) => args.run(),
+            Some(Command::Eval(args)) => args.run(),
             None => self.train.run(),
         }
     }
