@@ -86,6 +86,8 @@ pub fn train(
     )?;
     write_tensors(&run.file(WEIGHTS_FILE), &experiment.state_dict(), None)
         .map_err(|e| Error::Config(format!("saving weights: {e}")))?;
+    // Saved in evaluation mode, ready for inference after `torch.jit.load`.
+    experiment.model.set_train(false);
     if let Some(module) = experiment.model.torchscript() {
         module.save(&run.file(TORCHSCRIPT_FILE))?;
     }

@@ -29,7 +29,8 @@ pub struct EvalArgs {
     #[arg(long, requires = "weights")]
     pub experiment: Option<String>,
     /// A state_dict (safetensors, PyTorch names), e.g. a run's model.safetensors. Required with
-    /// --experiment; with --model it replaces the module's own weights.
+    /// --experiment; with --model it replaces the module's parameters (buffers such as batch-norm
+    /// statistics stay the module's: evaluate a run's model.pt to get the trained ones).
     #[arg(long, value_name = "FILE.safetensors")]
     pub weights: Option<PathBuf>,
     /// Criterion: mse, l1, smooth-l1, huber, cross-entropy, nll or bce-with-logits. Required with

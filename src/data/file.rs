@@ -107,10 +107,7 @@ fn check_finite(t: &Tensor, name: &str) -> Result<()> {
     if count == 0 {
         return Ok(());
     }
-    let first = bad
-        .f_flatten(0, -1)?
-        .f_argmax(0, false)?
-        .f_int64_value(&[])?;
+    let first = bad.f_flatten(0, -1)?.f_nonzero()?.f_int64_value(&[0, 0])?;
     let value = t.f_flatten(0, -1)?.f_double_value(&[first])?;
     let per_sample = (t.numel() as i64 / t.size()[0].max(1)).max(1);
     Err(Error::Data(format!(

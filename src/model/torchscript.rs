@@ -34,16 +34,12 @@ impl TorchScriptModel {
         }
         let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
         let not_a_module = |e: tch::TchError| {
-            let message = e.to_string();
-            let first = message
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string();
             Error::file(
                 path,
-                format!("not a TorchScript module saved by torch.jit.save ({first})"),
+                format!(
+                    "not a TorchScript module saved by torch.jit.save ({})",
+                    torch_message(&e)
+                ),
             )
         };
         // The names (and only the names) come from a CPU copy of the module.
@@ -87,7 +83,9 @@ impl TorchScriptModel {
 
 impl Model for TorchScriptModel {
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Result<Tensor> {
-        Ok(self.module.forward_ts(&[xs])?)
+        self.module
+            .forward_ts(&[xs])
+            .map_err(|e| Error::Data(format!("TorchScript forward: {}", torch_message(&e))))
     }
 
     fn set_train(&mut self, train: bool) {
@@ -142,4 +140,27 @@ fn store_names(dotted: &[(String, Vec<i64>)], vs: &VarStore) -> Result<BTreeMap<
         )));
     }
     Ok(names)
+}
+
+/// The line of a libtorch error that says what went wrong: the TorchScript interpreter puts it
+/// last (`RuntimeError: mat1 and mat2 shapes cannot be multiplied …`) after two tracebacks; other
+/// errors put it first. Its first sentence, when that alone is long.
+fn torch_message(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    let line = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| {
+            l.split_once(": ")
+                .is_some_and(|(kind, _)| kind.ends_with("Error") && !kind.contains(' '))
+        })
+        .or_else(|| text.lines().next())
+        .unwrap_or_default()
+        .trim();
+    let line = line.strip_prefix("Internal torch error: ").unwrap_or(line);
+    match line.find(". ") {
+        Some(end) if line.len() > 160 => line[..=end].to_string(),
+        _ => line.to_string(),
+    }
 }

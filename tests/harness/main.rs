@@ -4,3 +4,6 @@ mod own_fixture;
 
 mod accumulator;
 mod own_experiment;
+mod own_experiment_cli;
+mod own_experiment_errors;
+mod own_experiment_files;
