@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::criterion::Loss;
 use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
+use crate::experiment::ExperimentSpec;
 use crate::optim::OptimizerConfig;
 
 /// Everything that decides what a training run computes.
@@ -112,6 +113,18 @@ impl TrainConfig {
                 "--checkpoint-every must be at least 1, got 0".into(),
             ));
         }
+        self.spec().validate()?;
         self.optimizer.validate()
+    }
+
+    /// The experiment this configuration trains.
+    pub fn spec(&self) -> ExperimentSpec<'_> {
+        ExperimentSpec {
+            experiment: &self.experiment,
+            model: self.model.as_deref(),
+            data: self.data.as_deref(),
+            loss: self.loss,
+            seed: self.seed,
+        }
     }
 }

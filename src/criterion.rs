@@ -109,7 +109,10 @@ impl Loss {
                 );
                 if lo < 0 || hi >= classes {
                     return Err(Error::Data(format!(
-                        "'{key}' holds class indices in [{lo}, {hi}] but the model has {classes} classes"
+                        "'{key}' {:?} holds class indices in [{lo}, {hi}] but the model outputs \
+                         {classes} classes (output dimension 1), so they must lie in [0, {}]",
+                        targets.size(),
+                        classes - 1
                     )));
                 }
             }

@@ -16,6 +16,7 @@ pub mod optim;
 pub mod progress;
 pub mod run;
 pub mod run_dir;
+pub mod run_eval;
 pub mod tensor_file;
 pub mod train;
 
@@ -23,7 +24,7 @@ pub use config::TrainConfig;
 pub use criterion::Loss;
 pub use device::DeviceSpec;
 pub use error::{Error, Result};
-pub use experiment::{Builtin, Experiment};
+pub use experiment::{Builtin, Experiment, ExperimentSpec};
 pub use metrics::{Accuracy, LossAccumulator};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use train::{evaluate, fit, train_epoch};

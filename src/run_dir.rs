@@ -1,5 +1,6 @@
 //! The run directory: `config.json`, `metrics.jsonl` (one JSON object per epoch, flushed every
-//! epoch) and the final weights as a safetensors state_dict.
+//! epoch) and the final weights as a safetensors state_dict (and, for a TorchScript model, the
+//! trained module itself).
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const CONFIG_FILE: &str = "config.json";
 /// Name of the final weights.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Name of the trained TorchScript module (runs on `--model`).
+pub const TORCHSCRIPT_FILE: &str = "model.pt";
 
 /// A folder that holds one run.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
 mod compare;
+mod eval;
 mod train_args;
 
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use clap::{ArgMatches, Parser, Subcommand};
 
 pub use compare::CompareArgs;
+pub use eval::EvalArgs;
 pub use train_args::{TrainArgs, TrainCommand};
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
@@ -28,6 +30,8 @@ enum Command {
     /// Train with the harness and with the PyTorch reference on the same settings; diff the
     /// per-epoch losses (exit status 1 beyond --tolerance).
     Compare(CompareArgs),
+    /// Loss (and accuracy) of a model over a dataset, with the training loop's accounting.
+    Eval(EvalArgs),
 }
 
 impl Cli {
@@ -38,6 +42,7 @@ impl Cli {
                 args.run(matches.subcommand_matches("train").unwrap_or(matches))
             }
             Some(Command::Compare(args)) => args.run(),
+            Some(Command::Eval(args)) => args.run(),
             None => self.train.run(matches),
         }
     }

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
+use tch_harness::experiment::TORCHSCRIPT;
 use tch_harness::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::train::FitEnd;
-use tch_harness::{progress, DeviceSpec, TrainConfig};
+use tch_harness::{progress, DeviceSpec, Loss, TrainConfig};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
@@ -16,6 +17,25 @@ pub struct TrainArgs {
     /// Built-in experiment: digits-mlp, linear-regression or breast-cancer.
     #[arg(long, default_value = "digits-mlp")]
     pub experiment: String,
+    /// Your own model: a TorchScript module (torch.jit.script or trace, then .save; see
+    /// scripts/export_experiment.py). Needs --data and --loss; the run saves the trained module as
+    /// model.pt and its parameters, with PyTorch's names, as model.safetensors.
+    #[arg(
+        long,
+        value_name = "FILE.pt",
+        conflicts_with = "experiment",
+        requires_all = ["data", "loss"]
+    )]
+    pub model: Option<PathBuf>,
+    /// Data for --model: safetensors with `inputs` (float, [N, …]) and `targets` ([N, …]: float,
+    /// or int64 class indices for cross-entropy/nll), optionally `eval_inputs`/`eval_targets`
+    /// (evaluated after each epoch). Checked before training starts.
+    #[arg(long, value_name = "FILE.safetensors", requires = "model")]
+    pub data: Option<PathBuf>,
+    /// Criterion: mse, l1, smooth-l1, huber, cross-entropy, nll or bce-with-logits. Required with
+    /// --model; with a built-in experiment it replaces the experiment's own.
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Number of epochs.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -67,7 +87,7 @@ pub struct TrainArgs {
     /// Start from these weights: a PyTorch state_dict saved with safetensors.
     #[arg(long, value_name = "FILE.safetensors")]
     pub init: Option<PathBuf>,
-    /// Keep the training data in its stored order (no shuffling).
+    /// Keep the training data in its stored order (no shuffling; with --data, the file's order).
     #[arg(long)]
     pub no_shuffle: bool,
     /// Write checkpoints/last.safetensors every N epochs (also at the end and on Ctrl-C).
@@ -160,6 +180,11 @@ impl TrainArgs {
             ..OptimizerConfig::new(kind, self.lr)
         };
         let device: DeviceSpec = self.device.parse()?;
+        let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
+        let experiment = match self.model {
+            Some(_) => TORCHSCRIPT,
+            None => self.experiment.as_str(),
+        };
         let config = TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -170,7 +195,10 @@ impl TrainArgs {
             init: self.init.clone(),
             checkpoint_every: self.checkpoint_every,
             on_nonfinite: self.on_nonfinite.parse()?,
-            ..TrainConfig::new(&self.experiment, optimizer)
+            model: self.model.clone(),
+            data: self.data.clone(),
+            loss,
+            ..TrainConfig::new(experiment, optimizer)
         };
         config.validate()?;
         Ok(config)

@@ -1,10 +1,12 @@
 //! Datasets as tensors, and the batches drawn from them.
 mod batches;
 mod builtin;
+mod file;
 mod order;
 
 pub use batches::{batch_count, eval_batches, train_batches};
 pub use builtin::{breast_cancer, digits, synthetic_regression};
+pub use file::{check_named, read_data_file, DATA_KEYS};
 pub use order::{epoch_order, shuffle_seed};
 
 use std::path::Path;

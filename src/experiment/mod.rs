@@ -1,8 +1,13 @@
 //! An experiment: a model with its parameters, a dataset and a criterion.
 mod builtin;
+mod check;
+mod files;
+mod spec;
 mod weights;
 
 pub use builtin::Builtin;
+pub use files::{from_files, TORCHSCRIPT};
+pub use spec::ExperimentSpec;
 
 use tch::nn::VarStore;
 use tch::Tensor;
@@ -28,7 +33,12 @@ pub struct Experiment {
 impl Experiment {
     /// Trainable parameters with their state_dict names, sorted by name.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        let mut named: Vec<_> = self.vs.variables().into_iter().collect();
+        let mut named: Vec<_> = self
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(name, t)| (self.model.parameter_name(&name), t))
+            .collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         named
     }

@@ -2,9 +2,11 @@
 //! `torchscript`) a user's TorchScript module.
 mod linear;
 mod mlp;
+mod torchscript;
 
 pub use linear::{linear, Linear, LinearConfig};
 pub use mlp::{mlp, Mlp};
+pub use torchscript::TorchScriptModel;
 
 use tch::Tensor;
 
@@ -18,4 +20,15 @@ pub trait Model {
     /// Switches between training and evaluation mode where the model keeps such a mode itself
     /// (TorchScript modules ignore the flag of `forward_t`).
     fn set_train(&mut self, _train: bool) {}
+
+    /// PyTorch's state_dict name of the VarStore variable `store_name`. Built-in models register
+    /// their parameters under those names already; a TorchScript module's dots became `_`.
+    fn parameter_name(&self, store_name: &str) -> String {
+        store_name.to_string()
+    }
+
+    /// The TorchScript module behind this model, if it is one (saved as `model.pt` after a run).
+    fn torchscript(&self) -> Option<&TorchScriptModel> {
+        None
+    }
 }

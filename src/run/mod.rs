@@ -12,11 +12,11 @@ use crate::checkpoint::{checkpoint_path, Checkpoint, RunProgress, LAST};
 use crate::config::TrainConfig;
 use crate::device::device_name;
 use crate::error::{Error, Result};
-use crate::experiment::{Builtin, Experiment};
+use crate::experiment::Experiment;
 use crate::interrupt::StopFlag;
 use crate::optim::{optimizer, Optimizer};
 use crate::progress::Progress;
-use crate::run_dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+use crate::run_dir::{RunDir, CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 use crate::tensor_file::write_tensors;
 use crate::train::{fit, EpochRecord, FitEnd};
 
@@ -34,10 +34,10 @@ pub struct TrainOutcome {
     pub end: FitEnd,
 }
 
-/// Builds the experiment a configuration names, on `device`, with its initial weights.
+/// Builds the experiment a configuration names, on `device`, with its initial weights. Model,
+/// data and criterion are checked against each other here, before any run directory exists.
 pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
-    let builtin: Builtin = config.experiment.parse()?;
-    let mut experiment = builtin.build(config.seed, device)?;
+    let mut experiment = config.spec().build(device)?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }
@@ -174,6 +174,11 @@ fn run_epochs(
             &experiment.state_dict(),
             None,
         )?;
+        // Saved in evaluation mode, ready for inference after `torch.jit.load`.
+        experiment.model.set_train(false);
+        if let Some(module) = experiment.model.torchscript() {
+            module.save(&files.dir.file(TORCHSCRIPT_FILE))?;
+        }
     }
     Ok(TrainOutcome {
         run_dir,

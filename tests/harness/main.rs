@@ -1,6 +1,7 @@
 //! The test suite, one crate (libtorch links are slow): each module one concern.
 mod bits;
 mod common;
+mod own_fixture;
 
 mod accumulator;
 mod cli;
@@ -12,4 +13,8 @@ mod nonfinite;
 mod optim_parity;
 mod optim_state;
 mod order_parity;
+mod own_experiment;
+mod own_experiment_cli;
+mod own_experiment_errors;
+mod own_experiment_files;
 mod resume;

@@ -1,0 +1,101 @@
+//! Flags of `eval`.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use tch_harness::experiment::TORCHSCRIPT;
+use tch_harness::run_eval::{run_eval, EvalConfig, SplitChoice};
+use tch_harness::{DeviceSpec, Loss};
+
+/// Loss (and accuracy, for classification) of a model over a dataset: the sample-weighted mean,
+/// batch means times batch sizes over the number of samples, which equals PyTorch's mean over the
+/// whole split at once, whatever --batch-size.
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["model", "experiment"]))]
+pub struct EvalArgs {
+    /// A TorchScript module (as for `train --model`, or a run's model.pt). Needs --data and --loss.
+    #[arg(
+        long,
+        value_name = "FILE.pt",
+        conflicts_with = "experiment",
+        requires_all = ["data", "loss"]
+    )]
+    pub model: Option<PathBuf>,
+    /// Data for --model: safetensors with `inputs`/`targets`, optionally `eval_inputs`/`eval_targets`.
+    #[arg(long, value_name = "FILE.safetensors", requires = "model")]
+    pub data: Option<PathBuf>,
+    /// A built-in experiment (digits-mlp, linear-regression, breast-cancer). Needs --weights.
+    #[arg(long, requires = "weights")]
+    pub experiment: Option<String>,
+    /// A state_dict (safetensors, PyTorch names), e.g. a run's model.safetensors. Required with
+    /// --experiment; with --model it replaces the module's parameters (buffers such as batch-norm
+    /// statistics stay the module's: evaluate a run's model.pt to get the trained ones).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: Option<PathBuf>,
+    /// Criterion: mse, l1, smooth-l1, huber, cross-entropy, nll or bce-with-logits. Required with
+    /// --model; with --experiment it replaces the experiment's own.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Which pair to evaluate: `train` (the `inputs`/`targets` keys) or `eval`
+    /// (`eval_inputs`/`eval_targets`) [default: train with --data, eval (the held-out split) with
+    /// --experiment].
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Samples per batch; the last batch may be smaller and is kept. The result does not depend
+    /// on it (up to float rounding).
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
+    pub batch_size: i64,
+    /// Seed of a built-in experiment's data (use the training run's seed for linear-regression).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// libtorch intra-op threads [default: libtorch's choice].
+    #[arg(long, allow_negative_numbers = true)]
+    pub threads: Option<i32>,
+    /// Print one JSON object: loss, samples, batches, accuracy (classification), split,
+    /// criterion, experiment, device.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl EvalArgs {
+    /// The library's configuration for these flags.
+    pub fn to_config(&self) -> anyhow::Result<EvalConfig> {
+        let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
+        let split: Option<SplitChoice> = self.split.as_deref().map(str::parse).transpose()?;
+        let device: DeviceSpec = self.device.parse()?;
+        if let Some(threads) = self.threads {
+            anyhow::ensure!(threads >= 1, "--threads must be at least 1, got {threads}");
+        }
+        Ok(EvalConfig {
+            experiment: match (&self.model, &self.experiment) {
+                (Some(_), _) | (None, None) => TORCHSCRIPT.to_string(),
+                (None, Some(name)) => name.clone(),
+            },
+            model: self.model.clone(),
+            data: self.data.clone(),
+            weights: self.weights.clone(),
+            loss,
+            batch_size: self.batch_size,
+            split,
+            seed: self.seed,
+            device,
+            threads: self.threads,
+        })
+    }
+
+    /// `tch-harness eval`.
+    pub fn run(&self) -> anyhow::Result<ExitCode> {
+        let config = self.to_config()?;
+        let report = run_eval(&config).context("eval failed")?;
+        if self.json {
+            println!("{}", report.to_json());
+        } else {
+            println!("{}", report.summary());
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,48 @@
+//! An experiment from the user's own files: `--model FILE.pt` (TorchScript), `--data
+//! FILE.safetensors` and `--loss`. Everything is checked before training starts.
+use std::path::Path;
+
+use tch::nn::VarStore;
+use tch::Device;
+
+use super::Experiment;
+use crate::criterion::Loss;
+use crate::data::read_data_file;
+use crate::error::{Error, Result};
+use crate::model::TorchScriptModel;
+
+/// The experiment name of a run on `--model`/`--data` (in `config.json`, run folder names).
+pub const TORCHSCRIPT: &str = "torchscript";
+
+/// Reads and checks `data`, loads `model` onto `device` with its parameters in a fresh VarStore,
+/// and checks that model, data and `loss` fit together (see [`Experiment::check_task`]). `seed`
+/// seeds libtorch first (dropout draws from it).
+pub fn from_files(
+    model: &Path,
+    data: &Path,
+    loss: Loss,
+    seed: u64,
+    device: Device,
+) -> Result<Experiment> {
+    tch::manual_seed(seed as i64);
+    let dataset = read_data_file(data)?;
+    let vs = VarStore::new(device);
+    let module = TorchScriptModel::load(model, &vs)?;
+    let mut experiment = Experiment {
+        name: TORCHSCRIPT.to_string(),
+        vs,
+        model: Box::new(module),
+        data: dataset.to_device(device)?,
+        loss,
+        classes: None,
+    };
+    experiment.check_task().map_err(|e| match e {
+        Error::Data(message) => Error::Data(format!(
+            "{} with {}: {message}",
+            data.display(),
+            model.display()
+        )),
+        other => other,
+    })?;
+    Ok(experiment)
+}
