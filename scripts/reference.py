@@ -210,9 +210,11 @@ def main():
             if sampler is not None:
                 sampler.epoch = epoch
             train_loss, samples, batches = train(args, model, device, train_loader, optimizer, criterion)
+            train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy = test(model, device, eval_loader, criterion, loss_name)
             record = {"epoch": epoch, "train_loss": train_loss, "train_samples": samples, "batches": batches,
-                      "seconds": time.perf_counter() - started, "eval_loss": eval_loss}
+                      "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
+                      "eval_loss": eval_loss}
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
             metrics.write(json.dumps(record) + "\n")

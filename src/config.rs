@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::criterion::Loss;
 use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
+use crate::metrics::LossSync;
 use crate::optim::OptimizerConfig;
 
 /// Everything that decides what a training run computes.
@@ -31,6 +32,9 @@ pub struct TrainConfig {
     pub data: Option<PathBuf>,
     /// The criterion; `None` uses the experiment's own.
     pub loss: Option<Loss>,
+    /// When the epoch's loss is read from the device: every batch (the seed) or once per epoch.
+    #[serde(default)]
+    pub loss_sync: LossSync,
 }
 
 impl TrainConfig {
@@ -49,6 +53,7 @@ impl TrainConfig {
             model: None,
             data: None,
             loss: None,
+            loss_sync: LossSync::Batch,
         }
     }
 

@@ -21,6 +21,6 @@ pub use criterion::Loss;
 pub use device::DeviceSpec;
 pub use error::{Error, Result};
 pub use experiment::{Builtin, Experiment};
-pub use metrics::{Accuracy, LossAccumulator};
+pub use metrics::{Accuracy, LossAccumulator, LossSync};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use train::{evaluate, fit, train_epoch};

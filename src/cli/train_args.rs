@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::{progress, DeviceSpec, TrainConfig};
+use tch_harness::{progress, DeviceSpec, LossSync, TrainConfig};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
@@ -67,6 +67,10 @@ pub struct TrainArgs {
     /// Keep the training data in its stored order (no shuffling).
     #[arg(long)]
     pub no_shuffle: bool,
+    /// When the loss is read from the device: batch (every batch, as the seed) or epoch (summed
+    /// on the device, read once per epoch; no per-batch GPU synchronisation). Same numbers.
+    #[arg(long, default_value = "batch", value_name = "batch|epoch")]
+    pub loss_sync: String,
 }
 
 impl TrainArgs {
@@ -87,6 +91,7 @@ impl TrainArgs {
             ..OptimizerConfig::new(kind, self.lr)
         };
         let device: DeviceSpec = self.device.parse()?;
+        let loss_sync: LossSync = self.loss_sync.parse()?;
         let config = TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -95,6 +100,7 @@ impl TrainArgs {
             threads: self.threads,
             shuffle: !self.no_shuffle,
             init: self.init.clone(),
+            loss_sync,
             ..TrainConfig::new(&self.experiment, optimizer)
         };
         config.validate()?;

@@ -9,12 +9,15 @@
 //!     total_loss += _loss.item() * batch_size      # batch sum
 //! average_loss = total_loss / len(dataloader.dataset)   # NOT / len(dataloader)
 //! ```
+//!
+//! With `--loss-sync epoch` the batch sums stay on the device and `total_loss` is read once, at
+//! the end (see `metrics::EpochLoss`); the numbers are the same.
 use tch::Tensor;
 
 use crate::criterion::Loss;
 use crate::data::{train_batches, Split};
 use crate::error::Result;
-use crate::metrics::LossAccumulator;
+use crate::metrics::{EpochLoss, LossSync};
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::progress::Progress;
@@ -31,6 +34,7 @@ pub struct EpochStats {
 }
 
 /// Trains `model` for one epoch over `split`, visiting samples in `order` (or stored order).
+#[allow(clippy::too_many_arguments)] // the seed loop's inputs, spelled out
 pub fn train_epoch(
     model: &mut dyn Model,
     optimizer: &mut dyn Optimizer,
@@ -38,10 +42,11 @@ pub fn train_epoch(
     split: &Split,
     batch_size: i64,
     order: Option<&Tensor>,
+    loss_sync: LossSync,
     progress: &mut dyn Progress,
 ) -> Result<EpochStats> {
     model.set_train(true);
-    let mut total_loss = LossAccumulator::new();
+    let mut total_loss = EpochLoss::new(loss_sync, split.inputs.device())?;
     let mut batches = 0;
     for (inputs, targets) in train_batches(split, batch_size, order)? {
         optimizer.zero_grad()?;
@@ -50,7 +55,7 @@ pub fn train_epoch(
         loss.f_backward()?;
         optimizer.step()?;
         let batch_size = inputs.size()[0];
-        total_loss.update(loss.f_double_value(&[])?, batch_size); // batch sum
+        total_loss.update(&loss, batch_size)?; // batch sum: loss.item() * batch_size
         batches += 1;
         progress.batch(batches, &total_loss);
     }

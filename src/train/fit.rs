@@ -22,7 +22,11 @@ pub struct EpochRecord {
     pub eval_accuracy: Option<f64>,
     pub train_samples: u64,
     pub batches: usize,
+    /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
+    /// Wall time of the training part only (sample order and every step, up to the epoch loss
+    /// being read): what throughput is measured on.
+    pub train_seconds: f64,
 }
 
 impl EpochRecord {
@@ -34,6 +38,7 @@ impl EpochRecord {
             "train_samples": self.train_samples,
             "batches": self.batches,
             "seconds": self.seconds,
+            "train_seconds": self.train_seconds,
         });
         if let Some(loss) = self.eval_loss {
             v["eval_loss"] = json!(loss);
@@ -97,14 +102,17 @@ pub fn fit(
             &experiment.data.train,
             config.batch_size,
             order.as_ref(),
+            config.loss_sync,
             progress,
         )?;
+        let train_seconds = started.elapsed().as_secs_f64();
         let eval = match &experiment.data.eval {
             Some(split) => Some(evaluate(
                 experiment.model.as_mut(),
                 experiment.loss,
                 split,
                 config.batch_size,
+                config.loss_sync,
             )?),
             None => None,
         };
@@ -116,6 +124,7 @@ pub fn fit(
             train_samples: train.samples,
             batches: train.batches,
             seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
         };
         if let Some(log) = log.as_deref_mut() {
             log.write(&record.to_json())?;

@@ -56,7 +56,7 @@ fn accumulator_properties_over_sizes() {
         let exact = (0..n).map(sample_loss).sum::<f64>() / n as f64;
         for batch in [1usize, 3, 10, 64, 200] {
             let mut whole = LossAccumulator::new();
-            let mut shards = vec![LossAccumulator::new(); 3];
+            let mut shards = [LossAccumulator::new(); 3];
             for (b, start) in (0..n).step_by(batch).enumerate() {
                 let end = (start + batch).min(n);
                 let mean = (start..end).map(sample_loss).sum::<f64>() / (end - start) as f64;

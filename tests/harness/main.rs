@@ -2,3 +2,6 @@
 mod common;
 
 mod accumulator;
+mod device_data;
+mod loss_sync;
+mod scripts;

@@ -1,0 +1,58 @@
+//! The seed's accounting with the sum left on the device: each batch adds `batch_mean * batch_size`
+//! in float64 where the loss was computed, and nothing is read back until asked. A CUDA run is then
+//! not synchronised once per batch.
+//!
+//! The result is bit-identical to [`LossAccumulator`](super::LossAccumulator)'s: the float32 batch
+//! mean widens to float64 exactly, its product with a batch size below 2^29 is exact in float64,
+//! and the sums are taken in the same order with the same IEEE rounding.
+use tch::{Device, Kind, Tensor};
+
+use super::LossAccumulator;
+use crate::error::Result;
+
+/// Running sum of per-sample losses, as a float64 scalar on a device, and the number of samples
+/// behind it (counted on the host).
+#[derive(Debug)]
+pub struct DeviceLossAccumulator {
+    sum: Tensor,
+    count: u64,
+}
+
+impl DeviceLossAccumulator {
+    /// An empty accumulator on `device`.
+    pub fn new(device: Device) -> Result<Self> {
+        Ok(DeviceLossAccumulator {
+            sum: Tensor::f_zeros([] as [i64; 0], (Kind::Double, device))?,
+            count: 0,
+        })
+    }
+
+    /// Adds one batch: `batch_mean` is the criterion's (scalar) mean over `batch_size` samples. It
+    /// is detached, so the accumulator holds no autograd graph. No device read.
+    pub fn update(&mut self, batch_mean: &Tensor, batch_size: i64) -> Result<()> {
+        let batch_sum = batch_mean
+            .f_detach()?
+            .f_to_kind(Kind::Double)?
+            .f_mul_scalar(batch_size)?;
+        let _ = self.sum.f_add_(&batch_sum)?;
+        self.count += batch_size.max(0) as u64;
+        Ok(())
+    }
+
+    /// Number of samples seen (no device read).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Reads the sum from the device (a synchronisation on CUDA) into a host accumulator.
+    pub fn to_host(&self) -> Result<LossAccumulator> {
+        let mut host = LossAccumulator::new();
+        host.add_sum(self.sum.f_double_value(&[])?, self.count as i64);
+        Ok(host)
+    }
+
+    /// `total_loss / len(dataset)` with [`LossAccumulator::average_over`]'s check; one device read.
+    pub fn average_over(&self, dataset_len: usize, phase: &'static str) -> Result<f64> {
+        self.to_host()?.average_over(dataset_len, phase)
+    }
+}
