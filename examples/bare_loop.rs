@@ -9,9 +9,11 @@
 use std::time::Instant;
 
 use tch::data::Iter2;
-use tch::{Cuda, Device};
+use tch::{Cuda, Device, Tensor};
 use tch_harness::data::epoch_order;
-use tch_harness::{optimizer, Builtin, DeviceSpec, OptimizerConfig, OptimizerKind};
+use tch_harness::{
+    optimizer, Builtin, DeviceSpec, Experiment, Optimizer, OptimizerConfig, OptimizerKind,
+};
 
 struct Args {
     experiment: Builtin,
@@ -54,6 +56,34 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// One epoch over the split in `order`: the part the harness does in `train_epoch` (a separate
+/// function so that a profiler can be pointed at it: `valgrind --tool=callgrind
+/// --toggle-collect='*train_one_epoch*'`).
+#[inline(never)]
+fn train_one_epoch(
+    experiment: &Experiment,
+    opt: &mut dyn Optimizer,
+    order: &Tensor,
+    batch_size: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let train = &experiment.data.train;
+    let order = order.to_device(train.inputs.device());
+    let xs = train.inputs.index_select(0, &order);
+    let ys = train.targets.index_select(0, &order);
+    let mut batches = Iter2::new(&xs, &ys, batch_size);
+    batches
+        .return_smaller_last_batch()
+        .to_device(train.inputs.device());
+    for (inputs, targets) in batches {
+        opt.zero_grad()?;
+        let outputs = experiment.model.forward_t(&inputs, true)?;
+        let loss = experiment.loss.compute(&outputs, &targets)?;
+        loss.backward();
+        opt.step()?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     if let Some(n) = args.threads {
@@ -62,22 +92,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let experiment = args.experiment.build(args.seed, args.device)?;
     let config = OptimizerConfig::new(OptimizerKind::Sgd, args.lr);
     let mut opt = optimizer(&config, experiment.parameters())?;
-    let (model, loss_fn, train) = (&experiment.model, experiment.loss, &experiment.data.train);
-    let n = train.len();
+    let n = experiment.data.train.len();
     for epoch in 1..=args.epochs {
         let started = Instant::now();
-        let order = epoch_order(n, args.seed, epoch).to_device(args.device);
-        let xs = train.inputs.index_select(0, &order);
-        let ys = train.targets.index_select(0, &order);
-        let mut batches = Iter2::new(&xs, &ys, args.batch_size);
-        batches.return_smaller_last_batch().to_device(args.device);
-        for (inputs, targets) in batches {
-            opt.zero_grad()?;
-            let outputs = model.forward_t(&inputs, true)?;
-            let loss = loss_fn.compute(&outputs, &targets)?;
-            loss.backward();
-            opt.step()?;
-        }
+        let order = epoch_order(n, args.seed, epoch);
+        train_one_epoch(&experiment, opt.as_mut(), &order, args.batch_size)?;
         if let Device::Cuda(index) = args.device {
             Cuda::synchronize(index as i64);
         }

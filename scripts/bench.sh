@@ -9,12 +9,16 @@
 # with no loss read-back, accounting, evaluation, progress or files). All use the default batch
 # size (64), SGD lr 0.05 and seed 0.
 #
-# What is timed: the training part of each epoch only — sample order, gather and every optimizer
-# step, up to the epoch loss being known (the harness's and the reference's `train_seconds` in
-# metrics.jsonl; the bare loop prints the same span). Evaluation is excluded for all three;
-# process start-up is excluded; epoch 1 (warm-up) is excluded when there is more than one epoch.
-# A run's samples/s is its timed samples over its timed seconds. The table shows the median over
-# runs; ratios are medians of per-run ratios (the programs of one run ran back to back).
+# What is timed ("training only"): the training part of each epoch — sample order, gather and
+# every optimizer step, up to the epoch loss being known (`train_seconds` in the harness's and the
+# reference's metrics.jsonl; the bare loop prints the same span). Evaluation is excluded for all
+# three, and so is process start-up; epoch 1 (warm-up) is not timed. A run's samples/s is the
+# samples per epoch over its median epoch time (the median, not the mean: on a shared machine a
+# preempted epoch takes milliseconds longer). The table shows the median over runs; ratios are
+# medians of per-run ratios (the programs of one run ran back to back). "all-in" is the same from
+# the period between two epoch ends (`elapsed_seconds`): everything an epoch costs — evaluation,
+# logging, progress — for the harness and the reference (the bare loop has no evaluation).
+# The table is made by scripts/bench_table.py.
 #
 # Needs bash, the project's Python (.venv, or $PYTHON) and the two binaries (built here with
 # cargo when cargo is on PATH, unless BENCH_NO_BUILD=1; or named by $TCH_HARNESS_BIN and
@@ -50,6 +54,7 @@ for f in "$harness" "$bare" "$python"; do
   [ -x "$f" ] || { echo "error: $f not found (build with: cargo build --release --examples)" >&2; exit 1; }
 done
 
+load_before=$(cut -d" " -f1 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common=(--experiment "$experiment" --epochs "$epochs" --threads "$threads" --device "$device")
@@ -63,31 +68,4 @@ for run in $(seq 1 "$runs"); do
   "$bare" "${common[@]}" >"$tmp/bare-$run/metrics.jsonl"
 done
 
-"$python" - "$tmp" "$runs" "$experiment" "$epochs" "$threads" "$device" <<'EOF'
-import json, os, platform, statistics, sys
-
-tmp, runs, experiment, epochs, threads, device = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
-kinds = [("harness-batch", "harness, --loss-sync batch"), ("harness-epoch", "harness, --loss-sync epoch"),
-         ("reference", "reference.py (PyTorch eager)"), ("bare", "bare tch loop")]
-
-def throughput(path):
-    records = [json.loads(line) for line in open(os.path.join(path, "metrics.jsonl"))]
-    timed = records[1:] if len(records) > 1 else records
-    return sum(r["train_samples"] for r in timed) / sum(r["train_seconds"] for r in timed)
-
-sps = {k: [throughput(os.path.join(tmp, f"{k}-{i}")) for i in range(1, runs + 1)] for k, _ in kinds}
-med = {k: statistics.median(v) for k, v in sps.items()}
-ratio = lambda a, b: statistics.median(x / y for x, y in zip(sps[a], sps[b]))
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-timed = f"epochs 2-{epochs}" if int(epochs) > 1 else "epoch 1"
-print(f"machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}); device {device}, {threads} thread(s)")
-print(f"{experiment}: {timed} timed, training only (evaluation excluded), {runs} runs, medians")
-print(f"{'':30} {'samples/s':>11} {'min':>11} {'max':>11}")
-for k, label in kinds:
-    print(f"{label:30} {med[k]:11.0f} {min(sps[k]):11.0f} {max(sps[k]):11.0f}")
-print(f"harness / reference            {ratio('harness-batch', 'reference'):.2f}x (batch)   "
-      f"{ratio('harness-epoch', 'reference'):.2f}x (epoch)")
-print(f"harness overhead vs bare loop  {(ratio('bare', 'harness-batch') - 1) * 100:+.1f}% (batch)   "
-      f"{(ratio('bare', 'harness-epoch') - 1) * 100:+.1f}% (epoch)")
-EOF
+"$python" scripts/bench_table.py "$tmp" "$runs" "$experiment" "$epochs" "$threads" "$device" "$load_before"

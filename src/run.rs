@@ -84,6 +84,7 @@ pub fn train(
         Some(&mut log),
         progress,
     )?;
+    log.sync()?;
     write_tensors(&run.file(WEIGHTS_FILE), &experiment.state_dict(), None)
         .map_err(|e| Error::Config(format!("saving weights: {e}")))?;
     Ok(TrainOutcome {

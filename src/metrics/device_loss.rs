@@ -4,7 +4,11 @@
 //!
 //! The result is bit-identical to [`LossAccumulator`](super::LossAccumulator)'s: the float32 batch
 //! mean widens to float64 exactly, its product with a batch size below 2^29 is exact in float64,
-//! and the sums are taken in the same order with the same IEEE rounding.
+//! and the sums are taken in the same order with the same IEEE rounding (a fused multiply-add
+//! rounds once, but the product is exact, so that is the same rounding).
+//!
+//! One tensor operation per batch: `sum.addcmul_(batch_mean, size)` with `size` a float64 scalar
+//! made once per batch size, which promotes the float32 mean to float64 inside the kernel.
 use tch::{Device, Kind, Tensor};
 
 use super::LossAccumulator;
@@ -16,26 +20,29 @@ use crate::error::Result;
 pub struct DeviceLossAccumulator {
     sum: Tensor,
     count: u64,
+    /// The last batch size, and the same as a float64 scalar on the device.
+    size: (i64, Tensor),
 }
 
 impl DeviceLossAccumulator {
     /// An empty accumulator on `device`.
     pub fn new(device: Device) -> Result<Self> {
         Ok(DeviceLossAccumulator {
-            sum: Tensor::f_zeros([] as [i64; 0], (Kind::Double, device))?,
+            sum: scalar(0.0, device)?,
             count: 0,
+            size: (0, scalar(0.0, device)?),
         })
     }
 
-    /// Adds one batch: `batch_mean` is the criterion's (scalar) mean over `batch_size` samples. It
-    /// is detached, so the accumulator holds no autograd graph. No device read.
+    /// Adds one batch: `batch_mean` is the criterion's (scalar) mean over `batch_size` samples.
+    /// Nothing is recorded for autograd and nothing is read from the device.
     pub fn update(&mut self, batch_mean: &Tensor, batch_size: i64) -> Result<()> {
-        let batch_sum = batch_mean
-            .f_detach()?
-            .f_to_kind(Kind::Double)?
-            .f_mul_scalar(batch_size)?;
-        let _ = self.sum.f_add_(&batch_sum)?;
-        self.count += batch_size.max(0) as u64;
+        let DeviceLossAccumulator { sum, count, size } = self;
+        if size.0 != batch_size {
+            *size = (batch_size, scalar(batch_size as f64, sum.device())?);
+        }
+        let _ = tch::no_grad(|| sum.f_addcmul_(batch_mean, &size.1))?;
+        *count += batch_size.max(0) as u64;
         Ok(())
     }
 
@@ -55,4 +62,12 @@ impl DeviceLossAccumulator {
     pub fn average_over(&self, dataset_len: usize, phase: &'static str) -> Result<f64> {
         self.to_host()?.average_over(dataset_len, phase)
     }
+}
+
+fn scalar(value: f64, device: Device) -> Result<Tensor> {
+    Ok(Tensor::f_full(
+        [] as [i64; 0],
+        value,
+        (Kind::Double, device),
+    )?)
 }

@@ -27,6 +27,9 @@ pub struct EpochRecord {
     /// Wall time of the training part only (sample order and every step, up to the epoch loss
     /// being read): what throughput is measured on.
     pub train_seconds: f64,
+    /// Time from the start of the first epoch of this process to the end of this epoch; the
+    /// difference between two epochs' values is everything one epoch costs (logging included).
+    pub elapsed_seconds: f64,
 }
 
 impl EpochRecord {
@@ -39,6 +42,7 @@ impl EpochRecord {
             "batches": self.batches,
             "seconds": self.seconds,
             "train_seconds": self.train_seconds,
+            "elapsed_seconds": self.elapsed_seconds,
         });
         if let Some(loss) = self.eval_loss {
             v["eval_loss"] = json!(loss);
@@ -85,6 +89,7 @@ pub fn fit(
 ) -> Result<FitSummary> {
     let mut summary = FitSummary::default();
     let train_len = experiment.data.train.len();
+    let run_started = Instant::now();
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         progress.start_epoch(
@@ -125,6 +130,7 @@ pub fn fit(
             batches: train.batches,
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,
+            elapsed_seconds: run_started.elapsed().as_secs_f64(),
         };
         if let Some(log) = log.as_deref_mut() {
             log.write(&record.to_json())?;
