@@ -9,7 +9,7 @@
 # (`tch-harness info`), (2) trains digits-mlp on CUDA with --loss-sync batch and epoch, on the CPU,
 # and runs scripts/reference.py on CUDA, (3) compares the per-epoch losses (max relative
 # differences), (4) times --loss-sync batch vs epoch vs the reference on CUDA (training part of each
-# epoch, epoch 1 excluded, median over runs) and prints one table. Exit status 0 when every
+# epoch, `train_seconds`: median over epochs 2..E, then over runs) and prints one table. Exit status 0 when every
 # comparison is within tolerance. Takes about a minute; well under 5.
 #
 # Needs only bash, python3 with torch (the `safetensors` package is optional: a stand-in in
@@ -110,16 +110,17 @@ for name in [dev("batch"), dev("epoch"), "cpu", "reference-1"]:
     if len(records) != epochs or len(samples) != 1:
         failed.append(f"{name}: {len(records)} epochs, train_samples {sorted(samples)}")
 
-def sps(name):
-    timed = load(name)[1:] or load(name)
-    return sum(r["train_samples"] for r in timed) / sum(r["train_seconds"] for r in timed)
+def sps(name):  # samples per epoch / median training time of epochs 2..E
+    r = load(name)
+    return r[0]["train_samples"] / statistics.median(x["train_seconds"] for x in (r[1:] or r))
 
 rows = [("harness --loss-sync batch", "batch"), ("harness --loss-sync epoch", "epoch"), ("reference.py", None)]
 speed = {}
 for label, sync in rows:
     names = [dev(sync, i) if sync else f"reference-{i}" for i in range(1, runs + 1)]
     speed[label] = [sps(n) for n in names]
-print(f"\ntraining throughput on {device} (epochs 2-{epochs}, training only, median of {runs} runs)")
+print(f"\ntraining throughput on {device} (samples per epoch / median epoch time over epochs 2-{epochs}, "
+      f"training only; median of {runs} runs)")
 ref = statistics.median(speed["reference.py"])
 for label, _ in rows:
     m = statistics.median(speed[label])
