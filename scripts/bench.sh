@@ -54,6 +54,9 @@ for f in "$harness" "$bare" "$python"; do
   [ -x "$f" ] || { echo "error: $f not found (build with: cargo build --release --examples)" >&2; exit 1; }
 done
 
+if ! "$python" -c 'import safetensors.torch' 2>/dev/null; then  # e.g. a GPU machine's bare python3
+  export PYTHONPATH="$PWD/scripts/pyshim${PYTHONPATH:+:$PYTHONPATH}"
+fi
 load_before=$(cut -d" " -f1 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

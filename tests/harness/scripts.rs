@@ -96,3 +96,35 @@ fn info_prints_versions_devices_and_threads() {
         assert!(stdout.contains(key), "missing '{key}': {stdout}");
     }
 }
+
+/// scripts/bench.sh end to end, tiny: every row of the table is there (the numbers are its job).
+#[test]
+fn bench_prints_its_table() {
+    let exe = std::path::PathBuf::from(bin().get_program());
+    let bare = exe.parent().unwrap().join("examples/bare_loop");
+    assert!(
+        bare.exists(),
+        "cargo test builds examples: {}",
+        bare.display()
+    );
+    let out = std::process::Command::new(root().join("scripts/bench.sh"))
+        .args(["--runs", "1", "--epochs", "2"])
+        .env("BENCH_NO_BUILD", "1")
+        .env("TCH_HARNESS_BIN", &exe)
+        .env("BARE_LOOP_BIN", &bare)
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    for needle in [
+        "device cpu, 1 thread(s)",
+        "harness, --loss-sync batch",
+        "harness, --loss-sync epoch",
+        "reference.py (PyTorch eager)",
+        "bare tch loop",
+        "--loss-sync batch: harness / reference",
+        "harness overhead over the bare loop",
+    ] {
+        assert!(all.contains(needle), "missing '{needle}': {all}");
+    }
+}
