@@ -42,6 +42,7 @@ case "$torch_version" in
   *) die "$python has torch $torch_version; this binary needs PyTorch 2.11" ;;
 esac
 export LD_LIBRARY_PATH="$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+say "libtorch from $python: torch $torch_version at $torch_dir (CUDA visible to torch: $python_cuda)"
 if [ "${GPU_CHECK_FORCE_SHIM:-0}" = 1 ] || ! "$python" -c 'import safetensors.torch' 2>/dev/null; then
   say "safetensors is not installed: scripts/reference.py uses the stand-in in scripts/pyshim"
   export PYTHONPATH="$PWD/scripts/pyshim${PYTHONPATH:+:$PYTHONPATH}"
