@@ -205,14 +205,17 @@ def main():
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": len(eval_set)}, f, indent=2)
     with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
+        run_started = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
             train_loss, samples, batches = train(args, model, device, train_loader, optimizer, criterion)
+            train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy = test(model, device, eval_loader, criterion, loss_name)
             record = {"epoch": epoch, "train_loss": train_loss, "train_samples": samples, "batches": batches,
-                      "seconds": time.perf_counter() - started, "eval_loss": eval_loss}
+                      "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
+                      "elapsed_seconds": time.perf_counter() - run_started, "eval_loss": eval_loss}
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
             metrics.write(json.dumps(record) + "\n")

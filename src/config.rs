@@ -8,6 +8,7 @@ use crate::criterion::Loss;
 use crate::device::DeviceSpec;
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentSpec;
+use crate::metrics::LossSync;
 use crate::optim::OptimizerConfig;
 
 /// Everything that decides what a training run computes.
@@ -38,6 +39,9 @@ pub struct TrainConfig {
     /// What a NaN or infinite batch loss does.
     #[serde(default)]
     pub on_nonfinite: NonFinitePolicy,
+    /// When the epoch's loss is read from the device: every batch (the seed) or once per epoch.
+    #[serde(default)]
+    pub loss_sync: LossSync,
 }
 
 /// What to do when a batch loss is NaN or infinite.
@@ -87,6 +91,7 @@ impl TrainConfig {
             loss: None,
             checkpoint_every: 1,
             on_nonfinite: NonFinitePolicy::Stop,
+            loss_sync: LossSync::Batch,
         }
     }
 
@@ -111,6 +116,11 @@ impl TrainConfig {
         if self.checkpoint_every == 0 {
             return Err(Error::Config(
                 "--checkpoint-every must be at least 1, got 0".into(),
+            ));
+        }
+        if self.on_nonfinite == NonFinitePolicy::SkipBatch && self.loss_sync == LossSync::Epoch {
+            return Err(Error::Config(
+                "--on-nonfinite skip-batch needs --loss-sync batch (with epoch the batch losses are never read)".into(),
             ));
         }
         self.spec().validate()?;

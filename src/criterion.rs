@@ -6,7 +6,7 @@ use std::str::FromStr;
 use tch::{Kind, Reduction, Tensor};
 
 use crate::error::{Error, Result};
-use crate::metrics::{count_correct_binary, count_correct_classes};
+use crate::metrics::{correct_binary, correct_classes};
 
 /// A criterion, named as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -84,9 +84,17 @@ impl Loss {
 
     /// Right answers in a batch, for classification losses.
     pub fn count_correct(self, outputs: &Tensor, targets: &Tensor) -> Result<Option<u64>> {
+        match self.correct(outputs, targets)? {
+            Some(correct) => Ok(Some(correct.f_int64_value(&[])? as u64)),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Loss::count_correct`] as an int64 scalar on the outputs' device, not read back.
+    pub fn correct(self, outputs: &Tensor, targets: &Tensor) -> Result<Option<Tensor>> {
         Ok(match self {
-            Loss::CrossEntropy | Loss::Nll => Some(count_correct_classes(outputs, targets)?),
-            Loss::BceWithLogits => Some(count_correct_binary(outputs, targets)?),
+            Loss::CrossEntropy | Loss::Nll => Some(correct_classes(outputs, targets)?),
+            Loss::BceWithLogits => Some(correct_binary(outputs, targets)?),
             _ => None,
         })
     }

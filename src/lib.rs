@@ -25,6 +25,6 @@ pub use criterion::Loss;
 pub use device::DeviceSpec;
 pub use error::{Error, Result};
 pub use experiment::{Builtin, Experiment, ExperimentSpec};
-pub use metrics::{Accuracy, LossAccumulator};
+pub use metrics::{Accuracy, LossAccumulator, LossSync};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use train::{evaluate, fit, train_epoch};

@@ -11,6 +11,7 @@ use crate::criterion::Loss;
 use crate::device::{device_name, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::experiment::{ExperimentSpec, TORCHSCRIPT};
+use crate::metrics::LossSync;
 use crate::run::apply_threads;
 use crate::train::{evaluate, EvalStats};
 
@@ -169,6 +170,7 @@ pub fn run_eval(config: &EvalConfig) -> Result<EvalReport> {
         experiment.loss,
         split,
         config.batch_size,
+        LossSync::Batch,
     )?;
     Ok(EvalReport {
         experiment: experiment.name.clone(),

@@ -2,6 +2,7 @@
 //! library's own types before running.
 mod compare;
 mod eval;
+mod info;
 mod train_args;
 
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use clap::{ArgMatches, Parser, Subcommand};
 
 pub use compare::CompareArgs;
 pub use eval::EvalArgs;
+pub use info::InfoArgs;
 pub use train_args::{TrainArgs, TrainCommand};
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
@@ -24,6 +26,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Train an experiment and write its run directory (the default command).
     Train(TrainCommand),
@@ -32,6 +35,8 @@ enum Command {
     Compare(CompareArgs),
     /// Loss (and accuracy) of a model over a dataset, with the training loop's accounting.
     Eval(EvalArgs),
+    /// Print the tch and libtorch versions, CUDA and cuDNN availability, and libtorch's threads.
+    Info(InfoArgs),
 }
 
 impl Cli {
@@ -43,6 +48,7 @@ impl Cli {
             }
             Some(Command::Compare(args)) => args.run(),
             Some(Command::Eval(args)) => args.run(),
+            Some(Command::Info(args)) => args.run(),
             None => self.train.run(matches),
         }
     }

@@ -9,7 +9,7 @@ use tch_harness::experiment::TORCHSCRIPT;
 use tch_harness::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::train::FitEnd;
-use tch_harness::{progress, DeviceSpec, Loss, TrainConfig};
+use tch_harness::{progress, DeviceSpec, Loss, LossSync, TrainConfig};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
@@ -96,6 +96,10 @@ pub struct TrainArgs {
     /// On a NaN or infinite batch loss: stop (with the last good checkpoint) or skip-batch.
     #[arg(long, default_value = "stop")]
     pub on_nonfinite: String,
+    /// When the loss is read from the device: batch (every batch, as the seed) or epoch (summed
+    /// on the device, read once per epoch; no per-batch GPU synchronisation). Same numbers.
+    #[arg(long, default_value = "batch", value_name = "batch|epoch")]
+    pub loss_sync: String,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.
@@ -185,6 +189,7 @@ impl TrainArgs {
             Some(_) => TORCHSCRIPT,
             None => self.experiment.as_str(),
         };
+        let loss_sync: LossSync = self.loss_sync.parse()?;
         let config = TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -198,6 +203,7 @@ impl TrainArgs {
             model: self.model.clone(),
             data: self.data.clone(),
             loss,
+            loss_sync,
             ..TrainConfig::new(experiment, optimizer)
         };
         config.validate()?;

@@ -41,18 +41,22 @@ impl Accuracy {
 
 /// Number of right answers in a batch of class logits `[N, C]` against class indices `[N]`.
 pub fn count_correct_classes(logits: &Tensor, targets: &Tensor) -> Result<u64> {
-    let predicted = logits.f_argmax(1, false)?;
-    Ok(predicted
-        .f_eq_tensor(targets)?
-        .f_sum(tch::Kind::Int64)?
-        .f_int64_value(&[])? as u64)
+    Ok(correct_classes(logits, targets)?.f_int64_value(&[])? as u64)
 }
 
 /// Number of right answers for binary logits against 0/1 float targets of the same shape.
 pub fn count_correct_binary(logits: &Tensor, targets: &Tensor) -> Result<u64> {
+    Ok(correct_binary(logits, targets)?.f_int64_value(&[])? as u64)
+}
+
+/// [`count_correct_classes`] as an int64 scalar left on the logits' device (no device read).
+pub fn correct_classes(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let predicted = logits.f_argmax(1, false)?;
+    Ok(predicted.f_eq_tensor(targets)?.f_sum(tch::Kind::Int64)?)
+}
+
+/// [`count_correct_binary`] as an int64 scalar left on the logits' device (no device read).
+pub fn correct_binary(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let predicted = logits.f_gt(0.0)?.f_to_kind(targets.kind())?;
-    Ok(predicted
-        .f_eq_tensor(targets)?
-        .f_sum(tch::Kind::Int64)?
-        .f_int64_value(&[])? as u64)
+    Ok(predicted.f_eq_tensor(targets)?.f_sum(tch::Kind::Int64)?)
 }

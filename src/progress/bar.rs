@@ -3,10 +3,10 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::Progress;
-use crate::metrics::LossAccumulator;
+use crate::metrics::RunningLoss;
 
 /// Refresh the batch bar every this many batches: formatting a message per batch would cost more
-/// than a small model's step.
+/// than a small model's step, and with `--loss-sync epoch` each refresh reads the device.
 const REFRESH_EVERY: usize = 8;
 
 /// Epoch and batch bars on stdout.
@@ -51,7 +51,7 @@ impl Progress for BarProgress {
         self.batches = Some(batch_bar);
     }
 
-    fn batch(&mut self, batch: usize, loss: &LossAccumulator) {
+    fn batch(&mut self, batch: usize, loss: &dyn RunningLoss) {
         let Some(bar) = &self.batches else { return };
         if batch % REFRESH_EVERY == 0 || batch as u64 == bar.length().unwrap_or(0) {
             bar.set_position(batch as u64);

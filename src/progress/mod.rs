@@ -7,15 +7,17 @@ pub use plain::PlainProgress;
 
 use std::io::IsTerminal;
 
-use crate::metrics::LossAccumulator;
+use crate::metrics::RunningLoss;
 
 /// Receives the loop's events. Implementations must be cheap per batch: `batch` runs on the hot
-/// path.
+/// path. Reading `loss.mean()` may synchronise the device (`--loss-sync epoch` on CUDA), so a
+/// renderer that does not show the running loss never calls it, and one that does calls it every
+/// few batches only.
 pub trait Progress {
     /// An epoch of `batches` batches begins.
     fn start_epoch(&mut self, epoch: usize, epochs: usize, batches: usize);
-    /// Batch `batch` (1-based) is done; `loss` holds the epoch's running sum and count.
-    fn batch(&mut self, batch: usize, loss: &LossAccumulator);
+    /// Batch `batch` (1-based) is done; `loss` gives the epoch's running mean and count.
+    fn batch(&mut self, batch: usize, loss: &dyn RunningLoss);
     /// The epoch is done; `summary` is its one-line report.
     fn end_epoch(&mut self, summary: &str);
     /// A message outside the epoch lines (warnings, where files went).
@@ -37,7 +39,7 @@ pub struct Silent;
 
 impl Progress for Silent {
     fn start_epoch(&mut self, _: usize, _: usize, _: usize) {}
-    fn batch(&mut self, _: usize, _: &LossAccumulator) {}
+    fn batch(&mut self, _: usize, _: &dyn RunningLoss) {}
     fn end_epoch(&mut self, _: &str) {}
     fn message(&mut self, _: &str) {}
 }

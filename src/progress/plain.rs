@@ -2,7 +2,7 @@
 use std::io::Write;
 
 use super::Progress;
-use crate::metrics::LossAccumulator;
+use crate::metrics::RunningLoss;
 
 /// Prints each epoch's summary on its own line and flushes it.
 #[derive(Debug, Default)]
@@ -11,7 +11,7 @@ pub struct PlainProgress;
 impl Progress for PlainProgress {
     fn start_epoch(&mut self, _: usize, _: usize, _: usize) {}
 
-    fn batch(&mut self, _: usize, _: &LossAccumulator) {}
+    fn batch(&mut self, _: usize, _: &dyn RunningLoss) {}
 
     fn end_epoch(&mut self, summary: &str) {
         self.message(summary);

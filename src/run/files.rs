@@ -19,6 +19,11 @@ impl RunFiles {
         Ok(RunFiles { dir, log })
     }
 
+    /// Syncs `metrics.jsonl` to disk (it is synced at most once a second while training).
+    pub fn sync_metrics(&mut self) -> Result<()> {
+        self.log.sync()
+    }
+
     fn save(
         &self,
         name: &str,

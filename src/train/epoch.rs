@@ -9,6 +9,9 @@
 //!     total_loss += _loss.item() * batch_size      # batch sum
 //! average_loss = total_loss / len(dataloader.dataset)   # NOT / len(dataloader)
 //! ```
+//!
+//! With `--loss-sync epoch` the batch sums stay on the device and `total_loss` is read once, at
+//! the end (see `metrics::EpochLoss`); the numbers are the same.
 use tch::Tensor;
 
 use crate::checkpoint::PartialEpoch;
@@ -17,6 +20,7 @@ use crate::criterion::Loss;
 use crate::data::{train_batches, Split};
 use crate::error::Result;
 use crate::interrupt::StopFlag;
+use crate::metrics::{EpochLoss, LossSync};
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::progress::Progress;
@@ -41,7 +45,7 @@ pub enum EpochEnd {
     Finished(EpochStats),
     /// Stopped at a batch boundary (Ctrl-C); the state to continue from.
     Stopped(PartialEpoch),
-    /// A batch loss was NaN or infinite (`--on-nonfinite stop`); no update was made from it.
+    /// A batch loss was NaN or infinite (`--on-nonfinite stop`): no update was made from it.
     NonFinite {
         batch: usize,
         loss: f64,
@@ -57,6 +61,7 @@ pub struct EpochPlan<'a> {
     /// Where a stopped epoch left off (batches already done, their loss sum).
     pub resume_from: Option<PartialEpoch>,
     pub on_nonfinite: NonFinitePolicy,
+    pub loss_sync: LossSync,
 }
 
 /// Trains `model` for one epoch over `split`.
@@ -74,7 +79,9 @@ pub fn train_epoch(
         epoch: plan.epoch,
         ..Default::default()
     });
-    let (mut total_loss, mut batches) = (start.total_loss, start.batches);
+    let mut total_loss =
+        EpochLoss::starting_from(plan.loss_sync, split.inputs.device(), start.total_loss)?;
+    let mut batches = start.batches;
     let (mut skipped, mut skipped_samples) = (start.skipped_batches, start.skipped_samples);
     for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(batches) {
         optimizer.zero_grad()?;
@@ -82,26 +89,26 @@ pub fn train_epoch(
         let loss = criterion.compute(&outputs, &targets)?; // batch mean
         loss.f_backward()?;
         let batch_size = inputs.size()[0];
-        let loss_value = loss.f_double_value(&[])?;
+        let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
         batches += 1;
-        if !loss_value.is_finite() {
+        if batch_loss.is_nonfinite() {
             if plan.on_nonfinite == NonFinitePolicy::Stop {
                 return Ok(EpochEnd::NonFinite {
                     batch: batches,
-                    loss: loss_value,
+                    loss: loss.f_double_value(&[])?,
                 });
             }
             (skipped, skipped_samples) = (skipped + 1, skipped_samples + batch_size as u64);
             continue;
         }
         optimizer.step()?;
-        total_loss.update(loss_value, batch_size); // batch sum
+        total_loss.update(batch_loss, batch_size)?; // batch sum
         progress.batch(batches, &total_loss);
         if stop.requested() {
             let partial = PartialEpoch {
                 epoch: plan.epoch,
                 batches,
-                total_loss,
+                total_loss: total_loss.to_host()?,
                 skipped_batches: skipped,
                 skipped_samples,
             };

@@ -2,7 +2,7 @@
 use crate::criterion::Loss;
 use crate::data::{eval_batches, Split};
 use crate::error::Result;
-use crate::metrics::{Accuracy, LossAccumulator};
+use crate::metrics::{EpochAccuracy, EpochLoss, LossSync};
 use crate::model::Model;
 
 /// Loss (and accuracy, for classifiers) of a model over a held-out split.
@@ -15,31 +15,34 @@ pub struct EvalStats {
     pub batches: usize,
 }
 
-/// Evaluates `model` on `split` under `no_grad`, in evaluation mode.
+/// Evaluates `model` on `split` under `no_grad`, in evaluation mode. With `LossSync::Epoch` the
+/// loss sum and the correct count stay on the device until the end.
 pub fn evaluate(
     model: &mut dyn Model,
     criterion: Loss,
     split: &Split,
     batch_size: i64,
+    loss_sync: LossSync,
 ) -> Result<EvalStats> {
     model.set_train(false);
+    let device = split.inputs.device();
     tch::no_grad(|| {
-        let mut total_loss = LossAccumulator::new();
-        let mut accuracy = Accuracy::default();
+        let mut total_loss = EpochLoss::new(loss_sync, device)?;
+        let mut accuracy = EpochAccuracy::new(loss_sync, device)?;
         let mut batches = 0;
         for (inputs, targets) in eval_batches(split, batch_size)? {
             let outputs = model.forward_t(&inputs, false)?;
             let loss = criterion.compute(&outputs, &targets)?;
             let batch_size = inputs.size()[0];
-            total_loss.update(loss.f_double_value(&[])?, batch_size);
-            if let Some(correct) = criterion.count_correct(&outputs, &targets)? {
-                accuracy.update(correct, batch_size as u64);
+            total_loss.update(total_loss.read(&loss)?, batch_size)?;
+            if let Some(correct) = criterion.correct(&outputs, &targets)? {
+                accuracy.update(&correct, batch_size)?;
             }
             batches += 1;
         }
         Ok(EvalStats {
             average_loss: total_loss.average_over(split.len(), "eval")?,
-            accuracy: accuracy.ratio(),
+            accuracy: accuracy.to_host()?.ratio(),
             samples: total_loss.count(),
             batches,
         })

@@ -28,7 +28,16 @@ pub struct EpochRecord {
     pub batches: usize,
     #[serde(skip_serializing_if = "is_zero", default)]
     pub skipped_batches: usize,
+    /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
+    /// Wall time of the training part only (sample order and every step, up to the epoch loss
+    /// being read): what throughput is measured on.
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// Time from the start of the first epoch of this process to the end of this epoch; the
+    /// difference between two epochs' values is everything one epoch costs (files included).
+    #[serde(default)]
+    pub elapsed_seconds: f64,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -102,6 +111,7 @@ pub fn fit(
     progress: &mut dyn Progress,
 ) -> Result<FitEnd> {
     let train_len = experiment.data.train.len();
+    let run_started = Instant::now();
     for epoch in state.records.len() + 1..=config.epochs {
         let started = Instant::now();
         progress.start_epoch(
@@ -118,6 +128,7 @@ pub fn fit(
             order: order.as_ref(),
             resume_from: state.partial.take().filter(|p| p.epoch == epoch),
             on_nonfinite: config.on_nonfinite,
+            loss_sync: config.loss_sync,
         };
         let loss = experiment.loss;
         let train = match train_epoch(
@@ -129,6 +140,14 @@ pub fn fit(
             stop,
             progress,
         )? {
+            EpochEnd::Finished(stats) if !stats.average_loss.is_finite() => {
+                // Only with --loss-sync epoch: the batch losses were never read one by one.
+                return Err(Error::NonFinite(format!(
+                    "epoch {epoch}: the epoch loss is {} (--loss-sync epoch cannot name the batch, and its updates were made); last good checkpoint: {}",
+                    stats.average_loss,
+                    sink.last_checkpoint()
+                )));
+            }
             EpochEnd::Finished(stats) => stats,
             EpochEnd::Stopped(partial) => {
                 state.partial = Some(partial);
@@ -142,12 +161,14 @@ pub fn fit(
                 )));
             }
         };
+        let train_seconds = started.elapsed().as_secs_f64();
         let eval = match &experiment.data.eval {
             Some(split) => Some(evaluate(
                 experiment.model.as_mut(),
                 loss,
                 split,
                 config.batch_size,
+                config.loss_sync,
             )?),
             None => None,
         };
@@ -160,6 +181,8 @@ pub fn fit(
             batches: train.batches,
             skipped_batches: train.skipped_batches,
             seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
+            elapsed_seconds: run_started.elapsed().as_secs_f64(),
         };
         let stopping = stop.requested();
         let actions = checkpoint_actions(

@@ -70,7 +70,9 @@ fn losses(run: &Path) -> Vec<serde_json::Value> {
     read_jsonl(&run.join("metrics.jsonl"))
         .into_iter()
         .map(|mut v| {
-            v.as_object_mut().unwrap().remove("seconds");
+            for wall_clock in ["seconds", "train_seconds", "elapsed_seconds"] {
+                v.as_object_mut().unwrap().remove(wall_clock);
+            }
             v
         })
         .collect()

@@ -1,0 +1,107 @@
+//! The floor the harness is measured against (scripts/bench.sh): the same model, data, batches
+//! and optimizer as `tch-harness train`, trained by a bare tch loop — no loss read-back, no
+//! accounting, no evaluation, no progress, no files. One JSON line per epoch on stdout:
+//! `{"epoch": e, "train_samples": n, "train_seconds": s}`, timed over the same span as the
+//! harness's `train_seconds` (sample order, gather, every step; on CUDA, up to a synchronisation).
+//!
+//!     cargo build --release --examples
+//!     target/release/examples/bare_loop --experiment digits-mlp --epochs 50 --threads 1 --device cpu
+use std::time::Instant;
+
+use tch::data::Iter2;
+use tch::{Cuda, Device, Tensor};
+use tch_harness::data::epoch_order;
+use tch_harness::{
+    optimizer, Builtin, DeviceSpec, Experiment, Optimizer, OptimizerConfig, OptimizerKind,
+};
+
+struct Args {
+    experiment: Builtin,
+    epochs: usize,
+    threads: Option<i32>,
+    device: Device,
+    batch_size: i64,
+    lr: f64,
+    seed: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        experiment: Builtin::DigitsMlp,
+        epochs: 10,
+        threads: None,
+        device: Device::Cpu,
+        batch_size: 64,
+        lr: 0.05,
+        seed: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--experiment" => args.experiment = value.parse().map_err(|e| bad(&e))?,
+            "--epochs" => args.epochs = value.parse().map_err(|e| bad(&e))?,
+            "--threads" => args.threads = Some(value.parse().map_err(|e| bad(&e))?),
+            "--device" => {
+                let spec: DeviceSpec = value.parse().map_err(|e| bad(&e))?;
+                args.device = spec.resolve().map_err(|e| bad(&e))?;
+            }
+            "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
+            "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
+            "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(args)
+}
+
+/// One epoch over the split in `order`: the part the harness does in `train_epoch` (a separate
+/// function so that a profiler can be pointed at it: `valgrind --tool=callgrind
+/// --toggle-collect='*train_one_epoch*'`).
+#[inline(never)]
+fn train_one_epoch(
+    experiment: &Experiment,
+    opt: &mut dyn Optimizer,
+    order: &Tensor,
+    batch_size: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let train = &experiment.data.train;
+    let order = order.to_device(train.inputs.device());
+    let xs = train.inputs.index_select(0, &order);
+    let ys = train.targets.index_select(0, &order);
+    let mut batches = Iter2::new(&xs, &ys, batch_size);
+    batches
+        .return_smaller_last_batch()
+        .to_device(train.inputs.device());
+    for (inputs, targets) in batches {
+        opt.zero_grad()?;
+        let outputs = experiment.model.forward_t(&inputs, true)?;
+        let loss = experiment.loss.compute(&outputs, &targets)?;
+        loss.backward();
+        opt.step()?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
+    let experiment = args.experiment.build(args.seed, args.device)?;
+    let config = OptimizerConfig::new(OptimizerKind::Sgd, args.lr);
+    let mut opt = optimizer(&config, experiment.parameters())?;
+    let n = experiment.data.train.len();
+    for epoch in 1..=args.epochs {
+        let started = Instant::now();
+        let order = epoch_order(n, args.seed, epoch);
+        train_one_epoch(&experiment, opt.as_mut(), &order, args.batch_size)?;
+        if let Device::Cuda(index) = args.device {
+            Cuda::synchronize(index as i64);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        println!("{{\"epoch\": {epoch}, \"train_samples\": {n}, \"train_seconds\": {seconds}}}");
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Training throughput of the harness, the PyTorch reference and a bare tch loop, side by side on
+# the same experiment, device and thread count.
+#
+#   scripts/bench.sh [--experiment digits-mlp] [--epochs 50] [--threads 1] [--device cpu] [--runs 5]
+#
+# Each run trains, in turn: the harness (`tch-harness train`, with --loss-sync batch and epoch),
+# scripts/reference.py, and examples/bare_loop.rs (the same model, data, batches and optimizer
+# with no loss read-back, accounting, evaluation, progress or files). All use the default batch
+# size (64), SGD lr 0.05 and seed 0.
+#
+# What is timed ("training only"): the training part of each epoch — sample order, gather and
+# every optimizer step, up to the epoch loss being known (`train_seconds` in the harness's and the
+# reference's metrics.jsonl; the bare loop prints the same span). Evaluation is excluded for all
+# three, and so is process start-up; epoch 1 (warm-up) is not timed. A run's samples/s is the
+# samples per epoch over its median epoch time (the median, not the mean: on a shared machine a
+# preempted epoch takes milliseconds longer). The table shows the median over runs; ratios are
+# medians of per-run ratios (the programs of one run ran back to back). "all-in" is the same from
+# the period between two epoch ends (`elapsed_seconds`): everything an epoch costs — evaluation,
+# logging, progress — for the harness and the reference (the bare loop has no evaluation).
+# The table is made by scripts/bench_table.py.
+#
+# Needs bash, the project's Python (.venv, or $PYTHON) and the two binaries (built here with
+# cargo when cargo is on PATH, unless BENCH_NO_BUILD=1; or named by $TCH_HARNESS_BIN and
+# $BARE_LOOP_BIN).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+experiment=digits-mlp epochs=50 threads=1 device=cpu runs=5
+usage() { echo "usage: $0 [--experiment NAME] [--epochs N] [--threads N] [--device D] [--runs N]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || usage
+  case "$1" in
+    --experiment) experiment=$2 ;;
+    --epochs) epochs=$2 ;;
+    --threads) threads=$2 ;;
+    --device) device=$2 ;;
+    --runs) runs=$2 ;;
+    *) usage ;;
+  esac
+  shift 2
+done
+for n in "$epochs" "$threads" "$runs"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a positive integer" >&2; exit 2; }
+done
+
+python=${PYTHON:-.venv/bin/python}
+harness=${TCH_HARNESS_BIN:-target/release/tch-harness}
+bare=${BARE_LOOP_BIN:-target/release/examples/bare_loop}
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] && command -v cargo >/dev/null; then
+  cargo build --release --quiet --bin tch-harness --example bare_loop
+fi
+for f in "$harness" "$bare" "$python"; do
+  [ -x "$f" ] || { echo "error: $f not found (build with: cargo build --release --examples)" >&2; exit 1; }
+done
+
+if ! "$python" -c 'import safetensors.torch' 2>/dev/null; then  # e.g. a GPU machine's bare python3
+  export PYTHONPATH="$PWD/scripts/pyshim${PYTHONPATH:+:$PYTHONPATH}"
+fi
+load_before=$(cut -d" " -f1 /proc/loadavg)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+common=(--experiment "$experiment" --epochs "$epochs" --threads "$threads" --device "$device")
+for run in $(seq 1 "$runs"); do
+  echo "bench: run $run/$runs" >&2
+  for sync in batch epoch; do
+    "$harness" train "${common[@]}" --loss-sync "$sync" --out "$tmp/harness-$sync-$run" >/dev/null
+  done
+  "$python" scripts/reference.py "${common[@]}" --out "$tmp/reference-$run" >/dev/null
+  mkdir -p "$tmp/bare-$run"
+  "$bare" "${common[@]}" >"$tmp/bare-$run/metrics.jsonl"
+done
+
+"$python" scripts/bench_table.py "$tmp" "$runs" "$experiment" "$epochs" "$threads" "$device" "$load_before"
