@@ -63,8 +63,11 @@ impl Loss {
         matches!(self, Loss::CrossEntropy | Loss::Nll | Loss::BceWithLogits)
     }
 
-    /// The batch-mean loss of `outputs` against `targets`.
+    /// The batch-mean loss of `outputs` against `targets`. Their shapes must fit exactly
+    /// (`[N, …]` and `[N, …]`, or `[N, C, …]` and `[N, …]` for class indices): libtorch would
+    /// broadcast a model's `[1, 1]` against targets `[64, 1]` and train on a wrong loss.
     pub fn compute(self, outputs: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        self.check_shapes(outputs, targets)?;
         let mean = Reduction::Mean;
         Ok(match self {
             Loss::Mse => outputs.f_mse_loss(targets, mean)?,
@@ -80,6 +83,30 @@ impl Loss {
                 outputs.f_binary_cross_entropy_with_logits::<Tensor>(targets, None, None, mean)?
             }
         })
+    }
+
+    /// An error unless `outputs` and `targets` have the shapes the loss takes, without
+    /// broadcasting.
+    fn check_shapes(self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
+        let (out, tgt) = (outputs.size(), targets.size());
+        let fits = if self.takes_class_indices() {
+            out.len() >= 2 && out.len() == tgt.len() + 1 && out[0] == tgt[0] && out[2..] == tgt[1..]
+        } else {
+            out == tgt
+        };
+        if fits {
+            return Ok(());
+        }
+        let needs = if self.takes_class_indices() {
+            "outputs [N, C, …] for targets [N, …]"
+        } else {
+            "outputs of the targets' shape"
+        };
+        Err(Error::Data(format!(
+            "--loss {}: the model's output {out:?} does not fit the batch's targets {tgt:?} (it \
+             needs {needs}: one row per sample)",
+            self.name()
+        )))
     }
 
     /// Right answers in a batch, for classification losses.
@@ -100,7 +127,15 @@ impl Loss {
     }
 
     /// Checks the targets' dtype (and class range, given the number of classes) before training.
-    pub fn check_targets(self, targets: &Tensor, key: &str, classes: Option<i64>) -> Result<()> {
+    /// Float targets must have the dtype of the model's output (`output`): libtorch computes a
+    /// mixed-dtype loss but its backward pass fails ("Found dtype Double but expected Float").
+    pub fn check_targets(
+        self,
+        targets: &Tensor,
+        key: &str,
+        classes: Option<i64>,
+        output: Kind,
+    ) -> Result<()> {
         let kind = targets.kind();
         if self.takes_class_indices() {
             if kind != Kind::Int64 {
@@ -127,6 +162,13 @@ impl Loss {
         } else if !is_float(kind) {
             return Err(Error::Data(format!(
                 "'{key}' has dtype {kind:?} {:?}; --loss {} needs float targets",
+                targets.size(),
+                self.name()
+            )));
+        } else if kind != output {
+            return Err(Error::Data(format!(
+                "'{key}' has dtype {kind:?} {:?} but the model outputs {output:?}; --loss {} needs \
+                 targets of the output's dtype",
                 targets.size(),
                 self.name()
             )));

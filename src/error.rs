@@ -41,9 +41,16 @@ pub enum Error {
     #[error("{0}")]
     Python(String),
 
-    /// An error raised by libtorch.
-    #[error("libtorch: {}", first_line(&.0.to_string()))]
-    Torch(#[from] tch::TchError),
+    /// An error raised by libtorch. Not a `source`: its text carries a C++ backtrace, which
+    /// `{:#}` (anyhow's chain) would print after the one-line message.
+    #[error("libtorch: {}", torch_message(.0))]
+    Torch(tch::TchError),
+}
+
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(e)
+    }
 }
 
 /// The library's result type.
@@ -59,7 +66,54 @@ impl Error {
     }
 }
 
-/// libtorch errors carry a C++ backtrace after the first line; users need only the first line.
-fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or(message).trim()
+/// The line of a libtorch error that says what went wrong, without the C++ backtrace that follows
+/// it: the TorchScript interpreter puts it last (`RuntimeError: mat1 and mat2 shapes cannot be
+/// multiplied …`) after two tracebacks; other errors put it first. Its first sentence when that
+/// alone is long, and without libtorch's "Could this error message be improved?" plea.
+pub(crate) fn torch_message(e: &tch::TchError) -> String {
+    let full = e.to_string();
+    let text = match full.find("\nException raised from ") {
+        Some(at) => &full[..at],
+        None => &full,
+    };
+    let line = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| {
+            l.split_once(": ")
+                .is_some_and(|(kind, _)| kind.ends_with("Error") && !kind.contains(' '))
+        })
+        .or_else(|| text.lines().next())
+        .unwrap_or_default()
+        .trim();
+    let line = line.strip_prefix("Internal torch error: ").unwrap_or(line);
+    let line = match line.find("(Could this error message be improved?") {
+        Some(at) => line[..at].trim_end(),
+        None => line,
+    };
+    match line.find(". ") {
+        Some(end) if line.len() > 160 => line[..=end].to_string(),
+        _ => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// A libtorch error, printed as the binary prints errors (`{:#}`, anyhow's chain), is one
+    /// line without the C++ backtrace that libtorch puts in its text.
+    #[test]
+    fn libtorch_errors_print_as_one_line() {
+        let t = tch::Tensor::zeros([2], tch::kind::FLOAT_CPU);
+        let torch = t.f_view([3]).expect_err("a view of the wrong size fails");
+        assert!(torch.to_string().contains("Exception raised from"), "{torch}");
+        let printed = format!("{:#}", anyhow::Error::from(Error::from(torch)));
+        assert_eq!(printed.lines().count(), 1, "{printed}");
+        assert!(
+            printed.starts_with("libtorch: shape '[3]' is invalid for input of size 2"),
+            "{printed}"
+        );
+    }
 }

@@ -14,8 +14,8 @@ pub const DATA_KEYS: [&str; 4] = ["inputs", "targets", "eval_inputs", "eval_targ
 
 /// Reads and checks a data file: known keys only, `inputs`/`targets` present, float inputs with a
 /// sample dimension, no NaN or infinity in inputs or float targets, matching sample counts and at
-/// least one sample per split. Target dtypes are checked against the loss later (see
-/// `Experiment::check_task`).
+/// least one sample per split, held-out tensors of the training tensors' dtypes. Target dtypes are
+/// checked against the loss later (see `Experiment::check_task`).
 pub fn read_data_file(path: &Path) -> Result<Dataset> {
     let tensors = read_tensors(path)?;
     check_named(&tensors, path)?;
@@ -86,13 +86,27 @@ pub fn check_named(tensors: &NamedTensors, origin: &Path) -> Result<()> {
                 held()
             )))
         }
-        (Some(eval), Some(_)) => {
+        (Some(eval), Some(eval_targets)) => {
             let train = get("inputs").map(|t| t.size()).unwrap_or_default();
             if eval.size()[1..] != train[1..] {
                 return Err(err(format!(
                     "'eval_inputs' {:?} and 'inputs' {train:?} differ in the shape of one sample",
                     eval.size()
                 )));
+            }
+            // The model is probed with training inputs only: held-out inputs of another dtype
+            // would fail at the first evaluation, after an epoch of training.
+            for (key, t) in [("inputs", eval), ("targets", eval_targets)] {
+                let train = get(key).map(Tensor::kind);
+                if train != Some(t.kind()) {
+                    return Err(err(format!(
+                        "'eval_{key}' has dtype {:?} {:?} but '{key}' {:?}; both splits need \
+                         the same dtype",
+                        t.kind(),
+                        t.size(),
+                        train.unwrap_or(t.kind())
+                    )));
+                }
             }
         }
         (None, None) => {}

@@ -13,7 +13,7 @@ use tch::nn::VarStore;
 use tch::{CModule, Tensor, TrainableCModule};
 
 use super::Model;
-use crate::error::{Error, Result};
+use crate::error::{torch_message, Error, Result};
 
 /// A TorchScript module whose parameters live in an experiment's VarStore.
 #[derive(Debug)]
@@ -33,6 +33,12 @@ impl TorchScriptModel {
             ));
         }
         let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        if bytes.is_empty() {
+            return Err(Error::file(
+                path,
+                "not a TorchScript module saved by torch.jit.save (the file is empty)",
+            ));
+        }
         let not_a_module = |e: tch::TchError| {
             Error::file(
                 path,
@@ -140,27 +146,4 @@ fn store_names(dotted: &[(String, Vec<i64>)], vs: &VarStore) -> Result<BTreeMap<
         )));
     }
     Ok(names)
-}
-
-/// The line of a libtorch error that says what went wrong: the TorchScript interpreter puts it
-/// last (`RuntimeError: mat1 and mat2 shapes cannot be multiplied …`) after two tracebacks; other
-/// errors put it first. Its first sentence, when that alone is long.
-fn torch_message(e: &tch::TchError) -> String {
-    let text = e.to_string();
-    let line = text
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| {
-            l.split_once(": ")
-                .is_some_and(|(kind, _)| kind.ends_with("Error") && !kind.contains(' '))
-        })
-        .or_else(|| text.lines().next())
-        .unwrap_or_default()
-        .trim();
-    let line = line.strip_prefix("Internal torch error: ").unwrap_or(line);
-    match line.find(". ") {
-        Some(end) if line.len() > 160 => line[..=end].to_string(),
-        _ => line.to_string(),
-    }
 }

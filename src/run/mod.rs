@@ -35,12 +35,19 @@ pub struct TrainOutcome {
 }
 
 /// Builds the experiment a configuration names, on `device`, with its initial weights. Model,
-/// data and criterion are checked against each other here, before any run directory exists.
+/// data and criterion are checked against each other here, and that the model has something to
+/// train, before any run directory exists.
 pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
     let mut experiment = config.spec().build(device)?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }
+    experiment
+        .check_trainable()
+        .map_err(|e| match (e, &config.model) {
+            (Error::Data(message), Some(model)) => Error::file(model, message),
+            (e, _) => e,
+        })?;
     Ok(experiment)
 }
 
@@ -101,10 +108,11 @@ pub fn train(
 /// before the first one), with the configuration saved in its config.json.
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
     let run = RunDir::open(dir)?;
-    let config = saved_config(&run)?;
+    let (config, saved) = saved_config(&run)?;
     apply_threads(config.threads);
     let device = config.device.resolve()?;
     let mut experiment = build_experiment(&config, device)?;
+    check_same_samples(&saved, &config, &experiment, dir)?;
     let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
     let last = checkpoint_path(run.path(), LAST);
     let state = if last.exists() {
@@ -188,8 +196,8 @@ fn run_epochs(
     })
 }
 
-/// The configuration a run was started with.
-fn saved_config(run: &RunDir) -> Result<TrainConfig> {
+/// The configuration a run was started with, and the whole config.json.
+fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
     let path = run.file(CONFIG_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -197,7 +205,47 @@ fn saved_config(run: &RunDir) -> Result<TrainConfig> {
     let config: TrainConfig = serde_json::from_value(value["config"].clone())
         .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
     config.validate().map_err(|e| Error::file(&path, e))?;
-    Ok(config)
+    Ok((config, value))
+}
+
+/// An error when the data a run is resumed on has other sample counts than the data it started
+/// with (config.json's `train_samples`/`eval_samples`; runs that did not record them pass): the
+/// checkpoint's epoch and batch positions would not mean the same samples.
+fn check_same_samples(
+    saved: &serde_json::Value,
+    config: &TrainConfig,
+    experiment: &Experiment,
+    dir: &Path,
+) -> Result<()> {
+    let now = (
+        experiment.data.train.len() as u64,
+        experiment.data.eval.as_ref().map(|s| s.len() as u64),
+    );
+    let Some(train) = saved.get("train_samples").and_then(|v| v.as_u64()) else {
+        return Ok(());
+    };
+    let eval = match saved.get("eval_samples") {
+        Some(v) => v.as_u64(),
+        None => now.1,
+    };
+    if (train, eval) == now {
+        return Ok(());
+    }
+    let counts = |(train, eval): (u64, Option<u64>)| match eval {
+        Some(eval) => format!("{train} training and {eval} held-out samples"),
+        None => format!("{train} training samples and no held-out split"),
+    };
+    let source = config
+        .data
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("experiment {}", experiment.name));
+    Err(Error::Data(format!(
+        "{source} now holds {} but the run in {} started with {}; it cannot be resumed on other data",
+        counts(now),
+        dir.display(),
+        counts((train, eval))
+    )))
 }
 
 /// Loads a checkpoint into the experiment and optimizer; returns the run's progress.

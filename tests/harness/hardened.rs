@@ -3,26 +3,47 @@
 //! C++ backtrace — and leave every file of the run directory it touched as it was.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::common::{assert_clean_error, run_bin, tempdir, text};
 use tch_harness::checkpoint::{checkpoint_path, LAST};
 use tch_harness::tensor_file::{read_tensors, write_tensors};
 
 /// One malformed input: the arguments and the words the error must contain.
-struct Case {
-    name: String,
-    args: Vec<String>,
-    needle: &'static str,
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) needle: String,
     /// A run directory whose files must not change.
-    guard: Option<PathBuf>,
+    pub(crate) guard: Option<PathBuf>,
+    /// A path that must not exist afterwards (the `--out` of a run that must fail before it
+    /// makes its run directory).
+    pub(crate) absent: Option<PathBuf>,
 }
 
-fn case(name: impl Into<String>, args: &[&str], needle: &'static str) -> Case {
+pub(crate) fn case(name: impl Into<String>, args: &[&str], needle: impl Into<String>) -> Case {
     Case {
         name: name.into(),
         args: args.iter().map(|s| s.to_string()).collect(),
-        needle,
+        needle: needle.into(),
         guard: None,
+        absent: None,
+    }
+}
+
+/// Malformed cases run by every hardened module so far, and how many modules have reported.
+static CASES: AtomicUsize = AtomicUsize::new(0);
+static MODULES: AtomicUsize = AtomicUsize::new(0);
+/// The hardened test modules (this one and `hardened_files`).
+const HARDENED_MODULES: usize = 2;
+
+/// Prints a module's count of malformed cases and, once every hardened module has reported, the
+/// total (both tests run in one process; `--nocapture` shows it).
+pub(crate) fn report(module: &str, count: usize) {
+    let total = CASES.fetch_add(count, Ordering::SeqCst) + count;
+    eprintln!("{module}: {count} malformed cases, each a clean error");
+    if MODULES.fetch_add(1, Ordering::SeqCst) + 1 == HARDENED_MODULES {
+        eprintln!("hardened input: {total} malformed cases in all, each a clean error");
     }
 }
 
@@ -34,7 +55,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -48,7 +69,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Runs the cases two at a time (the machine has two cores).
-fn run_cases(cases: Vec<Case>) -> usize {
+pub(crate) fn run_cases(cases: Vec<Case>) -> usize {
     let count = cases.len();
     let chunks: Vec<Vec<Case>> = {
         let mut it = cases.into_iter();
@@ -74,13 +95,16 @@ fn run_cases(cases: Vec<Case>) -> usize {
                         "{context}: succeeded: {}",
                         text(&out)
                     );
-                    std::panic::catch_unwind(|| assert_clean_error(&out, c.needle))
+                    std::panic::catch_unwind(|| assert_clean_error(&out, &c.needle))
                         .unwrap_or_else(|_| panic!("{context} failed"));
                     if let (Some(dir), Some(before)) = (&c.guard, before) {
                         assert!(
                             snapshot(dir) == before,
                             "{context}: the run directory changed"
                         );
+                    }
+                    if let Some(path) = &c.absent {
+                        assert!(!path.exists(), "{context}: {} was made", path.display());
                     }
                 });
             }
@@ -89,35 +113,65 @@ fn run_cases(cases: Vec<Case>) -> usize {
     count
 }
 
-/// Truncations at `n` evenly spread lengths, `n` random-byte files, and `n` header corruptions.
-fn corruptions(valid: &[u8], n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state
+/// A seeded linear congruential generator: the same damaged files on every run.
+pub(crate) struct Lcg(u64);
+
+impl Lcg {
+    pub(crate) fn new(seed: u64) -> Lcg {
+        Lcg(seed)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        state >> 33
-    };
-    let mut out = Vec::new();
-    for i in 0..n {
-        let len = valid.len() * i / n;
-        out.push((format!("truncated-{len}"), valid[..len].to_vec()));
+        self.0 >> 33
     }
-    for i in 0..n {
-        let len = [0, 1, 7, 8, 9, 16, 100, 1000, 5000, 40000][i % 10] + i / 10;
-        out.push((
-            format!("random-{len}"),
-            (0..len).map(|_| next() as u8).collect(),
-        ));
-    }
-    let header_len = u64::from_le_bytes(valid[..8].try_into().unwrap()) as usize;
-    for _ in 0..n {
-        let at = 8 + (next() as usize) % header_len;
-        let mut bytes = valid.to_vec();
-        bytes[at] = 0xFF; // invalid UTF-8 inside the JSON header
-        out.push((format!("header-byte-{at}"), bytes));
-    }
+}
+
+/// Truncations at `n` evenly spread lengths, `n` random-byte files, and `n` header corruptions
+/// (of a safetensors file).
+pub(crate) fn corruptions(valid: &[u8], n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut rng = Lcg::new(seed);
+    let mut out = truncations(valid, n);
+    out.extend(random_files(&mut rng, n));
+    out.extend(header_corruptions(&mut rng, valid, n));
     out
+}
+
+/// `valid` cut at `n` evenly spread lengths (0 included, the whole file not).
+pub(crate) fn truncations(valid: &[u8], n: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let len = valid.len() * i / n;
+            (format!("truncated-{len}"), valid[..len].to_vec())
+        })
+        .collect()
+}
+
+/// `n` files of random bytes, from empty to 40 kB.
+pub(crate) fn random_files(rng: &mut Lcg, n: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let len = [0, 1, 7, 8, 9, 16, 100, 1000, 5000, 40000][i % 10] + i / 10;
+            let bytes = (0..len).map(|_| rng.next() as u8).collect();
+            (format!("random-{len}"), bytes)
+        })
+        .collect()
+}
+
+/// `n` copies of a safetensors file, each with one byte of its JSON header made invalid UTF-8.
+pub(crate) fn header_corruptions(rng: &mut Lcg, valid: &[u8], n: usize) -> Vec<(String, Vec<u8>)> {
+    let header_len = u64::from_le_bytes(valid[..8].try_into().unwrap()) as usize;
+    (0..n)
+        .map(|_| {
+            let at = 8 + (rng.next() as usize) % header_len;
+            let mut bytes = valid.to_vec();
+            bytes[at] = 0xFF; // invalid UTF-8 inside the JSON header
+            (format!("header-byte-{at}"), bytes)
+        })
+        .collect()
 }
 
 /// A finished digits-mlp run (3 epochs) to copy and damage.
@@ -138,7 +192,7 @@ fn finished_run(dir: &Path, experiment: &str) -> PathBuf {
     run
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.join("checkpoints")).unwrap();
     for file in walk(from) {
         let rel = file.strip_prefix(from).unwrap();
@@ -379,7 +433,7 @@ fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
         cases.push(case(
             format!("flags {args:?}"),
             &[&["train", "--epochs", "1", "--out", out][..], args].concat(),
-            needle,
+            *needle,
         ));
     }
     let (empty, file) = (dir.join("empty"), dir.join("file.txt"));
@@ -394,7 +448,7 @@ fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
         cases.push(case(
             format!("--resume {path}"),
             &["train", "--resume", path],
-            needle,
+            *needle,
         ));
     }
     cases
@@ -410,6 +464,6 @@ fn malformed_inputs_give_clean_errors_and_damage_nothing() {
     cases.extend(config_cases(dir.path(), &base));
     cases.extend(flag_cases(dir.path(), &base));
     let count = run_cases(cases);
-    eprintln!("hardened: {count} malformed cases, each a clean error");
+    report("hardened", count);
     assert!(count >= 200, "only {count} cases");
 }

@@ -9,6 +9,7 @@ mod compare;
 mod compare_rows;
 mod device_data;
 mod hardened;
+mod hardened_files;
 mod init_parity;
 mod loss_sync;
 mod nonfinite;
