@@ -61,7 +61,34 @@ pub fn train(
     config.validate()?;
     apply_threads(config.threads);
     let device = config.device.resolve()?;
-    let mut experiment = build_experiment(config, device)?;
+    let experiment = build_experiment(config, device)?;
+    start(experiment, config, out, stop, progress)
+}
+
+/// Trains an experiment built in Rust — a port of your own PyTorch experiment (see README,
+/// "Porting a PyTorch experiment") — with the harness's loop, checkpoints and run directory.
+/// `config` gives the loop's settings (its `experiment` field is only the run's name; `device` is
+/// not used: the experiment's tensors already live on theirs).
+pub fn train_experiment(
+    experiment: Experiment,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    config.validate_settings()?;
+    apply_threads(config.threads);
+    start(experiment, config, out, stop, progress)
+}
+
+fn start(
+    mut experiment: Experiment,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let device = experiment.data.train.inputs.device();
     let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
     let run = RunDir::create(out, &experiment.name)?;
     run.write_json(
@@ -100,11 +127,22 @@ pub fn train(
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
 /// before the first one), with the configuration saved in its config.json.
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
+    resume_with(dir, build_experiment, stop, progress)
+}
+
+/// [`resume`] for an experiment built in Rust: `build` makes it again from the saved
+/// configuration (same seed, same data) before the checkpoint is loaded into it.
+pub fn resume_with(
+    dir: &Path,
+    build: impl FnOnce(&TrainConfig, tch::Device) -> Result<Experiment>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
     let run = RunDir::open(dir)?;
     let config = saved_config(&run)?;
     apply_threads(config.threads);
     let device = config.device.resolve()?;
-    let mut experiment = build_experiment(&config, device)?;
+    let mut experiment = build(&config, device)?;
     let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
     let last = checkpoint_path(run.path(), LAST);
     let state = if last.exists() {
@@ -196,7 +234,9 @@ fn saved_config(run: &RunDir) -> Result<TrainConfig> {
         .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
     let config: TrainConfig = serde_json::from_value(value["config"].clone())
         .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
-    config.validate().map_err(|e| Error::file(&path, e))?;
+    config
+        .validate_settings()
+        .map_err(|e| Error::file(&path, e))?;
     Ok(config)
 }
 

@@ -19,5 +19,6 @@ mod own_experiment;
 mod own_experiment_cli;
 mod own_experiment_errors;
 mod own_experiment_files;
+mod port_example;
 mod resume;
 mod scripts;
