@@ -205,7 +205,7 @@ fn run_epochs(
     let end = fit(
         experiment, optimizer, config, &mut state, &mut files, stop, progress,
     )?;
-    files.sync_metrics()?;
+    files.finish()?;
     let run_dir = files.dir.path().to_path_buf();
     if end == FitEnd::Finished {
         write_tensors(
