@@ -115,3 +115,40 @@ fn write_loop(shared: &Shared) {
         signal.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_snapshot_is_on_disk_after_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last.safetensors");
+        let writer = CheckpointWriter::new();
+        for i in 0..50u8 {
+            writer.submit(path.clone(), vec![i; 1000]).unwrap();
+        }
+        writer.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![49u8; 1000]);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temporary files left behind");
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_by_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = CheckpointWriter::new();
+        writer.submit(dir.path().join("no-such-folder/last.safetensors"), vec![1]).unwrap();
+        let err = writer.flush().unwrap_err().to_string();
+        assert!(err.contains("writing a checkpoint failed") && err.contains("no-such-folder"), "{err}");
+        writer.flush().unwrap();
+    }
+
+    #[test]
+    fn drop_drains_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("best.safetensors");
+        CheckpointWriter::new().submit(path.clone(), vec![7; 10]).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![7; 10]);
+    }
+}
