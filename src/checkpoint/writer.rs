@@ -138,9 +138,14 @@ mod tests {
     fn a_failed_write_is_reported_by_flush() {
         let dir = tempfile::tempdir().unwrap();
         let writer = CheckpointWriter::new();
-        writer.submit(dir.path().join("no-such-folder/last.safetensors"), vec![1]).unwrap();
+        writer
+            .submit(dir.path().join("no-such-folder/last.safetensors"), vec![1])
+            .unwrap();
         let err = writer.flush().unwrap_err().to_string();
-        assert!(err.contains("writing a checkpoint failed") && err.contains("no-such-folder"), "{err}");
+        assert!(
+            err.contains("writing a checkpoint failed") && err.contains("no-such-folder"),
+            "{err}"
+        );
         writer.flush().unwrap();
     }
 
@@ -148,7 +153,9 @@ mod tests {
     fn drop_drains_the_queue() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("best.safetensors");
-        CheckpointWriter::new().submit(path.clone(), vec![7; 10]).unwrap();
+        CheckpointWriter::new()
+            .submit(path.clone(), vec![7; 10])
+            .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), vec![7; 10]);
     }
 }
