@@ -12,15 +12,15 @@ use crate::own_fixture::path;
 
 /// Writes `<out>/mlp/` (a TorchScript MLP with dropout, 4 classes; also `train_only.safetensors`,
 /// the data without its eval split) and `<out>/cnn/` (scripts/export_experiment.py's `SmallCnn`:
-/// conv, batch norm, max-pool, 3 classes; also `init.safetensors`, other parameters for it without
-/// its batch-norm buffers, as the harness saves a state_dict). 203 training samples (12 batches of
-/// 16 and one of 11), 61 held out.
+/// conv, batch norm, max-pool, 3 classes, on noise images classed by their left half; also
+/// `init.safetensors`, other parameters for it without its batch-norm buffers, as the harness
+/// saves a state_dict). 203 training samples (12 batches of 16 and one of 11), 61 held out.
 const GENERATE: &str = r#"
 import os, sys
 sys.path.insert(0, "scripts")
 import torch, torch.nn as nn
 from safetensors.torch import save_file
-from export_experiment import SmallCnn, export, synthetic_images
+from export_experiment import SmallCnn, export
 
 out = sys.argv[1]
 torch.manual_seed(0)
@@ -31,7 +31,8 @@ y = (x @ torch.randn(10, 4, generator=g)).argmax(1)
 mlp = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4))
 export(mlp, x[:203], y[:203], x[203:], y[203:], out_dir=os.path.join(out, "mlp"))
 save_file({"inputs": x[:203], "targets": y[:203]}, os.path.join(out, "mlp", "train_only.safetensors"))
-xi, yi = synthetic_images(203 + 61, generator=g)
+xi = torch.randn(203 + 61, 1, 8, 8, generator=g)
+yi = (xi[:, 0, :, :4].mean((1, 2)) * 6).round().clamp(-1, 1).long() + 1  # brightness of the left half
 export(SmallCnn(), xi[:203], yi[:203], xi[203:], yi[203:], out_dir=os.path.join(out, "cnn"))
 params = {k: v.detach().contiguous() for k, v in SmallCnn().named_parameters()}
 save_file(params, os.path.join(out, "cnn", "init.safetensors"))
