@@ -193,7 +193,7 @@ def resolve_device(name):
 
 def main():
     parser = argparse.ArgumentParser(description="PyTorch reference for tch-harness")
-    parser.add_argument("--experiment", default="digits-mlp", choices=sorted(EXPERIMENTS),
+    parser.add_argument("--experiment", default=None, choices=sorted(EXPERIMENTS),
                         help="built-in experiment (default: digits-mlp)")
     parser.add_argument("--model", default=None, help="your own model: a TorchScript file (needs --data, --loss)")
     parser.add_argument("--data", default=None, help="data for --model: safetensors (inputs, targets, eval_*)")
@@ -221,8 +221,9 @@ def main():
     args = parser.parse_args()
     if (args.model is None) != (args.data is None) or (args.model is not None and args.loss is None):
         parser.error("--model needs --data and --loss, and --data needs --model")
-    if args.model is not None:
-        args.experiment = "torchscript"
+    if args.model is not None and args.experiment is not None:
+        parser.error("--model cannot be used with --experiment")
+    args.experiment = "torchscript" if args.model is not None else (args.experiment or "digits-mlp")
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
