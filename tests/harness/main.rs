@@ -6,6 +6,7 @@ mod own_fixture;
 mod accumulator;
 mod cli;
 mod compare;
+mod compare_own;
 mod compare_rows;
 mod device_data;
 mod hardened;
