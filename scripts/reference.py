@@ -1,11 +1,19 @@
-"""The PyTorch reference for tch-harness: each built-in experiment in plain PyTorch, written as the
-seed's loop, shaped like pytorch/examples' mnist/main.py. Its flags and run directory match the
-Rust binary's, so `tch-harness compare` can run both and diff their epoch losses.
+"""The PyTorch reference for tch-harness: each built-in experiment, or your own TorchScript model
+and data file, in plain PyTorch, written as the seed's loop, shaped like pytorch/examples'
+mnist/main.py. Its flags and run directory match the Rust binary's, so `tch-harness compare` can
+run both and diff their epoch losses.
 
     .venv/bin/python scripts/reference.py --experiment digits-mlp --epochs 10 --threads 1
+    .venv/bin/python scripts/reference.py --model m.pt --data d.safetensors --loss cross-entropy
+
+With --model the model is torch.jit.load(FILE) (on the CPU, then moved to the device) and the data
+comes from the safetensors file: `inputs`, `targets` and optionally `eval_inputs`/`eval_targets`
+(no eval split, no eval loss). The run is recorded as experiment `torchscript`.
 
 Same weights: the model is built right after torch.manual_seed(seed) (and, for
-linear-regression, after the synthetic data's draws), on the CPU, with PyTorch's default init.
+linear-regression, after the synthetic data's draws), on the CPU, with PyTorch's default init; a
+TorchScript model keeps the weights it was saved with. --init copies a state_dict into the
+parameters, strictly (every parameter, nothing else; buffers keep their values), as the harness.
 Same batches: epoch e visits the samples in torch.randperm(n) order drawn right after
 torch.manual_seed(shuffle_seed(seed, e)), shuffle_seed = (seed * 1_000_003 + e) mod 2**64.
 Same arithmetic: optimizers run with foreach=False (the single-tensor code the harness mirrors).
@@ -85,12 +93,43 @@ def synthetic_regression():
     return x[:1000], y[:1000], x[1000:], y[1000:]
 
 
-def load_data(experiment):
+def load_data(experiment, data_file=None):
+    """(inputs, targets, eval_inputs, eval_targets); the eval pair is None when a --data file has
+    none."""
+    if data_file is not None:
+        d = load_file(data_file)
+        unknown = sorted(set(d) - {"inputs", "targets", "eval_inputs", "eval_targets"})
+        if unknown or "inputs" not in d or "targets" not in d:
+            raise SystemExit(f"error: {data_file}: needs 'inputs' and 'targets' (and optionally "
+                             f"'eval_inputs', 'eval_targets'), holds {sorted(d)}")
+        return d["inputs"], d["targets"], d.get("eval_inputs"), d.get("eval_targets")
     spec = EXPERIMENTS[experiment]
     if spec["file"] is None:
         return synthetic_regression()
     d = load_file(os.path.join(DATA_DIR, spec["file"]))
     return d["inputs"], d["targets"], d["eval_inputs"], d["eval_targets"]
+
+
+def load_init(model, path):
+    """--init: copies a state_dict into the model's parameters. Like the harness, strict over the
+    parameters (missing, unexpected, reshaped or retyped keys are an error) and blind to buffers
+    (batch-norm statistics), which the harness's model.safetensors does not hold."""
+    given = load_file(path)
+    params = dict(model.named_parameters())
+    problems = []
+    missing = [k for k in sorted(params) if k not in given]
+    unexpected = [k for k in sorted(given) if k not in params]
+    mismatched = [k for k in sorted(params) if k in given
+                  and (given[k].shape != params[k].shape or given[k].dtype != params[k].dtype)]
+    for what, keys in [("missing keys", missing), ("unexpected keys", unexpected),
+                       ("shape/dtype mismatch", mismatched)]:
+        if keys:
+            problems.append(f"{what}: {', '.join(keys)}")
+    if problems:
+        raise SystemExit(f"error: {path}: state_dict does not fit the model: {'; '.join(problems)}")
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(given[name])
 
 
 def count_correct(loss_name, outputs, targets):
@@ -154,8 +193,12 @@ def resolve_device(name):
 
 def main():
     parser = argparse.ArgumentParser(description="PyTorch reference for tch-harness")
-    parser.add_argument("--experiment", default="digits-mlp", choices=sorted(EXPERIMENTS),
+    parser.add_argument("--experiment", default=None, choices=sorted(EXPERIMENTS),
                         help="built-in experiment (default: digits-mlp)")
+    parser.add_argument("--model", default=None, help="your own model: a TorchScript file (needs --data, --loss)")
+    parser.add_argument("--data", default=None, help="data for --model: safetensors (inputs, targets, eval_*)")
+    parser.add_argument("--loss", default=None, choices=list(CRITERIA),
+                        help="criterion (required with --model; replaces a built-in experiment's own)")
     parser.add_argument("--epochs", type=int, default=10, help="number of epochs (default: 10)")
     parser.add_argument("--batch-size", type=int, default=64, help="samples per batch (default: 64)")
     parser.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
@@ -176,26 +219,34 @@ def main():
     parser.add_argument("--init", default=None, help="initial state_dict, safetensors (default: none)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep the stored order (default: shuffle)")
     args = parser.parse_args()
+    if (args.model is None) != (args.data is None) or (args.model is not None and args.loss is None):
+        parser.error("--model needs --data and --loss, and --data needs --model")
+    if args.model is not None and args.experiment is not None:
+        parser.error("--model cannot be used with --experiment")
+    args.experiment = "torchscript" if args.model is not None else (args.experiment or "digits-mlp")
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    spec = EXPERIMENTS[args.experiment]
-    loss_name = spec["loss"]
+    loss_name = args.loss or EXPERIMENTS[args.experiment]["loss"]
     criterion = CRITERIA[loss_name]
 
     torch.manual_seed(args.seed)
-    x_train, y_train, x_eval, y_eval = load_data(args.experiment)
-    model = Net(spec["sizes"])
+    x_train, y_train, x_eval, y_eval = load_data(args.experiment, args.data)
+    if args.model is not None:
+        model = torch.jit.load(args.model, map_location="cpu")
+    else:
+        model = Net(EXPERIMENTS[args.experiment]["sizes"])
     if args.init:
-        model.load_state_dict(load_file(args.init))
+        load_init(model, args.init)
     model = model.to(device)
     train_set = TensorDataset(x_train.to(device), y_train.to(device))
-    eval_set = TensorDataset(x_eval.to(device), y_eval.to(device))
+    eval_set = None if x_eval is None else TensorDataset(x_eval.to(device), y_eval.to(device))
     sampler = None if args.no_shuffle else EpochShuffle(len(train_set), args.seed)
     # Private generators keep the loaders' worker-seed draws off the global RNG.
     train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler, generator=torch.Generator())
-    eval_loader = DataLoader(eval_set, batch_size=args.batch_size, generator=torch.Generator())
+    eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=args.batch_size,
+                                                           generator=torch.Generator())
     optimizer = make_optimizer(args, model.parameters())
 
     out = args.out or os.path.join("runs", f"{args.experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
@@ -203,7 +254,7 @@ def main():
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({"config": vars(args), "device": str(device), "threads": torch.get_num_threads(),
                    "torch_version": torch.__version__, "train_samples": len(train_set),
-                   "eval_samples": len(eval_set)}, f, indent=2)
+                   "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
     with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
         run_started = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
@@ -212,19 +263,28 @@ def main():
                 sampler.epoch = epoch
             train_loss, samples, batches = train(args, model, device, train_loader, optimizer, criterion)
             train_seconds = time.perf_counter() - started
-            eval_loss, eval_accuracy = test(model, device, eval_loader, criterion, loss_name)
+            eval_loss, eval_accuracy = (None, None) if eval_loader is None else \
+                test(model, device, eval_loader, criterion, loss_name)
             record = {"epoch": epoch, "train_loss": train_loss, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
-                      "elapsed_seconds": time.perf_counter() - run_started, "eval_loss": eval_loss}
+                      "elapsed_seconds": time.perf_counter() - run_started}
+            if eval_loss is not None:
+                record["eval_loss"] = eval_loss
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-            print(f"epoch {epoch:>3}/{args.epochs}  train_loss {train_loss:.6f}  eval_loss {eval_loss:.6f}"
+            print(f"epoch {epoch:>3}/{args.epochs}  train_loss {train_loss:.6f}"
+                  + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
                   + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
                   + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+    # The parameters, as the harness saves them (a built-in Net has no buffers); a TorchScript model
+    # also as model.pt, in eval mode.
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.named_parameters()},
               os.path.join(out, "model.safetensors"))
+    if args.model is not None:
+        model.eval()
+        model.save(os.path.join(out, "model.pt"))
 
 
 if __name__ == "__main__":

@@ -95,8 +95,15 @@ impl TrainConfig {
         }
     }
 
-    /// One-line errors for values no run can use.
+    /// One-line errors for values no run can use, the experiment's name included.
     pub fn validate(&self) -> Result<()> {
+        self.validate_settings()?;
+        self.spec().validate()
+    }
+
+    /// The checks of [`TrainConfig::validate`] but the experiment's name: for an experiment built
+    /// in Rust (`run::train_experiment`).
+    pub fn validate_settings(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config("--epochs must be at least 1, got 0".into()));
         }
@@ -123,7 +130,6 @@ impl TrainConfig {
                 "--on-nonfinite skip-batch needs --loss-sync batch (with epoch the batch losses are never read)".into(),
             ));
         }
-        self.spec().validate()?;
         self.optimizer.validate()
     }
 

@@ -108,7 +108,10 @@ mod tests {
     fn libtorch_errors_print_as_one_line() {
         let t = tch::Tensor::zeros([2], tch::kind::FLOAT_CPU);
         let torch = t.f_view([3]).expect_err("a view of the wrong size fails");
-        assert!(torch.to_string().contains("Exception raised from"), "{torch}");
+        assert!(
+            torch.to_string().contains("Exception raised from"),
+            "{torch}"
+        );
         let printed = format!("{:#}", anyhow::Error::from(Error::from(torch)));
         assert_eq!(printed.lines().count(), 1, "{printed}");
         assert!(

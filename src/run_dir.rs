@@ -148,14 +148,20 @@ impl Drop for MetricsLog {
     }
 }
 
-/// Reads every record of a metrics file.
+/// Reads every record of a metrics file (blank lines are skipped). A line that is not one whole
+/// JSON value (a torn write) is an error naming its line number.
 pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
     text.lines()
-        .filter(|l| !l.trim().is_empty())
         .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::file(path, format!("line {}: {e}", i + 1)))
+            serde_json::from_str(l).map_err(|e| {
+                Error::file(
+                    path,
+                    format!("line {} is not a whole JSON record (torn?): {e}", i + 1),
+                )
+            })
         })
         .collect()
 }

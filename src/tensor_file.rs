@@ -45,6 +45,15 @@ pub fn write_tensors(
     tensors: &[(String, Tensor)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<()> {
+    write_atomic(path, &serialize_tensors(tensors, metadata, path)?)
+}
+
+/// The safetensors bytes of named tensors (copied to the host); `origin` names the file in errors.
+pub fn serialize_tensors(
+    tensors: &[(String, Tensor)],
+    metadata: Option<HashMap<String, String>>,
+    origin: &Path,
+) -> Result<Vec<u8>> {
     let mut buffers = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
         let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
@@ -68,9 +77,8 @@ pub fn write_tensors(
                 .map_err(|e| Error::Data(format!("tensor '{name}': {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, &metadata)
-        .map_err(|e| Error::file(path, format!("cannot serialise tensors ({e})")))?;
-    write_atomic(path, &bytes)
+    safetensors::serialize(views, &metadata)
+        .map_err(|e| Error::file(origin, format!("cannot serialise tensors ({e})")))
 }
 
 fn tensor_from_view(view: &TensorView<'_>, name: &str, origin: &Path) -> Result<Tensor> {

@@ -4,8 +4,10 @@
 //! epoch's partial loss sum, the best eval loss). The sample order needs no saved RNG state: it is
 //! a function of (seed, epoch) (see `data::epoch_order`).
 mod policy;
+mod writer;
 
 pub use policy::{checkpoint_actions, CheckpointActions};
+pub use writer::CheckpointWriter;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::metrics::LossAccumulator;
-use crate::tensor_file::{parse_tensors, write_tensors, NamedTensors};
+use crate::tensor_file::{parse_tensors, serialize_tensors, NamedTensors};
 use crate::train::EpochRecord;
 
 /// Folder of a run's checkpoints.
@@ -69,6 +71,11 @@ impl Checkpoint {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(|e| Error::file(folder, e))?;
         }
+        crate::atomic::write_atomic(path, &self.to_bytes(path)?)
+    }
+
+    /// The checkpoint file's bytes: a snapshot of the tensors as they are now.
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let mut tensors = Vec::with_capacity(self.model.len() + self.optimizer.len());
         for (name, t) in &self.model {
             tensors.push((format!("model.{name}"), t.shallow_clone()));
@@ -82,7 +89,7 @@ impl Checkpoint {
             ("experiment".to_string(), self.experiment.clone()),
             ("progress".to_string(), progress),
         ]);
-        write_tensors(path, &tensors, Some(metadata))
+        serialize_tensors(&tensors, Some(metadata), path)
     }
 
     /// Reads and checks a checkpoint file.

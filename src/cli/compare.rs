@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use tch_harness::compare::{self, PythonEnv, COMPARE_FILE, PLOT_FILE};
+use tch_harness::compare::{self, Comparison, PythonEnv, COMPARE_FILE, PLOT_FILE};
 use tch_harness::progress;
 
 use super::TrainArgs;
@@ -15,16 +15,24 @@ use super::TrainArgs;
 pub struct CompareArgs {
     #[command(flatten)]
     pub train: TrainArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// The PyTorch reference script [default: the checkout's scripts/reference.py].
+    #[arg(long, value_name = "PATH")]
+    pub reference: Option<PathBuf>,
+}
+
+/// The flags `compare` and `diff` share.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
     /// Largest relative difference allowed between the two runs' values (train loss, eval loss,
     /// eval accuracy), |a - b| / max(|a|, |b|).
     #[arg(long, default_value = "1e-6", allow_negative_numbers = true)]
     pub tolerance: f64,
-    /// Python interpreter with PyTorch 2.11 [default: the checkout's .venv/bin/python].
+    /// Python interpreter: compare runs the reference with it (PyTorch 2.11); both draw
+    /// losses.png with it (matplotlib) [default: the checkout's .venv/bin/python].
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// The PyTorch reference script [default: the checkout's scripts/reference.py].
-    #[arg(long, value_name = "PATH")]
-    pub reference: Option<PathBuf>,
 }
 
 impl CompareArgs {
@@ -33,7 +41,7 @@ impl CompareArgs {
         let config = self.train.to_config()?;
         let defaults = PythonEnv::default();
         let python = PythonEnv {
-            python: self.python.clone().unwrap_or(defaults.python),
+            python: self.check.python.clone().unwrap_or(defaults.python),
             reference: self.reference.clone().unwrap_or(defaults.reference),
             plot: defaults.plot,
         };
@@ -42,7 +50,7 @@ impl CompareArgs {
             &config,
             self.train.out.as_deref(),
             &python,
-            self.tolerance,
+            self.check.tolerance,
             progress.as_mut(),
         )
         .context("compare failed")?;
@@ -52,14 +60,21 @@ impl CompareArgs {
             outcome.dir.join(COMPARE_FILE).display(),
             outcome.dir.join(PLOT_FILE).display()
         );
-        let comparison = &outcome.comparison;
-        if !comparison.passed() {
-            bail!(
-                "harness and reference differ: max relative difference {:e} exceeds the tolerance {:e}",
-                comparison.max_rel_diff(),
-                comparison.tolerance
-            );
-        }
-        Ok(ExitCode::SUCCESS)
+        verdict(&outcome.comparison)
     }
+}
+
+/// Success within the tolerance; beyond it an error (exit status 1) naming both sides.
+pub(super) fn verdict(comparison: &Comparison) -> anyhow::Result<ExitCode> {
+    if !comparison.passed() {
+        let labels = &comparison.labels;
+        bail!(
+            "{} and {} differ: max relative difference {:e} exceeds the tolerance {:e}",
+            labels.harness,
+            labels.reference,
+            comparison.max_rel_diff(),
+            comparison.tolerance
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
 mod compare;
+mod diff;
 mod eval;
 mod info;
 mod train_args;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::{ArgMatches, Parser, Subcommand};
 
 pub use compare::CompareArgs;
+pub use diff::DiffArgs;
 pub use eval::EvalArgs;
 pub use info::InfoArgs;
 pub use train_args::{TrainArgs, TrainCommand};
@@ -33,6 +35,9 @@ enum Command {
     /// Train with the harness and with the PyTorch reference on the same settings; diff the
     /// per-epoch losses (exit status 1 beyond --tolerance).
     Compare(CompareArgs),
+    /// Compare two existing runs' metrics.jsonl epoch by epoch, as compare does (exit status 1
+    /// beyond --tolerance).
+    Diff(DiffArgs),
     /// Loss (and accuracy) of a model over a dataset, with the training loop's accounting.
     Eval(EvalArgs),
     /// Print the tch and libtorch versions, CUDA and cuDNN availability, and libtorch's threads.
@@ -47,6 +52,7 @@ impl Cli {
                 args.run(matches.subcommand_matches("train").unwrap_or(matches))
             }
             Some(Command::Compare(args)) => args.run(),
+            Some(Command::Diff(args)) => args.run(),
             Some(Command::Eval(args)) => args.run(),
             Some(Command::Info(args)) => args.run(),
             None => self.train.run(matches),

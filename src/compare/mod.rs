@@ -1,15 +1,20 @@
 //! `compare`: train with the harness and with the PyTorch reference (`scripts/reference.py`) on the
-//! same settings, then diff their epoch values.
+//! same settings, then diff their epoch values. `diff` does the second half alone, on two runs
+//! that already exist (see [`diff`]).
 //!
 //! `<out>/reference` and `<out>/harness` are ordinary run directories; `<out>/compare.json` holds
 //! the rows and the verdict, `<out>/losses.png` both runs' curves.
+mod diff;
 mod python;
 mod rows;
 mod table;
 
+pub use diff::{diff, diff_dir, DiffOutcome};
+
 pub use python::{reference_args, PythonEnv, SETUP_HINT};
 pub use rows::{
-    compare_records, relative_difference, validate_tolerance, Comparison, Pair, Row, COMPARED,
+    compare_labelled, compare_records, relative_difference, validate_tolerance, Comparison, Labels,
+    Pair, Row, COMPARED,
 };
 pub use table::render_table;
 
@@ -22,7 +27,7 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::progress::Progress;
-use crate::run::{build_experiment, train, LIBTORCH_VERSION};
+use crate::run::{build_experiment, check_trainable, train, LIBTORCH_VERSION};
 use crate::run_dir::{fresh_path, read_metrics, CONFIG_FILE, METRICS_FILE};
 
 /// The comparison's JSON file, in the output folder.
@@ -50,8 +55,10 @@ pub fn compare(
     validate_tolerance(tolerance)?;
     config.validate()?;
     python.check()?;
-    // A wrong experiment name or --init file gets the harness's own message, before any run.
-    build_experiment(config, tch::Device::Cpu)?;
+    // A wrong experiment name or --init file, or a model with nothing to train, gets the
+    // harness's own message, before any run.
+    let mut experiment = build_experiment(config, tch::Device::Cpu)?;
+    check_trainable(&mut experiment, config)?;
     let dir = match out {
         Some(p) => p.to_path_buf(),
         None => fresh_path(Path::new("runs"), &format!("compare-{}", config.experiment)),
@@ -85,19 +92,26 @@ pub fn compare(
     let comparison = compare_records(&harness, &reference, tolerance)?;
 
     let mut report = comparison.to_json();
+    report["command"] = json!("compare");
     report["experiment"] = json!(config.experiment);
     report["config"] = json!(config);
     report["harness_dir"] = json!(harness_dir);
     report["reference_dir"] = json!(reference_dir);
     report["libtorch_version"] = json!(LIBTORCH_VERSION);
     report["torch_version"] = reference_torch_version(&reference_dir);
-    let compare_json = dir.join(COMPARE_FILE);
-    let mut text =
-        serde_json::to_string_pretty(&report).map_err(|e| Error::file(&compare_json, e))?;
-    text.push('\n');
-    write_atomic(&compare_json, text.as_bytes())?;
+    let compare_json = write_report(&dir, &report)?;
     python.plot(&compare_json, &dir.join(PLOT_FILE))?;
     Ok(CompareOutcome { dir, comparison })
+}
+
+/// Writes `report` as `<dir>/compare.json` (pretty-printed, atomically); returns its path.
+fn write_report(dir: &Path, report: &Value) -> Result<PathBuf> {
+    let compare_json = dir.join(COMPARE_FILE);
+    let mut text =
+        serde_json::to_string_pretty(report).map_err(|e| Error::file(&compare_json, e))?;
+    text.push('\n');
+    write_atomic(&compare_json, text.as_bytes())?;
+    Ok(compare_json)
 }
 
 /// The PyTorch version the reference ran on, from its `config.json` (`null` if unreadable).

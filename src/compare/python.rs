@@ -81,18 +81,20 @@ impl PythonEnv {
 }
 
 /// `scripts/reference.py`'s flags for `config` (the same names as `train`'s), writing into `out`.
-/// Only built-in experiments have a reference.
+/// A TorchScript run (`--model`, `--data`) passes its files instead of `--experiment`; `--loss`
+/// passes through either way.
 pub fn reference_args(config: &TrainConfig, out: &Path) -> Result<Vec<OsString>> {
-    if config.model.is_some() || config.data.is_some() || config.loss.is_some() {
-        return Err(Error::Config(
-            "compare needs a built-in experiment: the reference has no --model, --data or --loss"
-                .into(),
-        ));
-    }
+    config.spec().validate()?;
     let o = &config.optimizer;
     // `{:?}` prints the shortest text that parses back to the same f64 (`0.05`, `1e-8`).
-    let mut args: Vec<String> = vec![
-        format!("--experiment={}", config.experiment),
+    let mut args: Vec<String> = Vec::new();
+    if config.model.is_none() {
+        args.push(format!("--experiment={}", config.experiment));
+    }
+    if let Some(loss) = config.loss {
+        args.push(format!("--loss={loss}"));
+    }
+    args.extend([
         format!("--epochs={}", config.epochs),
         format!("--batch-size={}", config.batch_size),
         format!("--optimizer={}", o.kind),
@@ -100,7 +102,7 @@ pub fn reference_args(config: &TrainConfig, out: &Path) -> Result<Vec<OsString>>
         format!("--weight-decay={:?}", o.weight_decay),
         format!("--seed={}", config.seed),
         format!("--device={}", config.device),
-    ];
+    ]);
     match o.kind {
         OptimizerKind::Sgd => {
             args.push(format!("--momentum={:?}", o.momentum));
@@ -127,9 +129,16 @@ pub fn reference_args(config: &TrainConfig, out: &Path) -> Result<Vec<OsString>>
     let mut args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
     args.push("--out".into());
     args.push(out.into());
-    if let Some(init) = &config.init {
-        args.push("--init".into());
-        args.push(init.into());
+    let files = [
+        ("--model", &config.model),
+        ("--data", &config.data),
+        ("--init", &config.init),
+    ];
+    for (flag, file) in files {
+        if let Some(file) = file {
+            args.push(flag.into());
+            args.push(file.into());
+        }
     }
     Ok(args)
 }

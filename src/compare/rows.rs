@@ -89,12 +89,32 @@ impl Row {
     }
 }
 
+/// What the two sides are called in the table's headings, in error messages and in the plot's
+/// legend. `compare.json`'s rows key them `harness` and `reference` whatever their labels (`diff`
+/// puts run A on the harness side, run B on the reference side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    pub harness: String,
+    pub reference: String,
+}
+
+impl Default for Labels {
+    /// `harness` and `reference`, as `compare` runs them.
+    fn default() -> Self {
+        Labels {
+            harness: "harness".into(),
+            reference: "reference".into(),
+        }
+    }
+}
+
 /// Both runs, epoch by epoch, against a tolerance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub rows: Vec<Row>,
     /// Largest relative difference allowed.
     pub tolerance: f64,
+    pub labels: Labels,
 }
 
 impl Comparison {
@@ -115,6 +135,7 @@ impl Comparison {
             "tolerance": self.tolerance,
             "passed": self.passed(),
             "compared": COMPARED,
+            "labels": { "harness": self.labels.harness, "reference": self.labels.reference },
             "rows": self.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
         })
     }
@@ -138,11 +159,23 @@ pub fn compare_records(
     reference: &[Value],
     tolerance: f64,
 ) -> Result<Comparison> {
+    compare_labelled(harness, reference, tolerance, Labels::default())
+}
+
+/// [`compare_records`] with the sides named by `labels` (in its errors too).
+pub fn compare_labelled(
+    harness: &[Value],
+    reference: &[Value],
+    tolerance: f64,
+    labels: Labels,
+) -> Result<Comparison> {
     validate_tolerance(tolerance)?;
     if harness.len() != reference.len() {
         return Err(Error::Data(format!(
-            "the harness recorded {} epochs but the reference {}",
+            "{} recorded {} epochs but {} {}",
+            labels.harness,
             harness.len(),
+            labels.reference,
             reference.len()
         )));
     }
@@ -152,7 +185,7 @@ pub fn compare_records(
         .enumerate()
         .map(|(i, (h, r))| {
             let epoch = i + 1;
-            for (side, record) in [("harness", h), ("reference", r)] {
+            for (side, record) in [(&labels.harness, h), (&labels.reference, r)] {
                 let recorded = record.get("epoch").and_then(Value::as_u64);
                 if recorded != Some(epoch as u64) {
                     return Err(Error::Data(format!(
@@ -177,7 +210,11 @@ pub fn compare_records(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Comparison { rows, tolerance })
+    Ok(Comparison {
+        rows,
+        tolerance,
+        labels,
+    })
 }
 
 fn number(record: &Value, key: &str) -> Option<f64> {

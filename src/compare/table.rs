@@ -16,9 +16,13 @@ pub fn render_table(comparison: &Comparison) -> String {
         "", "train loss", "eval loss"
     );
     let _ = writeln!(out, "{}", top.trim_end());
+    let labels = &comparison.labels;
     let heading = format!(
         "{:>VALUE$} {:>VALUE$} {:>DIFF$} {:>DIFF$}",
-        "harness", "reference", "abs diff", "rel diff"
+        fit(&labels.harness),
+        fit(&labels.reference),
+        "abs diff",
+        "rel diff"
     );
     let _ = writeln!(out, "{:>5} | {heading} | {heading}", "epoch");
     let _ = writeln!(out, "{}", "-".repeat(5 + 2 * (group + 3) - 1));
@@ -43,6 +47,11 @@ pub fn render_table(comparison: &Comparison) -> String {
         comparison.tolerance
     );
     out
+}
+
+/// A label cut to the column's width.
+fn fit(label: &str) -> String {
+    label.chars().take(VALUE).collect()
 }
 
 fn cells(pair: &Pair) -> String {

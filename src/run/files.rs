@@ -1,6 +1,8 @@
 //! The run directory as `fit` writes it: a checkpoint, then the epoch's metrics line.
-use crate::checkpoint::{checkpoint_path, Checkpoint, RunProgress, BEST, LAST};
-use crate::error::Result;
+use crate::checkpoint::{
+    checkpoint_path, Checkpoint, CheckpointWriter, RunProgress, BEST, CHECKPOINT_DIR, LAST,
+};
+use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::optim::Optimizer;
 use crate::run_dir::{MetricsLog, RunDir};
@@ -10,17 +12,26 @@ use crate::train::RunSink;
 pub struct RunFiles {
     pub dir: RunDir,
     log: MetricsLog,
+    writer: CheckpointWriter,
 }
 
 impl RunFiles {
-    /// Appends to the run's metrics file.
+    /// Appends to the run's metrics file; checkpoints go to `checkpoints/`.
     pub fn new(dir: RunDir) -> Result<RunFiles> {
+        let folder = dir.file(CHECKPOINT_DIR);
+        std::fs::create_dir_all(&folder).map_err(|e| Error::file(&folder, e))?;
         let log = dir.metrics_log()?;
-        Ok(RunFiles { dir, log })
+        Ok(RunFiles {
+            dir,
+            log,
+            writer: CheckpointWriter::new(),
+        })
     }
 
-    /// Syncs `metrics.jsonl` to disk (it is synced at most once a second while training).
-    pub fn sync_metrics(&mut self) -> Result<()> {
+    /// Waits for the checkpoints in flight and syncs `metrics.jsonl` (synced at most once a
+    /// second while training).
+    pub fn finish(&mut self) -> Result<()> {
+        self.writer.flush()?;
         self.log.sync()
     }
 
@@ -37,7 +48,9 @@ impl RunFiles {
             model: experiment.state_dict(),
             optimizer: optimizer.state(),
         };
-        checkpoint.save(&checkpoint_path(self.dir.path(), name))
+        let path = checkpoint_path(self.dir.path(), name);
+        let bytes = checkpoint.to_bytes(&path)?;
+        self.writer.submit(path, bytes)
     }
 }
 
@@ -72,10 +85,14 @@ impl RunSink for RunFiles {
         optimizer: &dyn Optimizer,
         progress: &RunProgress,
     ) -> Result<()> {
-        self.save(LAST, experiment, optimizer, progress)
+        self.save(LAST, experiment, optimizer, progress)?;
+        self.writer.flush()
     }
 
     fn last_checkpoint(&self) -> String {
+        if let Err(e) = self.writer.flush() {
+            return e.to_string();
+        }
         let path = checkpoint_path(self.dir.path(), LAST);
         match Checkpoint::load(&path) {
             Ok(c) => format!(

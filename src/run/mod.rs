@@ -35,20 +35,24 @@ pub struct TrainOutcome {
 }
 
 /// Builds the experiment a configuration names, on `device`, with its initial weights. Model,
-/// data and criterion are checked against each other here, and that the model has something to
-/// train, before any run directory exists.
+/// data and criterion are checked against each other here, before any run directory exists.
 pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
     let mut experiment = config.spec().build(device)?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }
+    Ok(experiment)
+}
+
+/// An error, naming `--model` when there is one, unless training can change the model's output
+/// (see [`Experiment::check_trainable`]); checked before a run directory is made or reopened.
+pub fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<()> {
     experiment
         .check_trainable()
         .map_err(|e| match (e, &config.model) {
             (Error::Data(message), Some(model)) => Error::file(model, message),
             (e, _) => e,
-        })?;
-    Ok(experiment)
+        })
 }
 
 /// Applies `--threads` to libtorch.
@@ -68,7 +72,35 @@ pub fn train(
     config.validate()?;
     apply_threads(config.threads);
     let device = config.device.resolve()?;
-    let mut experiment = build_experiment(config, device)?;
+    let experiment = build_experiment(config, device)?;
+    start(experiment, config, out, stop, progress)
+}
+
+/// Trains an experiment built in Rust — a port of your own PyTorch experiment (see README,
+/// "Porting a PyTorch experiment") — with the harness's loop, checkpoints and run directory.
+/// `config` gives the loop's settings (its `experiment` field is only the run's name; `device` is
+/// not used: the experiment's tensors already live on theirs).
+pub fn train_experiment(
+    experiment: Experiment,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    config.validate_settings()?;
+    apply_threads(config.threads);
+    start(experiment, config, out, stop, progress)
+}
+
+fn start(
+    mut experiment: Experiment,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let device = experiment.data.train.inputs.device();
+    check_trainable(&mut experiment, config)?;
     let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
     let run = RunDir::create(out, &experiment.name)?;
     run.write_json(
@@ -107,12 +139,24 @@ pub fn train(
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
 /// before the first one), with the configuration saved in its config.json.
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
+    resume_with(dir, build_experiment, stop, progress)
+}
+
+/// [`resume`] for an experiment built in Rust: `build` makes it again from the saved
+/// configuration (same seed, same data) before the checkpoint is loaded into it.
+pub fn resume_with(
+    dir: &Path,
+    build: impl FnOnce(&TrainConfig, tch::Device) -> Result<Experiment>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
     let run = RunDir::open(dir)?;
     let (config, saved) = saved_config(&run)?;
     apply_threads(config.threads);
     let device = config.device.resolve()?;
-    let mut experiment = build_experiment(&config, device)?;
+    let mut experiment = build(&config, device)?;
     check_same_samples(&saved, &config, &experiment, dir)?;
+    check_trainable(&mut experiment, &config)?;
     let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
     let last = checkpoint_path(run.path(), LAST);
     let state = if last.exists() {
@@ -175,7 +219,7 @@ fn run_epochs(
     let end = fit(
         experiment, optimizer, config, &mut state, &mut files, stop, progress,
     )?;
-    files.sync_metrics()?;
+    files.finish()?;
     let run_dir = files.dir.path().to_path_buf();
     if end == FitEnd::Finished {
         write_tensors(
@@ -204,7 +248,9 @@ fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
         .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
     let config: TrainConfig = serde_json::from_value(value["config"].clone())
         .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
-    config.validate().map_err(|e| Error::file(&path, e))?;
+    config
+        .validate_settings()
+        .map_err(|e| Error::file(&path, e))?;
     Ok((config, value))
 }
 

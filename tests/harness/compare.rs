@@ -5,14 +5,14 @@ use std::path::Path;
 use crate::common::{assert_clean_error, bin, root, tempdir, text};
 use serde_json::{json, Value};
 
-fn compare_json(dir: &Path) -> Value {
+pub fn compare_json(dir: &Path) -> Value {
     let path = dir.join("compare.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
 /// `compare` with `args` (plus a CPU, one thread, 2 epochs) into a fresh folder.
-fn run_compare(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+pub fn run_compare(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
     let dir = tempdir();
     let out = bin()
         .args([
@@ -35,7 +35,12 @@ fn run_compare(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
 /// The harness and PyTorch agree exactly: a relative difference of 0, exit status 0, both run
 /// directories, the table and the plot.
 fn assert_identical(experiment: &str, optimizer: &str) {
-    let (dir, out) = run_compare(&["--experiment", experiment, "--optimizer", optimizer]);
+    assert_identical_run(&["--experiment", experiment, "--optimizer", optimizer]);
+}
+
+/// [`assert_identical`] for any `compare` flags; returns the folder that holds `cmp/`.
+pub fn assert_identical_run(args: &[&str]) -> tempfile::TempDir {
+    let (dir, out) = run_compare(args);
     assert!(out.status.success(), "{}", text(&out));
     let cmp = dir.path().join("cmp");
     let report = compare_json(&cmp);
@@ -66,6 +71,7 @@ fn assert_identical(experiment: &str, optimizer: &str) {
         stdout.contains("train loss") && stdout.contains("passed"),
         "{stdout}"
     );
+    dir
 }
 
 #[test]
@@ -161,7 +167,8 @@ fn compare_passes_every_flag_through() {
     }
 }
 
-fn reference_config(cmp: &Path) -> Value {
+/// The `config` the reference recorded in its config.json.
+pub fn reference_config(cmp: &Path) -> Value {
     let text = std::fs::read_to_string(cmp.join("reference/config.json")).unwrap();
     serde_json::from_str::<Value>(&text).unwrap()["config"].clone()
 }

@@ -27,13 +27,16 @@ for v in finite.tolist():
 print(len(per_sample) - len(finite), total / len(finite))
 "#;
 
-#[test]
-fn nonfinite_loss_stops_with_epoch_batch_and_checkpoint() {
-    let dir = tempdir();
-    let init = dir.path().join("init.safetensors");
+/// Trains linear-regression one epoch at batch size 1 from the overflowing weights, with `extra`
+/// flags; returns the process output and the run directory.
+fn overflow_run(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Output, std::path::PathBuf) {
+    let init = dir.join("init.safetensors");
     run_python(OVERFLOW_INIT, &[init.to_str().unwrap()]);
-    let run = dir.path().join("run");
-    let out = run_bin(&[
+    let run = dir.join("run");
+    let mut args = vec![
         "train",
         "--experiment",
         "linear-regression",
@@ -41,15 +44,24 @@ fn nonfinite_loss_stops_with_epoch_batch_and_checkpoint() {
         "1",
         "--lr",
         "0",
+    ];
+    args.extend_from_slice(&[
         "--epochs",
         "1",
         "--device",
         "cpu",
         "--init",
         init.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
     ]);
+    args.extend_from_slice(&["--out", run.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    (run_bin(&args), run)
+}
+
+#[test]
+fn nonfinite_loss_stops_with_epoch_batch_and_checkpoint() {
+    let dir = tempdir();
+    let (out, run) = overflow_run(dir.path(), &[]);
     assert_clean_error(&out, "epoch 1, batch");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -62,29 +74,10 @@ fn nonfinite_loss_stops_with_epoch_batch_and_checkpoint() {
 #[test]
 fn skip_batch_leaves_nonfinite_batches_out_of_the_average() {
     let dir = tempdir();
-    let init = dir.path().join("init.safetensors");
-    run_python(OVERFLOW_INIT, &[init.to_str().unwrap()]);
-    let run = dir.path().join("run");
-    let out = run_bin(&[
-        "train",
-        "--experiment",
-        "linear-regression",
-        "--batch-size",
-        "1",
-        "--lr",
-        "0",
-        "--epochs",
-        "1",
-        "--no-shuffle",
-        "--device",
-        "cpu",
-        "--on-nonfinite",
-        "skip-batch",
-        "--init",
-        init.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let (out, run) = overflow_run(
+        dir.path(),
+        &["--no-shuffle", "--on-nonfinite", "skip-batch"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let expected = run_python(FINITE_MEAN, &[]);
     let (skipped, mean) = expected.trim().split_once(' ').unwrap();
