@@ -965,21 +965,13 @@ fn torchscript_run(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::copy(&model, files.join("model.pt")).unwrap();
     std::fs::copy(&data, files.join("data.safetensors")).unwrap();
     let run = dir.join("resume-base-run");
-    let out = run_bin(&[
-        "train",
-        "--model",
-        &path(&files.join("model.pt")),
-        "--data",
-        &path(&files.join("data.safetensors")),
-        "--loss",
-        "mse",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "32",
-        "--out",
-        &path(&run),
-    ]);
+    let (model, data) = (
+        path(&files.join("model.pt")),
+        path(&files.join("data.safetensors")),
+    );
+    let settings = ["--epochs", "2", "--batch-size", "32", "--out", &path(&run)];
+    let task = Task::new(&model, &data, "mse");
+    let out = run_bin(&[&["train"][..], &task.args(), &settings].concat());
     assert!(out.status.success(), "{}", text(&out));
     (files, run)
 }
