@@ -5,9 +5,25 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Writes `bytes` to `path` through a temporary file in the same folder: write, fsync, rename,
-/// then fsync the folder so the rename itself survives a power cut.
+/// Writes `bytes` to `path` atomically (see [`replace_atomically`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_atomically(path, |tmp| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)?;
+        file.write_all(bytes)
+    })
+}
+
+/// Replaces `path` with what `write` puts into a temporary file in the same folder: write, fsync,
+/// rename, then fsync the folder so the rename itself survives a power cut. The temporary file is
+/// removed when anything fails.
+pub fn replace_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -21,13 +37,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     let written = (|| -> std::io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+        write(&tmp)?;
+        File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, path)?;
         File::open(folder)?.sync_all()
     })();

@@ -69,20 +69,10 @@ impl TorchScriptModel {
     /// Saves the module (with its current parameters) as TorchScript, through a temporary file so
     /// that a kill never leaves half a module.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::file(path, "not a file path"))?;
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        self.module
-            .save(&tmp)
-            .map_err(|e| Error::file(path, format!("cannot save the TorchScript module ({e})")))?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::file(path, format!("cannot write ({e})"))
+        crate::atomic::replace_atomically(path, |tmp| {
+            self.module
+                .save(tmp)
+                .map_err(|e| std::io::Error::other(torch_message(&e)))
         })
     }
 }

@@ -1,0 +1,164 @@
+//! `train --resume DIR`: rebuild the run from its config.json, load its last checkpoint, make
+//! metrics.jsonl agree with it, and go on.
+use std::path::Path;
+
+use super::{apply_threads, build_experiment, check_trainable, run_epochs, TrainOutcome};
+use crate::checkpoint::{checkpoint_path, Checkpoint, RunProgress, LAST};
+use crate::config::TrainConfig;
+use crate::device::device_name;
+use crate::error::{Error, Result};
+use crate::experiment::Experiment;
+use crate::interrupt::StopFlag;
+use crate::optim::{optimizer, Optimizer};
+use crate::progress::Progress;
+use crate::run_dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+use crate::train::FitEnd;
+
+/// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
+/// before the first one), with the configuration saved in its config.json.
+pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
+    resume_with(dir, build_experiment, stop, progress)
+}
+
+/// [`resume`] for an experiment built in Rust: `build` makes it again from the saved
+/// configuration (same seed, same data) before the checkpoint is loaded into it.
+pub fn resume_with(
+    dir: &Path,
+    build: impl FnOnce(&TrainConfig, tch::Device) -> Result<Experiment>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let run = RunDir::open(dir)?;
+    let (config, saved) = saved_config(&run)?;
+    apply_threads(config.threads);
+    let device = config.device.resolve()?;
+    let mut experiment = build(&config, device)?;
+    check_same_samples(&saved, &config, &experiment, dir)?;
+    check_trainable(&mut experiment, &config)?;
+    let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
+    let last = checkpoint_path(run.path(), LAST);
+    let state = if last.exists() {
+        restore(&last, &mut experiment, optimizer.as_mut())?
+    } else {
+        RunProgress::default()
+    };
+    if state.records.len() >= config.epochs && run.file(WEIGHTS_FILE).exists() {
+        progress.message(&format!(
+            "{}: the run is already complete ({} epochs)",
+            dir.display(),
+            config.epochs
+        ));
+        return Ok(TrainOutcome {
+            run_dir: dir.to_path_buf(),
+            records: state.records,
+            end: FitEnd::Finished,
+        });
+    }
+    // metrics.jsonl may hold epochs after the checkpoint (killed in between): the checkpoint's
+    // records are the truth, so each epoch ends up in the file exactly once.
+    let lines: String = state
+        .records
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
+        .collect();
+    crate::atomic::write_atomic(&run.file(METRICS_FILE), lines.as_bytes())?;
+    progress.message(&format!(
+        "resuming {} on {} after epoch {}{}, run directory {}",
+        experiment.name,
+        device_name(device),
+        state.records.len(),
+        state
+            .partial
+            .map(|p| format!(" (+{} batches of epoch {})", p.batches, p.epoch))
+            .unwrap_or_default(),
+        dir.display()
+    ));
+    run_epochs(
+        &config,
+        &mut experiment,
+        optimizer.as_mut(),
+        state,
+        run,
+        stop,
+        progress,
+    )
+}
+
+/// The configuration a run was started with, and the whole config.json.
+fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
+    let path = run.file(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
+    let config: TrainConfig = serde_json::from_value(value["config"].clone())
+        .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
+    config
+        .validate_settings()
+        .map_err(|e| Error::file(&path, e))?;
+    Ok((config, value))
+}
+
+/// An error when the data a run is resumed on has other sample counts than the data it started
+/// with (config.json's `train_samples`/`eval_samples`; runs that did not record them pass): the
+/// checkpoint's epoch and batch positions would not mean the same samples.
+fn check_same_samples(
+    saved: &serde_json::Value,
+    config: &TrainConfig,
+    experiment: &Experiment,
+    dir: &Path,
+) -> Result<()> {
+    let now = (
+        experiment.data.train.len() as u64,
+        experiment.data.eval.as_ref().map(|s| s.len() as u64),
+    );
+    let Some(train) = saved.get("train_samples").and_then(|v| v.as_u64()) else {
+        return Ok(());
+    };
+    let eval = match saved.get("eval_samples") {
+        Some(v) => v.as_u64(),
+        None => now.1,
+    };
+    if (train, eval) == now {
+        return Ok(());
+    }
+    let counts = |(train, eval): (u64, Option<u64>)| match eval {
+        Some(eval) => format!("{train} training and {eval} held-out samples"),
+        None => format!("{train} training samples and no held-out split"),
+    };
+    let source = config
+        .data
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("experiment {}", experiment.name));
+    Err(Error::Data(format!(
+        "{source} now holds {} but the run in {} started with {}; it cannot be resumed on other data",
+        counts(now),
+        dir.display(),
+        counts((train, eval))
+    )))
+}
+
+/// Loads a checkpoint into the experiment and optimizer; returns the run's progress.
+fn restore(
+    path: &Path,
+    experiment: &mut Experiment,
+    optimizer: &mut dyn Optimizer,
+) -> Result<RunProgress> {
+    let checkpoint = Checkpoint::load(path)?;
+    if checkpoint.experiment != experiment.name {
+        return Err(Error::file(
+            path,
+            format!(
+                "checkpoint of experiment '{}', but this run is '{}'",
+                checkpoint.experiment, experiment.name
+            ),
+        ));
+    }
+    experiment
+        .load_state_dict(&checkpoint.model)
+        .map_err(|e| Error::file(path, e))?;
+    optimizer
+        .load_state(&checkpoint.optimizer)
+        .map_err(|e| Error::file(path, e))?;
+    Ok(checkpoint.progress)
+}
