@@ -10,7 +10,6 @@ mod compare_own;
 mod compare_rows;
 mod device_data;
 mod hardened;
-mod hardened_files;
 mod init_parity;
 mod loss_sync;
 mod nonfinite;

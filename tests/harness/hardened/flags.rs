@@ -1,0 +1,95 @@
+//! Impossible flag combinations: flags `--resume` does not take, invalid values, and paths that
+//! are not run directories.
+use std::path::Path;
+
+use super::runner::{case, Case};
+
+/// Flags that `--resume` of `base` does not take, invalid flags for a new run, and `--resume` of
+/// paths that are not runs.
+pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
+    let run = base.to_str().unwrap();
+    let never = dir.join("never-flags");
+    let out = never.to_str().unwrap();
+    let mut cases = Vec::new();
+    let with_resume: &[&[&str]] = &[
+        &["--experiment", "digits-mlp"],
+        &["--epochs", "3"],
+        &["--batch-size", "8"],
+        &["--lr", "0.1"],
+        &["--optimizer", "adam"],
+        &["--momentum", "0.9"],
+        &["--dampening", "0.1"],
+        &["--nesterov"],
+        &["--weight-decay", "0.1"],
+        &["--beta1", "0.8"],
+        &["--beta2", "0.99"],
+        &["--eps", "1e-6"],
+        &["--amsgrad"],
+        &["--seed", "3"],
+        &["--device", "cpu"],
+        &["--threads", "1"],
+        &["--out", out],
+        &["--init", "x.safetensors"],
+        &["--no-shuffle"],
+        &["--checkpoint-every", "2"],
+        &["--on-nonfinite", "stop"],
+    ];
+    for extra in with_resume {
+        let mut c = case(
+            format!("--resume with {}", extra[0]),
+            &[&["train", "--resume", run][..], extra].concat(),
+            "--resume continues the run",
+        );
+        c.guard = Some(base.to_path_buf());
+        cases.push(c);
+    }
+    let invalid: &[(&[&str], &'static str)] = &[
+        (
+            &["--nesterov", "--momentum", "0.9", "--dampening", "0.5"],
+            "Nesterov momentum requires",
+        ),
+        (
+            &["--checkpoint-every", "0"],
+            "--checkpoint-every must be at least 1",
+        ),
+        (
+            &["--on-nonfinite", "ignore"],
+            "invalid --on-nonfinite 'ignore'",
+        ),
+        (&["--beta1", "1.0", "--optimizer", "adam"], "invalid beta1"),
+        (&["--eps", "-1", "--optimizer", "adam"], "invalid eps"),
+        (&["--weight-decay", "-0.1"], "invalid weight decay"),
+        (&["--weight-decay", "nan"], "invalid weight decay"),
+        (&["--momentum", "inf"], "invalid momentum"),
+        (&["--lr=-inf"], "invalid learning rate"),
+        (&["--device", "cuda:x"], "invalid device 'cuda:x'"),
+        (&["--device", ""], "invalid device ''"),
+        (
+            &["--init", "/nonexistent/w.safetensors"],
+            "/nonexistent/w.safetensors",
+        ),
+    ];
+    for (args, needle) in invalid {
+        cases.push(case(
+            format!("flags {args:?}"),
+            &[&["train", "--epochs", "1", "--out", out][..], args].concat(),
+            *needle,
+        ));
+    }
+    let (empty, file) = (dir.join("empty"), dir.join("file.txt"));
+    let not_runs: &[(&str, &'static str)] = &[
+        ("/nonexistent/run", "not a run directory"),
+        (empty.to_str().unwrap(), "not a run directory"),
+        (file.to_str().unwrap(), "not a run directory"),
+    ];
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::fs::write(dir.join("file.txt"), "x").unwrap();
+    for (path, needle) in not_runs {
+        cases.push(case(
+            format!("--resume {path}"),
+            &["train", "--resume", path],
+            *needle,
+        ));
+    }
+    cases
+}
