@@ -2,11 +2,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::Args;
 use tch_harness::experiment::TORCHSCRIPT;
 use tch_harness::run_eval::{run_eval, EvalConfig, SplitChoice};
-use tch_harness::{DeviceSpec, Loss};
+use tch_harness::Loss;
 
 /// Loss (and accuracy, for classification) of a model over a dataset: the sample-weighted mean,
 /// batch means times batch sizes over the number of samples, which equals PyTorch's mean over the
@@ -49,12 +50,8 @@ pub struct EvalArgs {
     /// Seed of a built-in experiment's data (use the training run's seed for linear-regression).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// libtorch intra-op threads [default: libtorch's choice].
-    #[arg(long, allow_negative_numbers = true)]
-    pub threads: Option<i32>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// Print one JSON object: loss, samples, batches, accuracy (classification), split,
     /// criterion, experiment, device.
     #[arg(long)]
@@ -66,8 +63,8 @@ impl EvalArgs {
     pub fn to_config(&self) -> anyhow::Result<EvalConfig> {
         let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
         let split: Option<SplitChoice> = self.split.as_deref().map(str::parse).transpose()?;
-        let device: DeviceSpec = self.device.parse()?;
-        if let Some(threads) = self.threads {
+        let device = self.runtime.device_spec()?;
+        if let Some(threads) = self.runtime.threads {
             anyhow::ensure!(threads >= 1, "--threads must be at least 1, got {threads}");
         }
         Ok(EvalConfig {
@@ -83,7 +80,7 @@ impl EvalArgs {
             split,
             seed: self.seed,
             device,
-            threads: self.threads,
+            threads: self.runtime.threads,
         })
     }
 

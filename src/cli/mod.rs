@@ -4,6 +4,7 @@ mod compare;
 mod diff;
 mod eval;
 mod info;
+mod runtime_args;
 mod train_args;
 
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
@@ -9,7 +10,7 @@ use tch_harness::experiment::TORCHSCRIPT;
 use tch_harness::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::train::FitEnd;
-use tch_harness::{progress, DeviceSpec, Loss, LossSync, TrainConfig};
+use tch_harness::{progress, Loss, LossSync, TrainConfig};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
@@ -75,12 +76,8 @@ pub struct TrainArgs {
     /// Seed for initialisation, synthetic data and the per-epoch sample order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Device: auto, cpu, cuda or cuda:N. Asking for CUDA where there is none is an error.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// libtorch intra-op threads [default: libtorch's choice].
-    #[arg(long, allow_negative_numbers = true)]
-    pub threads: Option<i32>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// Run directory [default: a fresh folder under runs/].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -183,7 +180,7 @@ impl TrainArgs {
             amsgrad: self.amsgrad,
             ..OptimizerConfig::new(kind, self.lr)
         };
-        let device: DeviceSpec = self.device.parse()?;
+        let device = self.runtime.device_spec()?;
         let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
         let experiment = match self.model {
             Some(_) => TORCHSCRIPT,
@@ -195,7 +192,7 @@ impl TrainArgs {
             batch_size: self.batch_size,
             seed: self.seed,
             device,
-            threads: self.threads,
+            threads: self.runtime.threads,
             shuffle: !self.no_shuffle,
             init: self.init.clone(),
             checkpoint_every: self.checkpoint_every,
