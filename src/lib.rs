@@ -16,7 +16,6 @@ pub mod optim;
 pub mod progress;
 pub mod run;
 pub mod run_dir;
-pub mod run_eval;
 pub mod tensor_file;
 pub mod train;
 

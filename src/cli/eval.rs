@@ -6,7 +6,7 @@ use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::Args;
 use tch_harness::experiment::TORCHSCRIPT;
-use tch_harness::run_eval::{run_eval, EvalConfig, SplitChoice};
+use tch_harness::run::{run_eval, EvalConfig, SplitChoice};
 use tch_harness::Loss;
 
 /// Loss (and accuracy, for classification) of a model over a dataset: the sample-weighted mean,

@@ -1,8 +1,10 @@
 //! A whole training run as the CLI starts it: check the configuration, build the experiment,
 //! create (or reopen) the run directory, train, save the weights.
+mod eval;
 mod files;
 mod resume;
 
+pub use eval::{run_eval, EvalConfig, EvalReport, SplitChoice};
 pub use files::RunFiles;
 pub use resume::{resume, resume_with};
 
