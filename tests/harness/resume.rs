@@ -62,6 +62,19 @@ extern "C" {
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
+/// Waits until the run has written its config.json: by then its signal handlers are installed
+/// (a SIGINT before that would kill it the default way, which is not what these tests check).
+fn wait_until_training(run: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !run.join("config.json").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
@@ -187,7 +200,8 @@ fn sigint_checkpoints_and_resume_matches() {
 
     let run = dir.path().join("interrupted");
     let child = spawn_train(&run, &flags);
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until_training(&run);
+    std::thread::sleep(Duration::from_millis(500));
     signal(&child, SIGINT);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
@@ -214,7 +228,8 @@ fn second_sigint_exits_at_once_without_damage() {
     let dir = tempdir();
     let run = dir.path().join("run");
     let child = spawn_train(&run, &epochs_flags("30", SGD_MOMENTUM));
-    std::thread::sleep(Duration::from_millis(1200));
+    wait_until_training(&run);
+    std::thread::sleep(Duration::from_millis(300));
     signal(&child, SIGINT);
     signal(&child, SIGINT);
     let out = child.wait_with_output().unwrap();
