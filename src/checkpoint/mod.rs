@@ -7,7 +7,7 @@ mod policy;
 mod writer;
 
 pub use policy::{checkpoint_actions, CheckpointActions};
-pub use writer::CheckpointWriter;
+pub use writer::{CheckpointWriter, Payload};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,32 @@ impl Checkpoint {
         crate::atomic::write_atomic(path, &self.to_bytes(path)?)
     }
 
-    /// The checkpoint file's bytes: a snapshot of the tensors as they are now.
+    /// A checkpoint that owns copies of `model` and `optimizer` (detached, on their device): the
+    /// training thread goes on updating the originals while the writer thread serialises it.
+    pub fn snapshot(
+        experiment: String,
+        progress: RunProgress,
+        model: &NamedTensors,
+        optimizer: &NamedTensors,
+    ) -> Result<Checkpoint> {
+        // Under no_grad: `detach_copy` of a parameter would otherwise require grad.
+        let copies = |tensors: &NamedTensors| -> Result<NamedTensors> {
+            tch::no_grad(|| {
+                tensors
+                    .iter()
+                    .map(|(name, t)| Ok((name.clone(), t.f_detach_copy()?)))
+                    .collect()
+            })
+        };
+        Ok(Checkpoint {
+            experiment,
+            progress,
+            model: copies(model)?,
+            optimizer: copies(optimizer)?,
+        })
+    }
+
+    /// The checkpoint file's bytes: the tensors' values as they are now.
     pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
         let mut tensors = Vec::with_capacity(self.model.len() + self.optimizer.len());
         for (name, t) in &self.model {
@@ -131,5 +156,46 @@ impl Checkpoint {
             model,
             optimizer,
         })
+    }
+}
+
+impl Payload for Checkpoint {
+    fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        Checkpoint::to_bytes(self, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Kind, Tensor};
+
+    #[test]
+    fn a_snapshot_keeps_the_values_it_was_taken_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last.safetensors");
+        let weight = Tensor::arange(6, (Kind::Float, tch::Device::Cpu))
+            .view([2, 3])
+            .set_requires_grad(true);
+        let momentum = Tensor::ones([2, 3], (Kind::Float, tch::Device::Cpu));
+        let model = vec![("fc.weight".to_string(), weight.shallow_clone())];
+        let optimizer = vec![(
+            "fc.weight.momentum_buffer".to_string(),
+            momentum.shallow_clone(),
+        )];
+        let snapshot =
+            Checkpoint::snapshot("e".into(), RunProgress::default(), &model, &optimizer).unwrap();
+        // The training thread goes on: an optimizer step updates both in place.
+        tch::no_grad(|| {
+            let _ = weight.shallow_clone().g_add_scalar_(100.0);
+        });
+        let _ = momentum.shallow_clone().g_mul_scalar_(3.0);
+
+        std::fs::write(&path, Payload::to_bytes(&snapshot, &path).unwrap()).unwrap();
+        let saved = Checkpoint::load(&path).unwrap();
+        let expected = Tensor::arange(6, (Kind::Float, tch::Device::Cpu)).view([2, 3]);
+        assert!(saved.model[0].1.equal(&expected), "{}", saved.model[0].1);
+        assert!(saved.optimizer[0].1.equal(&momentum.ones_like()));
+        assert!(!snapshot.model[0].1.requires_grad());
     }
 }

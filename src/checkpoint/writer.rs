@@ -1,12 +1,13 @@
-//! Checkpoint files written off the training thread. An fsync costs milliseconds — more than a
-//! small model's whole epoch — so the training thread only snapshots the bytes and hands them
-//! over; a writer thread makes them durable (temporary file, fsync, rename). It starts a write at
-//! most every [`MIN_WRITE_INTERVAL`] (measured: continuous background fsyncs still cost a 2-ms
-//! epoch 10–20 % of its speed on a 2-core machine), and a newer snapshot of a file replaces one
-//! still waiting: the file on disk is always a whole, recent checkpoint, and `flush` (Ctrl-C, the
-//! end of the run) writes the newest at once.
+//! Checkpoint files written off the training thread. Serialising and fsyncing a checkpoint costs
+//! more than a small model's whole epoch, so the training thread only hands over a snapshot (for a
+//! checkpoint: copies of its tensors, see [`Checkpoint::snapshot`](super::Checkpoint::snapshot));
+//! a writer thread turns it into bytes and makes them durable (temporary file, fsync, rename). It
+//! starts a write at most every [`MIN_WRITE_INTERVAL`] (measured: continuous background fsyncs
+//! still cost a 2-ms epoch 10–20 % of its speed on a 2-core machine), and a newer snapshot of a
+//! file replaces one still waiting, unserialised: the file on disk is always a whole, recent
+//! checkpoint, and `flush` (Ctrl-C, the end of the run) writes the newest at once.
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,10 +19,21 @@ use crate::error::{Error, Result};
 /// than this have each of their checkpoints written.
 pub const MIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
-struct Queue {
+/// What the writer writes: a file's contents, made on the writer thread.
+pub trait Payload: Send + 'static {
+    /// The file's bytes (`path` is for error messages).
+    fn to_bytes(&self, path: &Path) -> Result<Vec<u8>>;
+}
+
+impl Payload for Vec<u8> {
+    fn to_bytes(&self, _: &Path) -> Result<Vec<u8>> {
+        Ok(self.clone())
+    }
+}
+
+struct Queue<P> {
     /// Snapshots waiting, the newest per file.
-    pending: BTreeMap<PathBuf, Vec<u8>>,
+    pending: BTreeMap<PathBuf, P>,
     /// A snapshot is being written now.
     busy: bool,
     /// The first write error, reported by the next `submit` or `flush`.
@@ -33,7 +45,20 @@ struct Queue {
     closed: bool,
 }
 
-impl Queue {
+impl<P> Default for Queue<P> {
+    fn default() -> Self {
+        Queue {
+            pending: BTreeMap::new(),
+            busy: false,
+            error: None,
+            flushing: 0,
+            last_write: None,
+            closed: false,
+        }
+    }
+}
+
+impl<P> Queue<P> {
     /// How long the writer must still pause before its next write (zero when it may go).
     fn pause(&self) -> Duration {
         match self.last_write {
@@ -45,18 +70,18 @@ impl Queue {
     }
 }
 
-type Shared = Arc<(Mutex<Queue>, Condvar)>;
+type Shared<P> = Arc<(Mutex<Queue<P>>, Condvar)>;
 
 /// A background writer of checkpoint files.
-pub struct CheckpointWriter {
-    shared: Shared,
+pub struct CheckpointWriter<P: Payload> {
+    shared: Shared<P>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl CheckpointWriter {
+impl<P: Payload> CheckpointWriter<P> {
     /// Starts the writer thread.
     pub fn new() -> Self {
-        let shared: Shared = Arc::default();
+        let shared: Shared<P> = Arc::default();
         let worker = shared.clone();
         let thread = std::thread::spawn(move || write_loop(&worker));
         CheckpointWriter {
@@ -65,12 +90,17 @@ impl CheckpointWriter {
         }
     }
 
-    /// Queues `bytes` for `path`, replacing a snapshot of the same file that is still waiting.
-    pub fn submit(&self, path: PathBuf, bytes: Vec<u8>) -> Result<()> {
+    /// Queues `snapshot` for `path`, replacing a snapshot of the same file that is still waiting.
+    pub fn submit(&self, path: PathBuf, snapshot: P) -> Result<()> {
         let mut queue = self.lock();
         take_error(&mut queue)?;
-        queue.pending.insert(path, bytes);
-        self.shared.1.notify_all();
+        // With snapshots already waiting, the writer is pausing and takes the newest when the
+        // pause ends: waking it for each epoch would cost the training thread for nothing.
+        let idle = queue.pending.is_empty() && !queue.busy;
+        queue.pending.insert(path, snapshot);
+        if idle {
+            self.shared.1.notify_all();
+        }
         Ok(())
     }
 
@@ -86,18 +116,18 @@ impl CheckpointWriter {
         take_error(&mut queue)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
+    fn lock(&self) -> MutexGuard<'_, Queue<P>> {
         self.shared.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl Default for CheckpointWriter {
+impl<P: Payload> Default for CheckpointWriter<P> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Drop for CheckpointWriter {
+impl<P: Payload> Drop for CheckpointWriter<P> {
     fn drop(&mut self) {
         self.lock().closed = true;
         self.shared.1.notify_all();
@@ -107,7 +137,7 @@ impl Drop for CheckpointWriter {
     }
 }
 
-fn take_error(queue: &mut Queue) -> Result<()> {
+fn take_error<P>(queue: &mut Queue<P>) -> Result<()> {
     match queue.error.take() {
         Some(message) => Err(Error::Config(format!(
             "writing a checkpoint failed: {message}"
@@ -116,10 +146,10 @@ fn take_error(queue: &mut Queue) -> Result<()> {
     }
 }
 
-fn write_loop(shared: &Shared) {
+fn write_loop<P: Payload>(shared: &Shared<P>) {
     let (lock, signal) = (&shared.0, &shared.1);
     loop {
-        let (path, bytes) = {
+        let (path, snapshot) = {
             let mut queue = lock.lock().unwrap_or_else(|p| p.into_inner());
             loop {
                 let pause = queue.pause();
@@ -142,7 +172,9 @@ fn write_loop(shared: &Shared) {
                 };
             }
         };
-        let written = write_atomic(&path, &bytes);
+        let written = snapshot
+            .to_bytes(&path)
+            .and_then(|bytes| write_atomic(&path, &bytes));
         let mut queue = lock.lock().unwrap_or_else(|p| p.into_inner());
         queue.busy = false;
         if let Err(e) = written {
@@ -160,7 +192,7 @@ mod tests {
     fn the_newest_snapshot_is_on_disk_after_flush() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("last.safetensors");
-        let writer = CheckpointWriter::new();
+        let writer = CheckpointWriter::<Vec<u8>>::new();
         for i in 0..50u8 {
             writer.submit(path.clone(), vec![i; 1000]).unwrap();
         }
@@ -173,7 +205,7 @@ mod tests {
     #[test]
     fn a_failed_write_is_reported_by_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = CheckpointWriter::new();
+        let writer = CheckpointWriter::<Vec<u8>>::new();
         writer
             .submit(dir.path().join("no-such-folder/last.safetensors"), vec![1])
             .unwrap();
@@ -189,7 +221,7 @@ mod tests {
     fn drop_drains_the_queue() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("best.safetensors");
-        CheckpointWriter::new()
+        CheckpointWriter::<Vec<u8>>::new()
             .submit(path.clone(), vec![7; 10])
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), vec![7; 10]);

@@ -12,7 +12,7 @@ use crate::train::RunSink;
 pub struct RunFiles {
     pub dir: RunDir,
     log: MetricsLog,
-    writer: CheckpointWriter,
+    writer: CheckpointWriter<Checkpoint>,
 }
 
 impl RunFiles {
@@ -42,15 +42,14 @@ impl RunFiles {
         optimizer: &dyn Optimizer,
         progress: &RunProgress,
     ) -> Result<()> {
-        let checkpoint = Checkpoint {
-            experiment: experiment.name.clone(),
-            progress: progress.clone(),
-            model: experiment.state_dict(),
-            optimizer: optimizer.state(),
-        };
-        let path = checkpoint_path(self.dir.path(), name);
-        let bytes = checkpoint.to_bytes(&path)?;
-        self.writer.submit(path, bytes)
+        let checkpoint = Checkpoint::snapshot(
+            experiment.name.clone(),
+            progress.clone(),
+            &experiment.state_dict(),
+            &optimizer.state(),
+        )?;
+        self.writer
+            .submit(checkpoint_path(self.dir.path(), name), checkpoint)
     }
 }
 
