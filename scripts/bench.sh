@@ -4,9 +4,10 @@
 #
 #   scripts/bench.sh [--experiment digits-mlp] [--epochs 50] [--threads 1] [--device cpu] [--runs 5]
 #
-# Each run trains, in turn: the harness (`tch-harness train`, with --loss-sync batch and epoch),
-# scripts/reference.py, and examples/bare_loop.rs (the same model, data, batches and optimizer
-# with no loss read-back, accounting, evaluation, progress or files). All use the default batch
+# Each run trains, one after another (run r starting with the r-th, in rotation): the harness
+# (`tch-harness train`, with --loss-sync batch and epoch), scripts/reference.py, and
+# examples/bare_loop.rs (the same model, data, batches and optimizer with no loss read-back,
+# accounting, evaluation, progress or files). All use the default batch
 # size (64), SGD lr 0.05 and seed 0.
 #
 # What is timed ("training only"): the training part of each epoch — sample order, gather and
@@ -61,14 +62,18 @@ load_before=$(cut -d" " -f1 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common=(--experiment "$experiment" --epochs "$epochs" --threads "$threads" --device "$device")
+harness_batch() { "$harness" train "${common[@]}" --loss-sync batch --out "$tmp/harness-batch-$1" >/dev/null; }
+harness_epoch() { "$harness" train "${common[@]}" --loss-sync epoch --out "$tmp/harness-epoch-$1" >/dev/null; }
+reference() { "$python" scripts/reference.py "${common[@]}" --out "$tmp/reference-$1" >/dev/null; }
+bare_loop() { mkdir -p "$tmp/bare-$1" && "$bare" "${common[@]}" >"$tmp/bare-$1/metrics.jsonl"; }
+programs=(harness_batch harness_epoch reference bare_loop)
 for run in $(seq 1 "$runs"); do
   echo "bench: run $run/$runs" >&2
-  for sync in batch epoch; do
-    "$harness" train "${common[@]}" --loss-sync "$sync" --out "$tmp/harness-$sync-$run" >/dev/null
+  # Each run starts with the next program: whatever running first or after Python does to the
+  # machine (caches, clocks) falls on each program in turn instead of always on the same one.
+  for i in "${!programs[@]}"; do
+    "${programs[(i + run - 1) % ${#programs[@]}]}" "$run"
   done
-  "$python" scripts/reference.py "${common[@]}" --out "$tmp/reference-$run" >/dev/null
-  mkdir -p "$tmp/bare-$run"
-  "$bare" "${common[@]}" >"$tmp/bare-$run/metrics.jsonl"
 done
 
 "$python" scripts/bench_table.py "$tmp" "$runs" "$experiment" "$epochs" "$threads" "$device" "$load_before"

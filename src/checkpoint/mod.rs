@@ -74,20 +74,25 @@ impl Checkpoint {
         crate::atomic::write_atomic(path, &self.to_bytes(path)?)
     }
 
-    /// A checkpoint that owns copies of `model` and `optimizer` (detached, on their device): the
-    /// training thread goes on updating the originals while the writer thread serialises it.
+    /// A checkpoint that owns copies of `model` and `optimizer`: the training thread goes on
+    /// updating the originals while the writer thread serialises it. The copies are on the host
+    /// (from a GPU, one synchronising copy per checkpoint), so that snapshots waiting for the
+    /// writer take no device memory.
     pub fn snapshot(
         experiment: String,
         progress: RunProgress,
         model: &NamedTensors,
         optimizer: &NamedTensors,
     ) -> Result<Checkpoint> {
-        // Under no_grad: `detach_copy` of a parameter would otherwise require grad.
+        // `copy: true` makes a new tensor even on the CPU; under no_grad it does not require grad.
         let copies = |tensors: &NamedTensors| -> Result<NamedTensors> {
             tch::no_grad(|| {
                 tensors
                     .iter()
-                    .map(|(name, t)| Ok((name.clone(), t.f_detach_copy()?)))
+                    .map(|(name, t)| {
+                        let copy = t.f_to_device_(tch::Device::Cpu, t.kind(), false, true)?;
+                        Ok((name.clone(), copy))
+                    })
                     .collect()
             })
         };
