@@ -165,8 +165,8 @@ impl Checkpoint {
 }
 
 impl Payload for Checkpoint {
-    fn to_bytes(&self, path: &Path) -> Result<Vec<u8>> {
-        Checkpoint::to_bytes(self, path)
+    fn into_bytes(self, path: &Path) -> Result<Vec<u8>> {
+        self.to_bytes(path)
     }
 }
 
@@ -196,7 +196,7 @@ mod tests {
         });
         let _ = momentum.shallow_clone().g_mul_scalar_(3.0);
 
-        std::fs::write(&path, Payload::to_bytes(&snapshot, &path).unwrap()).unwrap();
+        std::fs::write(&path, snapshot.to_bytes(&path).unwrap()).unwrap();
         let saved = Checkpoint::load(&path).unwrap();
         let expected = Tensor::arange(6, (Kind::Float, tch::Device::Cpu)).view([2, 3]);
         assert!(saved.model[0].1.equal(&expected), "{}", saved.model[0].1);

@@ -22,12 +22,12 @@ pub const MIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 /// What the writer writes: a file's contents, made on the writer thread.
 pub trait Payload: Send + 'static {
     /// The file's bytes (`path` is for error messages).
-    fn to_bytes(&self, path: &Path) -> Result<Vec<u8>>;
+    fn into_bytes(self, path: &Path) -> Result<Vec<u8>>;
 }
 
 impl Payload for Vec<u8> {
-    fn to_bytes(&self, _: &Path) -> Result<Vec<u8>> {
-        Ok(self.clone())
+    fn into_bytes(self, _: &Path) -> Result<Vec<u8>> {
+        Ok(self)
     }
 }
 
@@ -173,7 +173,7 @@ fn write_loop<P: Payload>(shared: &Shared<P>) {
             }
         };
         let written = snapshot
-            .to_bytes(&path)
+            .into_bytes(&path)
             .and_then(|bytes| write_atomic(&path, &bytes));
         let mut queue = lock.lock().unwrap_or_else(|p| p.into_inner());
         queue.busy = false;
