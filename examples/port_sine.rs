@@ -14,12 +14,10 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 use tch_harness::data::{Dataset, Split};
-use tch_harness::interrupt::StopFlag;
 use tch_harness::model::{linear, Linear, LinearConfig, Model};
-use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::progress::PlainProgress;
-use tch_harness::run::{train_experiment, TrainOutcome};
-use tch_harness::{DeviceSpec, Experiment, Loss, Result, TrainConfig};
+use tch_harness::optim::{OptimizerConfig, SgdConfig};
+use tch_harness::run::{train_experiment, PlainProgress, StopFlag, TrainOutcome};
+use tch_harness::{BatchSize, DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
 
 // The Python script's constants.
 const EPOCHS: usize = 30;
@@ -70,17 +68,19 @@ pub fn run(out: &Path) -> Result<TrainOutcome> {
         loss: Loss::Mse,
         classes: None,
     };
-    let optimizer = OptimizerConfig {
+    // torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=False)
+    let optimizer = OptimizerConfig::Sgd(SgdConfig {
+        lr: LR,
         momentum: MOMENTUM,
-        ..OptimizerConfig::new(OptimizerKind::Sgd, LR)
-    };
+        ..SgdConfig::default()
+    });
     let config = TrainConfig {
         epochs: EPOCHS,
-        batch_size: BATCH_SIZE,
+        batch_size: BatchSize::new(BATCH_SIZE)?,
         seed: SEED,
         device: DeviceSpec::Cpu,
         threads: Some(1),
-        ..TrainConfig::new("port-sine", optimizer)
+        ..TrainConfig::new(ExperimentSource::Port("port-sine".into()), optimizer)
     };
     train_experiment(
         experiment,

@@ -1,8 +1,14 @@
 """The PyTorch reference for tch-harness: each built-in experiment, or your own TorchScript model
 and data file, in plain PyTorch, written as the seed's loop, shaped like pytorch/examples'
-mnist/main.py. Its flags and run directory match the Rust binary's, so `tch-harness compare` can
-run both and diff their epoch losses.
+mnist/main.py. Its run directory matches the Rust binary's, so `tch-harness compare` can run both
+and diff their epoch losses.
 
+It trains from the same configuration the harness trains from: `--config FILE` takes the JSON
+the harness writes (a run's config.json, or the `train-config.json` of a compare), so an option
+is defined once on each side. The standalone flags, for running it by hand, build that same
+configuration (same names and defaults as the binary's flags):
+
+    .venv/bin/python scripts/reference.py --config runs/digits-mlp-20261126-083456/config.json
     .venv/bin/python scripts/reference.py --experiment digits-mlp --epochs 10 --threads 1
     .venv/bin/python scripts/reference.py --model m.pt --data d.safetensors --loss cross-entropy
 
@@ -140,7 +146,7 @@ def count_correct(loss_name, outputs, targets):
     return None
 
 
-def train(args, model, device, loader, optimizer, criterion):
+def train(model, device, loader, optimizer, criterion):
     model.train()
     total_loss = 0.0
     batches = 0
@@ -173,14 +179,14 @@ def test(model, device, loader, criterion, loss_name):
     return total_loss / n, (None if correct is None else correct / n)
 
 
-def make_optimizer(args, params):
-    if args.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, dampening=args.dampening,
-                               weight_decay=args.weight_decay or 0.0, nesterov=args.nesterov, foreach=False)
-    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[args.optimizer]
-    decay = args.weight_decay if args.weight_decay is not None else (0.01 if args.optimizer == "adamw" else 0.0)
-    return cls(params, lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps, weight_decay=decay,
-               amsgrad=args.amsgrad, foreach=False)
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def make_optimizer(spec, params):
+    """The configuration's optimizer: `{"kind": ..., keywords...}` are torch.optim's own keyword
+    names and values (lists become tuples: `betas`)."""
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "kind"}
+    return OPTIMIZERS[spec["kind"]](params, foreach=False, **kwargs)
 
 
 def resolve_device(name):
@@ -191,8 +197,55 @@ def resolve_device(name):
     return torch.device("cuda:0" if name == "cuda" else name)
 
 
+# Every key of the harness's configuration. The last three change how the harness runs (its
+# checkpoints, its NaN policy, when it reads the loss from the device), not what it computes.
+CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "device", "threads",
+               "shuffle", "init", "model", "data", "loss", "checkpoint_every", "on_nonfinite",
+               "loss_sync"}
+
+
+def config_from_flags(args):
+    """The standalone flags as the harness's configuration (`tch-harness train`'s defaults)."""
+    if args.optimizer == "sgd":
+        optimizer = {"kind": "sgd", "lr": args.lr, "momentum": args.momentum,
+                     "dampening": args.dampening, "weight_decay": args.weight_decay or 0.0,
+                     "nesterov": args.nesterov}
+    else:
+        decay = args.weight_decay if args.weight_decay is not None else \
+            (0.01 if args.optimizer == "adamw" else 0.0)
+        optimizer = {"kind": args.optimizer, "lr": args.lr, "betas": [args.beta1, args.beta2],
+                     "eps": args.eps, "weight_decay": decay, "amsgrad": args.amsgrad}
+    experiment = "torchscript" if args.model is not None else (args.experiment or "digits-mlp")
+    return {"experiment": experiment, "epochs": args.epochs, "batch_size": args.batch_size,
+            "optimizer": optimizer, "seed": args.seed, "device": args.device,
+            "threads": args.threads, "shuffle": not args.no_shuffle, "init": args.init,
+            "model": args.model, "data": args.data, "loss": args.loss}
+
+
+def read_config(path):
+    """The configuration in a JSON file: `{"config": {...}}` (a run's config.json) or the bare
+    object. A key this script does not know is an error: it would otherwise be ignored here and
+    the two sides would train differently."""
+    with open(path) as f:
+        value = json.load(f)
+    config = value.get("config", value) if isinstance(value, dict) else None
+    if not isinstance(config, dict):
+        raise SystemExit(f"error: {path}: not a tch-harness configuration")
+    unknown = sorted(set(config) - CONFIG_KEYS)
+    if unknown:
+        raise SystemExit(f"error: {path}: reference.py does not know the configuration key(s) "
+                         f"{', '.join(unknown)}")
+    if config["optimizer"]["kind"] not in OPTIMIZERS:
+        raise SystemExit(f"error: {path}: reference.py has no optimizer "
+                         f"'{config['optimizer']['kind']}'")
+    return config
+
+
 def main():
     parser = argparse.ArgumentParser(description="PyTorch reference for tch-harness")
+    parser.add_argument("--config", default=None,
+                        help="train from this configuration (a run's config.json); no other "
+                             "training flag may be given (default: the flags below)")
     parser.add_argument("--experiment", default=None, choices=sorted(EXPERIMENTS),
                         help="built-in experiment (default: digits-mlp)")
     parser.add_argument("--model", default=None, help="your own model: a TorchScript file (needs --data, --loss)")
@@ -202,7 +255,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=10, help="number of epochs (default: 10)")
     parser.add_argument("--batch-size", type=int, default=64, help="samples per batch (default: 64)")
     parser.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
-    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"], help="(default: sgd)")
+    parser.add_argument("--optimizer", default="sgd", choices=sorted(OPTIMIZERS), help="(default: sgd)")
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default: 0)")
     parser.add_argument("--dampening", type=float, default=0.0, help="SGD dampening (default: 0)")
     parser.add_argument("--nesterov", action="store_true", help="SGD Nesterov momentum (default: off)")
@@ -219,49 +272,62 @@ def main():
     parser.add_argument("--init", default=None, help="initial state_dict, safetensors (default: none)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep the stored order (default: shuffle)")
     args = parser.parse_args()
-    if (args.model is None) != (args.data is None) or (args.model is not None and args.loss is None):
-        parser.error("--model needs --data and --loss, and --data needs --model")
-    if args.model is not None and args.experiment is not None:
-        parser.error("--model cannot be used with --experiment")
-    args.experiment = "torchscript" if args.model is not None else (args.experiment or "digits-mlp")
+    if args.config is not None:
+        given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
+        if given:
+            parser.error(f"--config takes every setting from the file; remove --{', --'.join(given)}")
+        cfg = read_config(args.config)
+    else:
+        if (args.model is None) != (args.data is None) or (args.model is not None and args.loss is None):
+            parser.error("--model needs --data and --loss, and --data needs --model")
+        if args.model is not None and args.experiment is not None:
+            parser.error("--model cannot be used with --experiment")
+        cfg = config_from_flags(args)
+    train_from(cfg, args.out)
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    loss_name = args.loss or EXPERIMENTS[args.experiment]["loss"]
+
+def train_from(cfg, out):
+    """Trains the configuration `cfg` (the harness's `config`) into the run directory `out`."""
+    if cfg["threads"] is not None:
+        torch.set_num_threads(cfg["threads"])
+    device = resolve_device(cfg["device"])
+    experiment, model_file = cfg["experiment"], cfg["model"]
+    loss_name = cfg["loss"] or EXPERIMENTS[experiment]["loss"]
     criterion = CRITERIA[loss_name]
 
-    torch.manual_seed(args.seed)
-    x_train, y_train, x_eval, y_eval = load_data(args.experiment, args.data)
-    if args.model is not None:
-        model = torch.jit.load(args.model, map_location="cpu")
+    torch.manual_seed(cfg["seed"])
+    x_train, y_train, x_eval, y_eval = load_data(experiment, cfg["data"])
+    if model_file is not None:
+        model = torch.jit.load(model_file, map_location="cpu")
     else:
-        model = Net(EXPERIMENTS[args.experiment]["sizes"])
-    if args.init:
-        load_init(model, args.init)
+        model = Net(EXPERIMENTS[experiment]["sizes"])
+    if cfg["init"]:
+        load_init(model, cfg["init"])
     model = model.to(device)
     train_set = TensorDataset(x_train.to(device), y_train.to(device))
     eval_set = None if x_eval is None else TensorDataset(x_eval.to(device), y_eval.to(device))
-    sampler = None if args.no_shuffle else EpochShuffle(len(train_set), args.seed)
+    sampler = EpochShuffle(len(train_set), cfg["seed"]) if cfg["shuffle"] else None
     # Private generators keep the loaders' worker-seed draws off the global RNG.
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler, generator=torch.Generator())
-    eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=args.batch_size,
+    batch_size = cfg["batch_size"]
+    train_loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler, generator=torch.Generator())
+    eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=batch_size,
                                                            generator=torch.Generator())
-    optimizer = make_optimizer(args, model.parameters())
+    optimizer = make_optimizer(cfg["optimizer"], model.parameters())
 
-    out = args.out or os.path.join("runs", f"{args.experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
+    out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump({"config": vars(args), "device": str(device), "threads": torch.get_num_threads(),
+        json.dump({"config": cfg, "device": str(device), "threads": torch.get_num_threads(),
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
+    epochs = cfg["epochs"]
     with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
         run_started = time.perf_counter()
-        for epoch in range(1, args.epochs + 1):
+        for epoch in range(1, epochs + 1):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
-            train_loss, samples, batches = train(args, model, device, train_loader, optimizer, criterion)
+            train_loss, samples, batches = train(model, device, train_loader, optimizer, criterion)
             train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy = (None, None) if eval_loader is None else \
                 test(model, device, eval_loader, criterion, loss_name)
@@ -274,7 +340,7 @@ def main():
                 record["eval_accuracy"] = eval_accuracy
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-            print(f"epoch {epoch:>3}/{args.epochs}  train_loss {train_loss:.6f}"
+            print(f"epoch {epoch:>3}/{epochs}  train_loss {train_loss:.6f}"
                   + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
                   + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
                   + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
@@ -282,7 +348,7 @@ def main():
     # also as model.pt, in eval mode.
     save_file({k: v.detach().cpu().contiguous() for k, v in model.named_parameters()},
               os.path.join(out, "model.safetensors"))
-    if args.model is not None:
+    if model_file is not None:
         model.eval()
         model.save(os.path.join(out, "model.pt"))
 

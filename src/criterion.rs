@@ -1,66 +1,34 @@
 //! Loss functions. Each returns the *mean* over the batch, as PyTorch's criteria do by default;
 //! the training loop turns it back into a sum with the batch size.
-use std::fmt;
-use std::str::FromStr;
-
 use tch::{Kind, Reduction, Tensor};
 
 use crate::error::{Error, Result};
-use crate::metrics::{correct_binary, correct_classes};
+use crate::names::named_enum;
 
-/// A criterion, named as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Loss {
-    /// `F.mse_loss`; float targets of the output's shape.
-    Mse,
-    /// `F.l1_loss`; float targets of the output's shape.
-    L1,
-    /// `F.smooth_l1_loss` (beta 1.0); float targets of the output's shape.
-    SmoothL1,
-    /// `F.huber_loss` (delta 1.0); float targets of the output's shape.
-    Huber,
-    /// `F.cross_entropy`: logits `[N, C, …]`, int64 class indices `[N, …]`.
-    CrossEntropy,
-    /// `F.nll_loss`: log-probabilities `[N, C]`, int64 class indices `[N]`.
-    Nll,
-    /// `F.binary_cross_entropy_with_logits`: logits and 0/1 float targets of the same shape.
-    BceWithLogits,
+named_enum! {
+    /// A criterion, named as on the command line.
+    pub enum Loss: "unknown loss" {
+        /// `F.mse_loss`; float targets of the output's shape.
+        Mse = "mse",
+        /// `F.l1_loss`; float targets of the output's shape.
+        L1 = "l1",
+        /// `F.smooth_l1_loss` (beta 1.0); float targets of the output's shape.
+        SmoothL1 = "smooth-l1",
+        /// `F.huber_loss` (delta 1.0); float targets of the output's shape.
+        Huber = "huber",
+        /// `F.cross_entropy`: logits `[N, C, …]`, int64 class indices `[N, …]`.
+        CrossEntropy = "cross-entropy",
+        /// `F.nll_loss`: log-probabilities `[N, C]`, int64 class indices `[N]`.
+        Nll = "nll",
+        /// `F.binary_cross_entropy_with_logits`: logits and 0/1 float targets of the same shape.
+        BceWithLogits = "bce-with-logits",
+    }
 }
 
 impl Loss {
-    /// Every loss, in command-line order.
-    pub const ALL: [Loss; 7] = [
-        Loss::Mse,
-        Loss::L1,
-        Loss::SmoothL1,
-        Loss::Huber,
-        Loss::CrossEntropy,
-        Loss::Nll,
-        Loss::BceWithLogits,
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::L1 => "l1",
-            Loss::SmoothL1 => "smooth-l1",
-            Loss::Huber => "huber",
-            Loss::CrossEntropy => "cross-entropy",
-            Loss::Nll => "nll",
-            Loss::BceWithLogits => "bce-with-logits",
-        }
-    }
-
     /// Whether targets are class indices (int64) rather than floats.
     pub fn takes_class_indices(self) -> bool {
         matches!(self, Loss::CrossEntropy | Loss::Nll)
-    }
-
-    /// Whether the task has an accuracy.
-    pub fn is_classification(self) -> bool {
-        matches!(self, Loss::CrossEntropy | Loss::Nll | Loss::BceWithLogits)
     }
 
     /// The batch-mean loss of `outputs` against `targets`. Their shapes must fit exactly
@@ -109,15 +77,8 @@ impl Loss {
         )))
     }
 
-    /// Right answers in a batch, for classification losses.
-    pub fn count_correct(self, outputs: &Tensor, targets: &Tensor) -> Result<Option<u64>> {
-        match self.correct(outputs, targets)? {
-            Some(correct) => Ok(Some(correct.f_int64_value(&[])? as u64)),
-            None => Ok(None),
-        }
-    }
-
-    /// [`Loss::count_correct`] as an int64 scalar on the outputs' device, not read back.
+    /// Right answers in a batch, for classification losses: an int64 scalar on the outputs'
+    /// device, not read back.
     pub fn correct(self, outputs: &Tensor, targets: &Tensor) -> Result<Option<Tensor>> {
         Ok(match self {
             Loss::CrossEntropy | Loss::Nll => Some(correct_classes(outputs, targets)?),
@@ -177,41 +138,17 @@ impl Loss {
     }
 }
 
-impl fmt::Display for Loss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// Number of right answers in a batch of class logits `[N, C, …]` against class indices `[N, …]`,
+/// as an int64 scalar left on the logits' device.
+fn correct_classes(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let predicted = logits.f_argmax(1, false)?;
+    Ok(predicted.f_eq_tensor(targets)?.f_sum(Kind::Int64)?)
 }
 
-impl FromStr for Loss {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Loss::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Loss::ALL.iter().map(|l| l.name()).collect();
-                Error::Config(format!(
-                    "unknown loss '{s}' (expected one of: {})",
-                    names.join(", ")
-                ))
-            })
-    }
-}
-
-impl TryFrom<String> for Loss {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Loss> for String {
-    fn from(l: Loss) -> String {
-        l.name().to_string()
-    }
+/// Number of right answers for binary logits against 0/1 float targets of the same shape.
+fn correct_binary(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let predicted = logits.f_gt(0.0)?.f_to_kind(targets.kind())?;
+    Ok(predicted.f_eq_tensor(targets)?.f_sum(Kind::Int64)?)
 }
 
 /// Whether a tensor dtype is a floating-point one.

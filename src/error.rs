@@ -33,10 +33,6 @@ pub enum Error {
     #[error("{0}")]
     NonFinite(String),
 
-    /// The run was stopped by a signal after saving its state.
-    #[error("{0}")]
-    Interrupted(String),
-
     /// The Python side (reference script, .venv) failed or is missing.
     #[error("{0}")]
     Python(String),

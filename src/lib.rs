@@ -1,29 +1,35 @@
 //! tch-harness: a training harness on tch-rs (libtorch) whose epoch losses are sample-weighted
 //! averages, computed the way PyTorch computes them, to the last bit.
-pub mod atomic;
-pub mod checkpoint;
+//!
+//! The public surface is what a Rust port of a PyTorch experiment uses: layers and models
+//! (`model`), data (`data`), losses (`criterion`), optimizers (`optim`), the experiment they make
+//! up (`experiment`), a run's configuration (`config`), training and checking a run (`run`,
+//! `compare`) and the tally the seed's formula lives in. The rest is the harness's own.
 pub mod compare;
 pub mod config;
 pub mod criterion;
 pub mod data;
-pub mod device;
 pub mod error;
 pub mod experiment;
-pub mod interrupt;
-pub mod metrics;
 pub mod model;
 pub mod optim;
-pub mod progress;
 pub mod run;
-pub mod run_dir;
-pub mod tensor_file;
-pub mod train;
 
-pub use config::TrainConfig;
+mod atomic;
+mod checkpoint;
+mod interrupt;
+mod names;
+mod progress;
+mod run_state;
+mod runtime;
+mod tally;
+mod tensor_io;
+mod train;
+
+pub use config::{BatchSize, ExperimentSource, LossSync, NonFinitePolicy, TrainConfig};
 pub use criterion::Loss;
-pub use device::DeviceSpec;
 pub use error::{Error, Result};
-pub use experiment::{Builtin, Experiment, ExperimentSpec};
-pub use metrics::{Accuracy, LossAccumulator, LossSync};
+pub use experiment::{Builtin, Experiment};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
-pub use train::{evaluate, fit, train_epoch};
+pub use runtime::DeviceSpec;
+pub use tally::{BatchMean, Tally};

@@ -12,12 +12,9 @@ pub use writer::{CheckpointWriter, Payload};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
-use crate::metrics::LossAccumulator;
-use crate::tensor_file::{parse_tensors, serialize_tensors, NamedTensors};
-use crate::train::EpochRecord;
+use crate::run_state::RunState;
+use crate::tensor_io::{parse_tensors, serialize_tensors, NamedTensors};
 
 /// Folder of a run's checkpoints.
 pub const CHECKPOINT_DIR: &str = "checkpoints";
@@ -27,35 +24,10 @@ pub const LAST: &str = "last.safetensors";
 pub const BEST: &str = "best.safetensors";
 const FORMAT: &str = "tch-harness-checkpoint-1";
 
-/// An epoch stopped at a batch boundary (Ctrl-C): where to pick it up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct PartialEpoch {
-    /// The 1-based epoch in progress.
-    pub epoch: usize,
-    /// Batches already trained in it (skipped non-finite ones included).
-    pub batches: usize,
-    /// Their loss sum and sample count.
-    pub total_loss: LossAccumulator,
-    /// Batches skipped for a non-finite loss, and their samples.
-    pub skipped_batches: usize,
-    pub skipped_samples: u64,
-}
-
-/// Where a run stands, apart from its tensors.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunProgress {
-    /// Finished epochs, in order.
-    pub records: Vec<EpochRecord>,
-    /// The epoch in progress when the run was stopped, if any.
-    pub partial: Option<PartialEpoch>,
-    /// The lowest eval loss so far.
-    pub best_eval_loss: Option<f64>,
-}
-
 /// A saved run state.
 pub struct Checkpoint {
     pub experiment: String,
-    pub progress: RunProgress,
+    pub progress: RunState,
     pub model: NamedTensors,
     pub optimizer: NamedTensors,
 }
@@ -66,21 +38,13 @@ pub fn checkpoint_path(run_dir: &Path, name: &str) -> PathBuf {
 }
 
 impl Checkpoint {
-    /// Writes the checkpoint atomically (temporary file, fsync, rename).
-    pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder).map_err(|e| Error::file(folder, e))?;
-        }
-        crate::atomic::write_atomic(path, &self.to_bytes(path)?)
-    }
-
     /// A checkpoint that owns copies of `model` and `optimizer`: the training thread goes on
     /// updating the originals while the writer thread serialises it. The copies are on the host
     /// (from a GPU, one synchronising copy per checkpoint), so that snapshots waiting for the
     /// writer take no device memory.
     pub fn snapshot(
         experiment: String,
-        progress: RunProgress,
+        progress: RunState,
         model: &NamedTensors,
         optimizer: &NamedTensors,
     ) -> Result<Checkpoint> {
@@ -140,7 +104,7 @@ impl Checkpoint {
             ));
         }
         let experiment = field("experiment")?;
-        let progress: RunProgress = serde_json::from_str(&field("progress")?)
+        let progress: RunState = serde_json::from_str(&field("progress")?)
             .map_err(|e| Error::file(path, format!("corrupt checkpoint progress ({e})")))?;
         let (mut model, mut optimizer) = (Vec::new(), Vec::new());
         for (name, t) in parse_tensors(&bytes, path)? {
@@ -189,7 +153,7 @@ mod tests {
             momentum.shallow_clone(),
         )];
         let snapshot =
-            Checkpoint::snapshot("e".into(), RunProgress::default(), &model, &optimizer).unwrap();
+            Checkpoint::snapshot("e".into(), RunState::default(), &model, &optimizer).unwrap();
         // The training thread goes on: an optimizer step updates both in place.
         tch::no_grad(|| {
             let _ = weight.shallow_clone().g_add_scalar_(100.0);

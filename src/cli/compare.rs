@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use tch_harness::compare::{self, Comparison, PythonEnv, COMPARE_FILE, PLOT_FILE};
-use tch_harness::progress;
+use tch_harness::run;
 
 use super::TrainArgs;
 
@@ -45,7 +45,7 @@ impl CompareArgs {
             reference: self.reference.clone().unwrap_or(defaults.reference),
             plot: defaults.plot,
         };
-        let mut progress = progress::for_stdout();
+        let mut progress = run::for_stdout();
         let outcome = compare::compare(
             &config,
             self.train.out.as_deref(),

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::Args;
-use tch_harness::experiment::TORCHSCRIPT;
-use tch_harness::run::{run_eval, EvalConfig, SplitChoice};
-use tch_harness::Loss;
+use tch_harness::run::{self, EvalConfig, SplitChoice};
+use tch_harness::{BatchSize, Builtin, ExperimentSource, Loss};
 
 /// Loss (and accuracy, for classification) of a model over a dataset: the sample-weighted mean,
 /// batch means times batch sizes over the number of samples, which equals PyTorch's mean over the
@@ -26,17 +25,16 @@ pub struct EvalArgs {
     /// Data for --model: safetensors with `inputs`/`targets`, optionally `eval_inputs`/`eval_targets`.
     #[arg(long, value_name = "FILE.safetensors", requires = "model")]
     pub data: Option<PathBuf>,
-    /// A built-in experiment (digits-mlp, linear-regression, breast-cancer). Needs --weights.
-    #[arg(long, requires = "weights")]
+    #[arg(long, requires = "weights", help = format!(
+        "A built-in experiment ({}). Needs --weights.", Builtin::choices()
+    ))]
     pub experiment: Option<String>,
     /// A state_dict (safetensors, PyTorch names), e.g. a run's model.safetensors. Required with
     /// --experiment; with --model it replaces the module's parameters (buffers such as batch-norm
     /// statistics stay the module's: evaluate a run's model.pt to get the trained ones).
     #[arg(long, value_name = "FILE.safetensors")]
     pub weights: Option<PathBuf>,
-    /// Criterion: mse, l1, smooth-l1, huber, cross-entropy, nll or bce-with-logits. Required with
-    /// --model; with --experiment it replaces the experiment's own.
-    #[arg(long)]
+    #[arg(long, help = super::train_args::loss_help())]
     pub loss: Option<String>,
     /// Which pair to evaluate: `train` (the `inputs`/`targets` keys) or `eval`
     /// (`eval_inputs`/`eval_targets`) [default: train with --data, eval (the held-out split) with
@@ -64,19 +62,19 @@ impl EvalArgs {
         let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
         let split: Option<SplitChoice> = self.split.as_deref().map(str::parse).transpose()?;
         let device = self.runtime.device_spec()?;
-        if let Some(threads) = self.runtime.threads {
-            anyhow::ensure!(threads >= 1, "--threads must be at least 1, got {threads}");
-        }
-        Ok(EvalConfig {
-            experiment: match (&self.model, &self.experiment) {
-                (Some(_), _) | (None, None) => TORCHSCRIPT.to_string(),
-                (None, Some(name)) => name.clone(),
+        let experiment = match (&self.model, &self.data, &self.experiment) {
+            (Some(model), Some(data), _) => ExperimentSource::TorchScript {
+                model: model.clone(),
+                data: data.clone(),
             },
-            model: self.model.clone(),
-            data: self.data.clone(),
+            (_, _, Some(name)) => ExperimentSource::Builtin(name.parse()?),
+            _ => anyhow::bail!("eval needs --model with --data, or --experiment"),
+        };
+        Ok(EvalConfig {
+            experiment,
             weights: self.weights.clone(),
             loss,
-            batch_size: self.batch_size,
+            batch_size: BatchSize::new(self.batch_size)?,
             split,
             seed: self.seed,
             device,
@@ -87,7 +85,7 @@ impl EvalArgs {
     /// `tch-harness eval`.
     pub fn run(&self) -> anyhow::Result<ExitCode> {
         let config = self.to_config()?;
-        let report = run_eval(&config).context("eval failed")?;
+        let report = run::eval(&config).context("eval failed")?;
         if self.json {
             println!("{}", report.to_json());
         } else {

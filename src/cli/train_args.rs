@@ -6,17 +6,16 @@ use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use tch_harness::experiment::TORCHSCRIPT;
-use tch_harness::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
-use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::train::FitEnd;
-use tch_harness::{progress, Loss, LossSync, TrainConfig};
+use tch_harness::optim::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
+use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
+use tch_harness::{
+    BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, TrainConfig,
+};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Built-in experiment: digits-mlp, linear-regression or breast-cancer.
-    #[arg(long, default_value = "digits-mlp")]
+    #[arg(long, default_value = "digits-mlp", help = format!("Built-in experiment: {}.", Builtin::choices()))]
     pub experiment: String,
     /// Your own model: a TorchScript module (torch.jit.script or trace, then .save; see
     /// scripts/export_experiment.py). Needs --data and --loss; the run saves the trained module as
@@ -33,9 +32,7 @@ pub struct TrainArgs {
     /// (evaluated after each epoch). Checked before training starts.
     #[arg(long, value_name = "FILE.safetensors", requires = "model")]
     pub data: Option<PathBuf>,
-    /// Criterion: mse, l1, smooth-l1, huber, cross-entropy, nll or bce-with-logits. Required with
-    /// --model; with a built-in experiment it replaces the experiment's own.
-    #[arg(long)]
+    #[arg(long, help = loss_help())]
     pub loss: Option<String>,
     /// Number of epochs.
     #[arg(long, default_value_t = 10)]
@@ -46,8 +43,7 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Optimizer: sgd, adam or adamw.
-    #[arg(long, default_value = "sgd")]
+    #[arg(long, default_value = "sgd", help = format!("Optimizer: {}.", OptimizerKind::choices()))]
     pub optimizer: String,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -90,12 +86,17 @@ pub struct TrainArgs {
     /// Write checkpoints/last.safetensors every N epochs (also at the end and on Ctrl-C).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub checkpoint_every: usize,
-    /// On a NaN or infinite batch loss: stop (with the last good checkpoint) or skip-batch.
-    #[arg(long, default_value = "stop")]
+    #[arg(long, default_value = "stop", help = format!(
+        "On a NaN or infinite batch loss ({}): stop with the last good checkpoint, or skip the \
+         batch.",
+        NonFinitePolicy::choices()
+    ))]
     pub on_nonfinite: String,
-    /// When the loss is read from the device: batch (every batch, as the seed) or epoch (summed
-    /// on the device, read once per epoch; no per-batch GPU synchronisation). Same numbers.
-    #[arg(long, default_value = "batch", value_name = "batch|epoch")]
+    #[arg(long, default_value = "batch", help = format!(
+        "When the loss is read from the device ({}): every batch, as the seed, or summed on the \
+         device and read once per epoch (no per-batch GPU synchronisation). Same numbers.",
+        LossSync::choices()
+    ))]
     pub loss_sync: String,
 }
 
@@ -142,14 +143,12 @@ impl TrainCommand {
             check_resume_alone(matches)?;
         }
         let stop = StopFlag::on_signals()?;
-        let mut progress = progress::for_stdout();
+        let mut progress = run::for_stdout();
         let outcome = match &self.resume {
-            Some(dir) => {
-                tch_harness::run::resume(dir, &stop, progress.as_mut()).context("cannot resume")?
-            }
+            Some(dir) => run::resume(dir, &stop, progress.as_mut()).context("cannot resume")?,
             None => {
                 let config = self.args.to_config()?;
-                tch_harness::run::train(&config, self.args.out.as_deref(), &stop, progress.as_mut())
+                run::train(&config, self.args.out.as_deref(), &stop, progress.as_mut())
                     .context("training failed")?
             }
         };
@@ -163,44 +162,66 @@ impl TrainCommand {
     }
 }
 
+/// The `--loss` help, from the loss table.
+pub(super) fn loss_help() -> String {
+    format!(
+        "Criterion: {}. Required with --model; with a built-in experiment it replaces the \
+         experiment's own.",
+        Loss::choices()
+    )
+}
+
 impl TrainArgs {
     /// The library's configuration for these flags.
     pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
         let kind: OptimizerKind = self.optimizer.parse()?;
-        let optimizer = OptimizerConfig {
-            momentum: self.momentum,
-            dampening: self.dampening,
-            nesterov: self.nesterov,
-            weight_decay: self
-                .weight_decay
-                .unwrap_or(OptimizerConfig::default_weight_decay(kind)),
-            beta1: self.beta1,
-            beta2: self.beta2,
-            eps: self.eps,
-            amsgrad: self.amsgrad,
-            ..OptimizerConfig::new(kind, self.lr)
+        let optimizer = match kind {
+            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig {
+                lr: self.lr,
+                momentum: self.momentum,
+                dampening: self.dampening,
+                weight_decay: self.weight_decay.unwrap_or(0.0),
+                nesterov: self.nesterov,
+                ..SgdConfig::default()
+            }),
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
+                let (OptimizerConfig::Adam(defaults) | OptimizerConfig::AdamW(defaults)) =
+                    OptimizerConfig::new(kind, self.lr)
+                else {
+                    unreachable!("an Adam kind makes an Adam configuration")
+                };
+                let adam = AdamConfig {
+                    betas: (self.beta1, self.beta2),
+                    eps: self.eps,
+                    weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
+                    amsgrad: self.amsgrad,
+                    ..defaults
+                };
+                match kind {
+                    OptimizerKind::Adam => OptimizerConfig::Adam(adam),
+                    _ => OptimizerConfig::AdamW(adam),
+                }
+            }
         };
-        let device = self.runtime.device_spec()?;
-        let loss: Option<Loss> = self.loss.as_deref().map(str::parse).transpose()?;
-        let experiment = match self.model {
-            Some(_) => TORCHSCRIPT,
-            None => self.experiment.as_str(),
+        let experiment = match (&self.model, &self.data) {
+            (Some(model), Some(data)) => ExperimentSource::TorchScript {
+                model: model.clone(),
+                data: data.clone(),
+            },
+            _ => ExperimentSource::Builtin(self.experiment.parse()?),
         };
-        let loss_sync: LossSync = self.loss_sync.parse()?;
         let config = TrainConfig {
+            loss: self.loss.as_deref().map(str::parse).transpose()?,
             epochs: self.epochs,
-            batch_size: self.batch_size,
+            batch_size: BatchSize::new(self.batch_size)?,
             seed: self.seed,
-            device,
+            device: self.runtime.device_spec()?,
             threads: self.runtime.threads,
             shuffle: !self.no_shuffle,
             init: self.init.clone(),
             checkpoint_every: self.checkpoint_every,
             on_nonfinite: self.on_nonfinite.parse()?,
-            model: self.model.clone(),
-            data: self.data.clone(),
-            loss,
-            loss_sync,
+            loss_sync: self.loss_sync.parse()?,
             ..TrainConfig::new(experiment, optimizer)
         };
         config.validate()?;

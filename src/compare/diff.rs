@@ -12,7 +12,7 @@ use super::python::PythonEnv;
 use super::rows::{compare_labelled, validate_tolerance, Comparison, Labels};
 use super::{write_report, COMPARE_FILE, PLOT_FILE};
 use crate::error::{Error, Result};
-use crate::run_dir::{read_metrics, METRICS_FILE};
+use crate::run::{read_metrics, METRICS_FILE};
 
 /// What a finished diff left behind.
 #[derive(Debug)]
@@ -67,7 +67,8 @@ pub fn diff(
     ));
     report["harness_dir"] = json!(run_a);
     report["reference_dir"] = json!(run_b);
-    let compare_json = write_report(&dir, &report)?;
+    let compare_json = dir.join(COMPARE_FILE);
+    write_report(&compare_json, &report)?;
     // A plot from an earlier diff would no longer match compare.json.
     let png = dir.join(PLOT_FILE);
     let _ = std::fs::remove_file(&png);

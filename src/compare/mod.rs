@@ -11,7 +11,7 @@ mod table;
 
 pub use diff::{diff, diff_dir, DiffOutcome};
 
-pub use python::{reference_args, PythonEnv, SETUP_HINT};
+pub use python::{PythonEnv, SETUP_HINT};
 pub use rows::{
     compare_labelled, compare_records, relative_difference, validate_tolerance, Comparison, Labels,
     Pair, Row, COMPARED,
@@ -27,13 +27,17 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::progress::Progress;
-use crate::run::{build_experiment, check_trainable, train, LIBTORCH_VERSION};
-use crate::run_dir::{fresh_path, read_metrics, CONFIG_FILE, METRICS_FILE};
+use crate::run::{
+    fresh_path, prepare, read_metrics, start, CONFIG_FILE, LIBTORCH_VERSION, METRICS_FILE,
+};
 
 /// The comparison's JSON file, in the output folder.
 pub const COMPARE_FILE: &str = "compare.json";
 /// The loss curves, in the output folder.
 pub const PLOT_FILE: &str = "losses.png";
+/// The configuration both sides train from (`{"config": …}`, as in a run's `config.json`), in
+/// the output folder: `scripts/reference.py --config` reads it.
+pub const SHARED_CONFIG_FILE: &str = "train-config.json";
 
 /// What a finished comparison left behind.
 #[derive(Debug)]
@@ -55,10 +59,9 @@ pub fn compare(
     validate_tolerance(tolerance)?;
     config.validate()?;
     python.check()?;
-    // A wrong experiment name or --init file, or a model with nothing to train, gets the
-    // harness's own message, before any run.
-    let mut experiment = build_experiment(config, tch::Device::Cpu)?;
-    check_trainable(&mut experiment, config)?;
+    // A wrong experiment or --init file, or a model with nothing to train, gets the harness's
+    // own message before any run; the experiment built here is the one trained below.
+    let experiment = prepare(config)?;
     let dir = match out {
         Some(p) => p.to_path_buf(),
         None => fresh_path(Path::new("runs"), &format!("compare-{}", config.experiment)),
@@ -76,16 +79,26 @@ pub fn compare(
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::file(&dir, format!("cannot create the folder ({e})")))?;
 
+    // One definition for both sides: the reference reads the configuration the harness trains.
+    let shared = dir.join(SHARED_CONFIG_FILE);
+    write_report(&shared, &json!({ "config": config }))?;
     // The reference first: a broken Python env then fails before any training.
     progress.message(&format!(
-        "reference: {} {}",
+        "reference: {} {} --config {}",
         python.python.display(),
-        python.reference.display()
+        python.reference.display(),
+        shared.display()
     ));
-    python.run_reference(config, &reference_dir, &mut |line| {
+    python.run_reference(&shared, &reference_dir, &mut |line| {
         progress.message(&format!("reference | {line}"))
     })?;
-    train(config, Some(&harness_dir), &StopFlag::new(), progress)?;
+    start(
+        experiment,
+        config,
+        Some(&harness_dir),
+        &StopFlag::new(),
+        progress,
+    )?;
 
     let harness = read_metrics(&harness_dir.join(METRICS_FILE))?;
     let reference = read_metrics(&reference_dir.join(METRICS_FILE))?;
@@ -93,25 +106,23 @@ pub fn compare(
 
     let mut report = comparison.to_json();
     report["command"] = json!("compare");
-    report["experiment"] = json!(config.experiment);
+    report["experiment"] = json!(config.experiment.name());
     report["config"] = json!(config);
     report["harness_dir"] = json!(harness_dir);
     report["reference_dir"] = json!(reference_dir);
     report["libtorch_version"] = json!(LIBTORCH_VERSION);
     report["torch_version"] = reference_torch_version(&reference_dir);
-    let compare_json = write_report(&dir, &report)?;
+    let compare_json = dir.join(COMPARE_FILE);
+    write_report(&compare_json, &report)?;
     python.plot(&compare_json, &dir.join(PLOT_FILE))?;
     Ok(CompareOutcome { dir, comparison })
 }
 
-/// Writes `report` as `<dir>/compare.json` (pretty-printed, atomically); returns its path.
-fn write_report(dir: &Path, report: &Value) -> Result<PathBuf> {
-    let compare_json = dir.join(COMPARE_FILE);
-    let mut text =
-        serde_json::to_string_pretty(report).map_err(|e| Error::file(&compare_json, e))?;
+/// Writes `value` as pretty-printed JSON to `path`, atomically.
+fn write_report(path: &Path, value: &Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::file(path, e))?;
     text.push('\n');
-    write_atomic(&compare_json, text.as_bytes())?;
-    Ok(compare_json)
+    write_atomic(path, text.as_bytes())
 }
 
 /// The PyTorch version the reference ran on, from its `config.json` (`null` if unreadable).

@@ -1,13 +1,10 @@
 //! The Python side of `compare`: the project's `.venv` interpreter running `scripts/reference.py`
 //! (the same training in plain PyTorch) and `scripts/plot_compare.py`.
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::optim::OptimizerKind;
 
 /// What to tell the user whenever the Python side is missing or broken.
 pub const SETUP_HINT: &str = "run scripts/setup.sh to (re)create the project's .venv";
@@ -57,18 +54,21 @@ impl PythonEnv {
         Ok(())
     }
 
-    /// Runs the reference with `config`'s settings into `out`; each line it prints goes to
-    /// `on_line`.
+    /// Runs the reference on the configuration in `config_file` (`{"config": …}`, as a run's
+    /// `config.json`) into `out`; each line it prints goes to `on_line`.
     pub fn run_reference(
         &self,
-        config: &TrainConfig,
+        config_file: &Path,
         out: &Path,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let mut command = Command::new(&self.python);
         command
             .arg(&self.reference)
-            .args(reference_args(config, out)?);
+            .arg("--config")
+            .arg(config_file)
+            .arg("--out")
+            .arg(out);
         run(command, "the PyTorch reference", on_line)
     }
 
@@ -78,69 +78,6 @@ impl PythonEnv {
         command.arg(&self.plot).arg(compare_json).arg(png);
         run(command, "plotting", &mut |_| {})
     }
-}
-
-/// `scripts/reference.py`'s flags for `config` (the same names as `train`'s), writing into `out`.
-/// A TorchScript run (`--model`, `--data`) passes its files instead of `--experiment`; `--loss`
-/// passes through either way.
-pub fn reference_args(config: &TrainConfig, out: &Path) -> Result<Vec<OsString>> {
-    config.spec().validate()?;
-    let o = &config.optimizer;
-    // `{:?}` prints the shortest text that parses back to the same f64 (`0.05`, `1e-8`).
-    let mut args: Vec<String> = Vec::new();
-    if config.model.is_none() {
-        args.push(format!("--experiment={}", config.experiment));
-    }
-    if let Some(loss) = config.loss {
-        args.push(format!("--loss={loss}"));
-    }
-    args.extend([
-        format!("--epochs={}", config.epochs),
-        format!("--batch-size={}", config.batch_size),
-        format!("--optimizer={}", o.kind),
-        format!("--lr={:?}", o.lr),
-        format!("--weight-decay={:?}", o.weight_decay),
-        format!("--seed={}", config.seed),
-        format!("--device={}", config.device),
-    ]);
-    match o.kind {
-        OptimizerKind::Sgd => {
-            args.push(format!("--momentum={:?}", o.momentum));
-            args.push(format!("--dampening={:?}", o.dampening));
-            if o.nesterov {
-                args.push("--nesterov".into());
-            }
-        }
-        OptimizerKind::Adam | OptimizerKind::AdamW => {
-            args.push(format!("--beta1={:?}", o.beta1));
-            args.push(format!("--beta2={:?}", o.beta2));
-            args.push(format!("--eps={:?}", o.eps));
-            if o.amsgrad {
-                args.push("--amsgrad".into());
-            }
-        }
-    }
-    if let Some(threads) = config.threads {
-        args.push(format!("--threads={threads}"));
-    }
-    if !config.shuffle {
-        args.push("--no-shuffle".into());
-    }
-    let mut args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
-    args.push("--out".into());
-    args.push(out.into());
-    let files = [
-        ("--model", &config.model),
-        ("--data", &config.data),
-        ("--init", &config.init),
-    ];
-    for (flag, file) in files {
-        if let Some(file) = file {
-            args.push(flag.into());
-            args.push(file.into());
-        }
-    }
-    Ok(args)
 }
 
 /// Runs `command`, handing each stdout line to `on_line`; a failure to start or a non-zero exit

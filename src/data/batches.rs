@@ -3,12 +3,17 @@ use tch::data::Iter2;
 use tch::Tensor;
 
 use super::Split;
-use crate::error::{Error, Result};
+use crate::config::BatchSize;
+use crate::error::Result;
 
 /// Batches of the training split in `order` (a permutation of its samples, or `None` to keep the
 /// stored order). Reordering is one gather on the split's own device, so a CUDA run does no
 /// per-batch host-to-device copy.
-pub fn train_batches(split: &Split, batch_size: i64, order: Option<&Tensor>) -> Result<Iter2> {
+pub fn train_batches(
+    split: &Split,
+    batch_size: BatchSize,
+    order: Option<&Tensor>,
+) -> Result<Iter2> {
     match order {
         Some(order) => {
             let order = order.f_to_device(split.inputs.device())?;
@@ -21,22 +26,17 @@ pub fn train_batches(split: &Split, batch_size: i64, order: Option<&Tensor>) -> 
 }
 
 /// Batches of a held-out split, in stored order.
-pub fn eval_batches(split: &Split, batch_size: i64) -> Result<Iter2> {
+pub fn eval_batches(split: &Split, batch_size: BatchSize) -> Result<Iter2> {
     iter(&split.inputs, &split.targets, batch_size)
 }
 
 /// Number of batches, the short last one included: `ceil(n / batch_size)`.
-pub fn batch_count(n: usize, batch_size: i64) -> usize {
-    n.div_ceil(batch_size.max(1) as usize)
+pub fn batch_count(n: usize, batch_size: BatchSize) -> usize {
+    n.div_ceil(batch_size.get() as usize)
 }
 
-fn iter(inputs: &Tensor, targets: &Tensor, batch_size: i64) -> Result<Iter2> {
-    if batch_size < 1 {
-        return Err(Error::Config(format!(
-            "batch size must be at least 1, got {batch_size}"
-        )));
-    }
-    let mut batches = Iter2::f_new(inputs, targets, batch_size)?;
+fn iter(inputs: &Tensor, targets: &Tensor, batch_size: BatchSize) -> Result<Iter2> {
+    let mut batches = Iter2::f_new(inputs, targets, batch_size.get())?;
     // Iter2 drops the short last batch unless told otherwise; PyTorch's DataLoader keeps it, and
     // the epoch average divides by the whole dataset, so it must be kept.
     batches

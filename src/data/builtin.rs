@@ -7,7 +7,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::{Dataset, Split};
 use crate::error::Result;
-use crate::tensor_file::parse_tensors;
+use crate::tensor_io::parse_tensors;
 
 const DIGITS: &[u8] = include_bytes!("../../data/digits.safetensors");
 const BREAST_CANCER: &[u8] = include_bytes!("../../data/breast_cancer.safetensors");

@@ -1,20 +1,20 @@
 //! Datasets as tensors, and the batches drawn from them.
 mod batches;
 mod builtin;
-mod file;
 mod order;
+mod user_data;
 
+pub use crate::tensor_io::{read_tensors, write_tensors, NamedTensors};
 pub use batches::{batch_count, eval_batches, train_batches};
 pub use builtin::{breast_cancer, digits, synthetic_regression};
-pub use file::{check_named, read_data_file, DATA_KEYS};
 pub use order::{epoch_order, shuffle_seed};
+pub use user_data::{check_named, read_data_file, DATA_KEYS};
 
 use std::path::Path;
 
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
-use crate::tensor_file::NamedTensors;
 
 /// Inputs and targets with the same number of samples along dimension 0.
 #[derive(Debug)]

@@ -1,44 +1,27 @@
 //! The built-in experiments, each mirrored by `scripts/reference.py`.
-use std::fmt;
-use std::str::FromStr;
-
 use tch::nn::VarStore;
 use tch::Device;
 
 use super::Experiment;
 use crate::criterion::Loss;
 use crate::data::{breast_cancer, digits, synthetic_regression};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::mlp;
+use crate::names::named_enum;
 
-/// A built-in experiment. None has a dataset size that is a multiple of the default batch size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
-    /// 8x8 digits (1,347 train / 450 eval), MLP 64-128-10, cross-entropy.
-    DigitsMlp,
-    /// Synthetic `y = x·w + b + noise` (1,000 / 250), linear 8-1, MSE.
-    LinearRegression,
-    /// Breast cancer (426 / 143), MLP 30-16-1, BCE with logits.
-    BreastCancer,
+named_enum! {
+    /// A built-in experiment. None has a dataset size that is a multiple of the default batch size.
+    pub enum Builtin: "unknown experiment" {
+        /// 8x8 digits (1,347 train / 450 eval), MLP 64-128-10, cross-entropy.
+        DigitsMlp = "digits-mlp",
+        /// Synthetic `y = x·w + b + noise` (1,000 / 250), linear 8-1, MSE.
+        LinearRegression = "linear-regression",
+        /// Breast cancer (426 / 143), MLP 30-16-1, BCE with logits.
+        BreastCancer = "breast-cancer",
+    }
 }
 
 impl Builtin {
-    /// Every built-in experiment.
-    pub const ALL: [Builtin; 3] = [
-        Builtin::DigitsMlp,
-        Builtin::LinearRegression,
-        Builtin::BreastCancer,
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Builtin::DigitsMlp => "digits-mlp",
-            Builtin::LinearRegression => "linear-regression",
-            Builtin::BreastCancer => "breast-cancer",
-        }
-    }
-
     /// Layer sizes of the model (`fc1` … `fcN`).
     pub fn layer_sizes(self) -> &'static [i64] {
         match self {
@@ -80,28 +63,5 @@ impl Builtin {
                 .takes_class_indices()
                 .then(|| sizes[sizes.len() - 1]),
         })
-    }
-}
-
-impl fmt::Display for Builtin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Builtin {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Builtin::ALL
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Builtin::ALL.iter().map(|b| b.name()).collect();
-                Error::Config(format!(
-                    "unknown experiment '{s}' (expected one of: {})",
-                    names.join(", ")
-                ))
-            })
     }
 }

@@ -1,25 +1,24 @@
 //! An experiment: a model with its parameters, a dataset and a criterion.
 mod builtin;
 mod check;
-mod files;
-mod spec;
+mod torchscript;
 mod weights;
 
 pub use builtin::Builtin;
-pub use files::{from_files, TORCHSCRIPT};
-pub use spec::ExperimentSpec;
 
 use tch::nn::VarStore;
-use tch::Tensor;
+use tch::{Device, Tensor};
 
+use crate::config::ExperimentSource;
 use crate::criterion::Loss;
-use crate::data::Dataset;
+use crate::data::{Dataset, Split};
+use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::tensor_file::NamedTensors;
+use crate::tensor_io::NamedTensors;
 
 /// What a training run trains.
 pub struct Experiment {
-    /// The experiment's name (`digits-mlp`, …, or `torchscript`).
+    /// The experiment's name (`digits-mlp`, …, `torchscript`, or a port's own).
     pub name: String,
     /// Owns the parameters, under PyTorch's state_dict names (`fc1.weight`, …).
     pub vs: VarStore,
@@ -31,6 +30,39 @@ pub struct Experiment {
 }
 
 impl Experiment {
+    /// Builds what `source` names on `device` — seeding libtorch with `seed` first, in the
+    /// reference script's order — with `loss` replacing a built-in's criterion, and checks
+    /// model, data and criterion against each other before anything trains.
+    pub fn build(
+        source: &ExperimentSource,
+        loss: Option<Loss>,
+        seed: u64,
+        device: Device,
+    ) -> Result<Experiment> {
+        source.validate(loss)?;
+        let builtin = match source {
+            ExperimentSource::TorchScript { model, data } => {
+                let loss = loss.expect("validated: a TorchScript source has a loss");
+                return torchscript::from_files(model, data, loss, seed, device);
+            }
+            ExperimentSource::Builtin(builtin) => *builtin,
+            // Only the port's own code can build it (see `run::resume_with`).
+            ExperimentSource::Port(name) => name.parse::<Builtin>()?,
+        };
+        let mut experiment = builtin.build(seed, device)?;
+        if let Some(loss) = loss {
+            experiment.loss = loss;
+        }
+        experiment.check_task().map_err(|e| match e {
+            Error::Data(message) => Error::Data(format!(
+                "experiment {} with --loss {}: {message}",
+                experiment.name, experiment.loss
+            )),
+            other => other,
+        })?;
+        Ok(experiment)
+    }
+
     /// Trainable parameters with their state_dict names, sorted by name.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
         let mut named: Vec<_> = self
@@ -46,5 +78,15 @@ impl Experiment {
     /// The parameters as a PyTorch `state_dict` (CPU copies are made when saving).
     pub fn state_dict(&self) -> NamedTensors {
         self.parameters()
+    }
+
+    /// The device the experiment's tensors live on.
+    pub fn device(&self) -> Device {
+        self.data.train.inputs.device()
+    }
+
+    /// The model, the criterion and the training split, borrowed apart for the loop.
+    pub(crate) fn parts(&mut self) -> (&mut dyn Model, Loss, &Split) {
+        (self.model.as_mut(), self.loss, &self.data.train)
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::Experiment;
 use crate::error::{Error, Result};
-use crate::tensor_file::{read_tensors, NamedTensors};
+use crate::tensor_io::{read_tensors, NamedTensors};
 
 impl Experiment {
     /// Copies a state_dict file into the parameters. Names and shapes must match exactly; every

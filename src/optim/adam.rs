@@ -3,13 +3,13 @@
 use tch::{Device, Kind, Tensor};
 
 use super::scaled::{add_scaled, scalar_like};
-use super::{saved_state, zero_grads, Optimizer, OptimizerConfig, OptimizerKind};
+use super::{saved_state, zero_grads, AdamConfig, Optimizer};
 use crate::error::Result;
-use crate::tensor_file::NamedTensors;
+use crate::tensor_io::NamedTensors;
 
 /// Adam (L2 weight decay) or AdamW (decoupled weight decay), optionally AMSGrad.
 pub struct Adam {
-    config: OptimizerConfig,
+    config: AdamConfig,
     decoupled_weight_decay: bool,
     params: Vec<(String, Tensor)>,
     states: Vec<Option<AdamState>>,
@@ -26,15 +26,19 @@ struct AdamState {
 }
 
 impl Adam {
-    /// Adam or AdamW (by `config.kind`) over `params` (sorted by name).
-    pub fn new(config: &OptimizerConfig, params: Vec<(String, Tensor)>) -> Result<Adam> {
+    /// Adam, or AdamW when `decoupled_weight_decay`, over `params` (sorted by name).
+    pub fn new(
+        config: &AdamConfig,
+        decoupled_weight_decay: bool,
+        params: Vec<(String, Tensor)>,
+    ) -> Result<Adam> {
         let weight_decay = params
             .iter()
             .map(|(_, p)| scalar_like(p, config.weight_decay))
             .collect::<Result<Vec<_>>>()?;
         Ok(Adam {
             config: config.clone(),
-            decoupled_weight_decay: config.kind == OptimizerKind::AdamW,
+            decoupled_weight_decay,
             states: params.iter().map(|_| None).collect(),
             params,
             weight_decay,
@@ -68,6 +72,9 @@ impl Optimizer for Adam {
                 if !grad.defined() {
                     continue;
                 }
+                if c.maximize {
+                    grad = grad.f_neg()?;
+                }
                 if self.states[i].is_none() {
                     self.states[i] = Some(self.fresh_state(&self.params[i].1)?);
                 }
@@ -81,16 +88,16 @@ impl Optimizer for Adam {
                         grad = add_scaled(&grad, param, &self.weight_decay[i])?;
                     }
                 }
-                let _ = state.exp_avg.f_lerp_(&grad, 1.0 - c.beta1)?;
+                let _ = state.exp_avg.f_lerp_(&grad, 1.0 - c.betas.0)?;
                 // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                let _ = state.exp_avg_sq.f_mul_scalar_(c.beta2)?;
+                let _ = state.exp_avg_sq.f_mul_scalar_(c.betas.1)?;
                 let _ = state
                     .exp_avg_sq
-                    .f_addcmul_(&grad.f_mul_scalar(1.0 - c.beta2)?, &grad)?;
+                    .f_addcmul_(&grad.f_mul_scalar(1.0 - c.betas.1)?, &grad)?;
 
                 let step = state.step;
-                let bias_correction1 = 1.0 - c.beta1.powf(step);
-                let bias_correction2 = 1.0 - c.beta2.powf(step);
+                let bias_correction1 = 1.0 - c.betas.0.powf(step);
+                let bias_correction2 = 1.0 - c.betas.1.powf(step);
                 let step_size = c.lr / bias_correction1;
                 let bias_correction2_sqrt = bias_correction2.powf(0.5);
                 let second_moment = match &mut state.max_exp_avg_sq {
@@ -109,6 +116,15 @@ impl Optimizer for Adam {
             }
             Ok(())
         })
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        self.config.lr = lr;
+        Ok(())
     }
 
     fn state(&self) -> NamedTensors {

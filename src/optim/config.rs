@@ -1,133 +1,291 @@
-//! Optimizer hyper-parameters, with PyTorch's defaults.
-use std::fmt;
-use std::str::FromStr;
-
+//! Optimizer hyper-parameters: one configuration per optimizer, with PyTorch's keyword names and
+//! defaults, so that `scripts/reference.py` passes them to `torch.optim` as they are. In a file the
+//! optimizer is `{"kind": "sgd", "lr": 0.05, "momentum": 0.9, …}`; missing keys take PyTorch's
+//! defaults (a setting added later does not break older runs), unknown ones are an error.
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::names::named_enum;
 
-/// Which update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerKind {
-    /// `torch.optim.SGD`.
-    Sgd,
-    /// `torch.optim.Adam`.
-    Adam,
-    /// `torch.optim.AdamW` (decoupled weight decay).
-    AdamW,
-}
-
-impl OptimizerKind {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "sgd",
-            OptimizerKind::Adam => "adam",
-            OptimizerKind::AdamW => "adamw",
-        }
+named_enum! {
+    /// Which update rule.
+    pub enum OptimizerKind: "unknown optimizer" {
+        /// `torch.optim.SGD`.
+        Sgd = "sgd",
+        /// `torch.optim.Adam`.
+        Adam = "adam",
+        /// `torch.optim.AdamW` (decoupled weight decay).
+        AdamW = "adamw",
     }
 }
 
-impl fmt::Display for OptimizerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// An optimizer and its hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerConfig {
+    Sgd(SgdConfig),
+    Adam(AdamConfig),
+    AdamW(AdamConfig),
 }
 
-impl FromStr for OptimizerKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "sgd" => Ok(OptimizerKind::Sgd),
-            "adam" => Ok(OptimizerKind::Adam),
-            "adamw" => Ok(OptimizerKind::AdamW),
-            _ => Err(Error::Config(format!(
-                "unknown optimizer '{s}' (expected sgd, adam or adamw)"
-            ))),
-        }
-    }
-}
-
-/// Every hyper-parameter of the three optimizers; each uses its own.
+/// `torch.optim.SGD`'s keywords.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OptimizerConfig {
-    pub kind: OptimizerKind,
+#[serde(default, deny_unknown_fields)]
+pub struct SgdConfig {
     pub lr: f64,
-    /// SGD momentum (PyTorch default 0).
     pub momentum: f64,
-    /// SGD dampening (default 0).
     pub dampening: f64,
-    /// SGD Nesterov momentum (default false; needs momentum > 0 and dampening 0).
-    pub nesterov: bool,
-    /// L2 penalty (SGD, Adam) or decoupled decay (AdamW). PyTorch's defaults: 0, 0, 0.01.
     pub weight_decay: f64,
-    pub beta1: f64,
-    pub beta2: f64,
+    /// Needs a momentum and zero dampening.
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+/// `torch.optim.Adam`'s and `AdamW`'s keywords (AdamW's weight decay is decoupled, default 0.01).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamConfig {
+    pub lr: f64,
+    pub betas: (f64, f64),
     pub eps: f64,
-    /// Adam/AdamW AMSGrad variant (default false).
+    pub weight_decay: f64,
     pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
 }
 
 impl OptimizerConfig {
     /// PyTorch's defaults for `kind` at learning rate `lr`.
     pub fn new(kind: OptimizerKind, lr: f64) -> Self {
-        OptimizerConfig {
-            kind,
-            lr,
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: Self::default_weight_decay(kind),
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            amsgrad: false,
+        match kind {
+            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig {
+                lr,
+                ..SgdConfig::default()
+            }),
+            OptimizerKind::Adam => OptimizerConfig::Adam(AdamConfig {
+                lr,
+                ..AdamConfig::default()
+            }),
+            OptimizerKind::AdamW => OptimizerConfig::AdamW(AdamConfig {
+                lr,
+                weight_decay: 0.01,
+                ..AdamConfig::default()
+            }),
         }
     }
 
-    /// PyTorch's default weight decay: 0.01 for AdamW, 0 otherwise.
-    pub fn default_weight_decay(kind: OptimizerKind) -> f64 {
-        if kind == OptimizerKind::AdamW {
-            0.01
-        } else {
-            0.0
+    /// Which optimizer.
+    pub fn kind(&self) -> OptimizerKind {
+        match self {
+            OptimizerConfig::Sgd(_) => OptimizerKind::Sgd,
+            OptimizerConfig::Adam(_) => OptimizerKind::Adam,
+            OptimizerConfig::AdamW(_) => OptimizerKind::AdamW,
+        }
+    }
+
+    /// The initial learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd(c) => c.lr,
+            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.lr,
         }
     }
 
     /// The checks `torch.optim` makes, as one-line errors.
     pub fn validate(&self) -> Result<()> {
-        let bad = |what: &str, v: f64| Error::Config(format!("invalid {what}: {v}"));
-        if !self.lr.is_finite() || self.lr < 0.0 {
-            return Err(bad("learning rate (must be finite and >= 0)", self.lr));
+        check_lr(self.lr())?;
+        match self {
+            OptimizerConfig::Sgd(c) => c.validate(),
+            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.validate(),
         }
+    }
+
+    /// The configuration in a `config.json`: `{"kind": …, keywords…}` with PyTorch's defaults for
+    /// what is missing, or the flat form of the first releases (every optimizer's fields in one
+    /// object, with `beta1`/`beta2`).
+    fn from_json(value: Value) -> Result<Self> {
+        let Value::Object(mut fields) = value else {
+            return Err(Error::Config("the optimizer must be a JSON object".into()));
+        };
+        let kind: OptimizerKind = match fields.remove("kind") {
+            Some(Value::String(name)) => name.parse()?,
+            _ => return Err(Error::Config("the optimizer has no \"kind\"".into())),
+        };
+        if fields.contains_key("beta1") {
+            fields = from_flat(kind, fields);
+        }
+        let Ok(Value::Object(mut full)) = serde_json::to_value(OptimizerConfig::new(kind, 1e-3))
+        else {
+            unreachable!("a configuration serialises to an object")
+        };
+        full.remove("kind");
+        full.extend(fields);
+        let parsed = match kind {
+            OptimizerKind::Sgd => from_fields(full).map(OptimizerConfig::Sgd),
+            OptimizerKind::Adam => from_fields(full).map(OptimizerConfig::Adam),
+            OptimizerKind::AdamW => from_fields(full).map(OptimizerConfig::AdamW),
+        };
+        parsed.map_err(|e| Error::Config(format!("optimizer {kind}: {e}")))
+    }
+}
+
+fn from_fields<T: serde::de::DeserializeOwned>(
+    fields: Map<String, Value>,
+) -> serde_json::Result<T> {
+    serde_json::from_value(Value::Object(fields))
+}
+
+/// The keywords of `kind` from the first releases' flat object.
+fn from_flat(kind: OptimizerKind, mut flat: Map<String, Value>) -> Map<String, Value> {
+    let mut take = |key: &str| flat.remove(key).unwrap_or(Value::Null);
+    let mut fields = Map::new();
+    fields.insert("lr".into(), take("lr"));
+    fields.insert("weight_decay".into(), take("weight_decay"));
+    let (beta1, beta2) = (take("beta1"), take("beta2"));
+    match kind {
+        OptimizerKind::Sgd => {
+            for key in ["momentum", "dampening", "nesterov"] {
+                fields.insert(key.into(), take(key));
+            }
+        }
+        OptimizerKind::Adam | OptimizerKind::AdamW => {
+            fields.insert("betas".into(), Value::Array(vec![beta1, beta2]));
+            for key in ["eps", "amsgrad"] {
+                fields.insert(key.into(), take(key));
+            }
+        }
+    }
+    fields
+}
+
+impl<'de> Deserialize<'de> for OptimizerConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        OptimizerConfig::from_json(Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+fn bad(what: &str, v: f64) -> Error {
+    Error::Config(format!("invalid {what}: {v}"))
+}
+
+fn check_lr(lr: f64) -> Result<()> {
+    if !lr.is_finite() || lr < 0.0 {
+        return Err(bad("learning rate (must be finite and >= 0)", lr));
+    }
+    Ok(())
+}
+
+fn check_weight_decay(weight_decay: f64) -> Result<()> {
+    if !weight_decay.is_finite() || weight_decay < 0.0 {
+        return Err(bad("weight decay (must be finite and >= 0)", weight_decay));
+    }
+    Ok(())
+}
+
+impl SgdConfig {
+    fn validate(&self) -> Result<()> {
         if !self.momentum.is_finite() || self.momentum < 0.0 {
             return Err(bad("momentum (must be finite and >= 0)", self.momentum));
         }
         if !self.dampening.is_finite() {
             return Err(bad("dampening", self.dampening));
         }
-        if !self.weight_decay.is_finite() || self.weight_decay < 0.0 {
-            return Err(bad(
-                "weight decay (must be finite and >= 0)",
-                self.weight_decay,
-            ));
-        }
-        if !(0.0..1.0).contains(&self.beta1) {
-            return Err(bad("beta1 (must be in [0, 1))", self.beta1));
-        }
-        if !(0.0..1.0).contains(&self.beta2) {
-            return Err(bad("beta2 (must be in [0, 1))", self.beta2));
-        }
-        if !self.eps.is_finite() || self.eps < 0.0 {
-            return Err(bad("eps (must be finite and >= 0)", self.eps));
-        }
+        check_weight_decay(self.weight_decay)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::Config(
                 "Nesterov momentum requires a momentum and zero dampening".into(),
             ));
         }
         Ok(())
+    }
+}
+
+impl AdamConfig {
+    fn validate(&self) -> Result<()> {
+        if !(0.0..1.0).contains(&self.betas.0) {
+            return Err(bad("beta1 (must be in [0, 1))", self.betas.0));
+        }
+        if !(0.0..1.0).contains(&self.betas.1) {
+            return Err(bad("beta2 (must be in [0, 1))", self.betas.1));
+        }
+        if !self.eps.is_finite() || self.eps < 0.0 {
+            return Err(bad("eps (must be finite and >= 0)", self.eps));
+        }
+        check_weight_decay(self.weight_decay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_keys_take_pytorch_defaults_and_unknown_ones_are_errors() {
+        let c: OptimizerConfig = serde_json::from_str(r#"{"kind": "adamw", "lr": 0.1}"#).unwrap();
+        assert_eq!(c, OptimizerConfig::new(OptimizerKind::AdamW, 0.1));
+        let e = serde_json::from_str::<OptimizerConfig>(r#"{"kind": "sgd", "momentun": 0.9}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `momentun`"), "{e}");
+        let e = serde_json::from_str::<OptimizerConfig>(r#"{"kind": "lbfgs"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown optimizer 'lbfgs'"), "{e}");
+    }
+
+    #[test]
+    fn the_first_releases_flat_form_still_reads() {
+        let flat = r#"{"kind": "adam", "lr": 0.001, "momentum": 0.0, "dampening": 0.0,
+            "nesterov": false, "weight_decay": 0.0, "beta1": 0.8, "beta2": 0.99, "eps": 1e-7,
+            "amsgrad": true}"#;
+        let c: OptimizerConfig = serde_json::from_str(flat).unwrap();
+        let expected = AdamConfig {
+            lr: 0.001,
+            betas: (0.8, 0.99),
+            eps: 1e-7,
+            amsgrad: true,
+            ..AdamConfig::default()
+        };
+        assert_eq!(c, OptimizerConfig::Adam(expected));
+        let sgd = flat
+            .replace("\"adam\"", "\"sgd\"")
+            .replace("\"momentum\": 0.0", "\"momentum\": 0.9");
+        let c: OptimizerConfig = serde_json::from_str(&sgd).unwrap();
+        let OptimizerConfig::Sgd(sgd) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!((sgd.lr, sgd.momentum), (0.001, 0.9));
+        // And back: the current form round-trips.
+        let text = serde_json::to_string(&OptimizerConfig::Sgd(sgd.clone())).unwrap();
+        assert_eq!(
+            serde_json::from_str::<OptimizerConfig>(&text).unwrap(),
+            OptimizerConfig::Sgd(sgd)
+        );
     }
 }

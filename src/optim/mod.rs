@@ -8,13 +8,13 @@ mod scaled;
 mod sgd;
 
 pub use adam::Adam;
-pub use config::{OptimizerConfig, OptimizerKind};
+pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
 pub use sgd::Sgd;
 
 use tch::Tensor;
 
 use crate::error::Result;
-use crate::tensor_file::NamedTensors;
+use crate::tensor_io::NamedTensors;
 
 /// A stateful parameter update.
 pub trait Optimizer {
@@ -23,6 +23,12 @@ pub trait Optimizer {
 
     /// Applies one update from the current gradients. Parameters without a gradient are skipped.
     fn step(&mut self) -> Result<()>;
+
+    /// The learning rate the next step uses.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate of the following steps (a scheduler's seam), without rebuilding.
+    fn set_lr(&mut self, lr: f64) -> Result<()>;
 
     /// The optimizer's state as named tensors, `<param>.<state>` (e.g. `fc1.weight.exp_avg`), in
     /// PyTorch's terms: what a checkpoint needs to continue bit for bit.
@@ -40,9 +46,10 @@ pub fn optimizer(
     config.validate()?;
     let mut params = params;
     params.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(match config.kind {
-        OptimizerKind::Sgd => Box::new(Sgd::new(config, params)?),
-        OptimizerKind::Adam | OptimizerKind::AdamW => Box::new(Adam::new(config, params)?),
+    Ok(match config {
+        OptimizerConfig::Sgd(c) => Box::new(Sgd::new(c, params)?),
+        OptimizerConfig::Adam(c) => Box::new(Adam::new(c, false, params)?),
+        OptimizerConfig::AdamW(c) => Box::new(Adam::new(c, true, params)?),
     })
 }
 

@@ -2,13 +2,13 @@
 use tch::Tensor;
 
 use super::scaled::{add_scaled, add_scaled_, scalar_like};
-use super::{saved_state, zero_grads, Optimizer, OptimizerConfig};
+use super::{saved_state, zero_grads, Optimizer, SgdConfig};
 use crate::error::Result;
-use crate::tensor_file::NamedTensors;
+use crate::tensor_io::NamedTensors;
 
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
 pub struct Sgd {
-    config: OptimizerConfig,
+    config: SgdConfig,
     params: Vec<(String, Tensor)>,
     momentum_buffers: Vec<Option<Tensor>>,
     // PyTorch's `alpha=` scalars, made once per parameter (see `scaled`).
@@ -24,7 +24,7 @@ struct Alphas {
 
 impl Sgd {
     /// SGD over `params` (sorted by name).
-    pub fn new(config: &OptimizerConfig, params: Vec<(String, Tensor)>) -> Result<Sgd> {
+    pub fn new(config: &SgdConfig, params: Vec<(String, Tensor)>) -> Result<Sgd> {
         let alphas = params
             .iter()
             .map(|(_, p)| {
@@ -58,6 +58,9 @@ impl Optimizer for Sgd {
                 if !grad.defined() {
                     continue;
                 }
+                if c.maximize {
+                    grad = grad.f_neg()?;
+                }
                 let alpha = &self.alphas[i];
                 if c.weight_decay != 0.0 {
                     grad = add_scaled(&grad, param, &alpha.weight_decay)?;
@@ -81,6 +84,18 @@ impl Optimizer for Sgd {
             }
             Ok(())
         })
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        for (alpha, (_, p)) in self.alphas.iter_mut().zip(&self.params) {
+            alpha.minus_lr = scalar_like(p, -lr)?;
+        }
+        self.config.lr = lr;
+        Ok(())
     }
 
     fn state(&self) -> NamedTensors {

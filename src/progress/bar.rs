@@ -3,7 +3,7 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::Progress;
-use crate::metrics::RunningLoss;
+use crate::progress::RunningLoss;
 
 /// Refresh the batch bar every this many batches: formatting a message per batch would cost more
 /// than a small model's step, and with `--loss-sync epoch` each refresh reads the device.

@@ -7,7 +7,29 @@ pub use plain::PlainProgress;
 
 use std::io::IsTerminal;
 
-use crate::metrics::RunningLoss;
+use crate::tally::Tally;
+
+/// What a progress display may read of an epoch's running loss while the epoch is under way.
+/// `count` is always free; `mean` may have to read a device (a CUDA run with `--loss-sync epoch`
+/// keeps the sum on the GPU), which synchronises it: call it every few batches at most, and only
+/// when the value is shown.
+pub trait RunningLoss {
+    /// Samples counted so far (kept on the host: no device read).
+    fn count(&self) -> u64;
+
+    /// The running mean, `None` before any sample or when the device cannot be read.
+    fn mean(&self) -> Option<f64>;
+}
+
+impl RunningLoss for Tally {
+    fn count(&self) -> u64 {
+        Tally::count(self)
+    }
+
+    fn mean(&self) -> Option<f64> {
+        Tally::mean(self)
+    }
+}
 
 /// Receives the loop's events. Implementations must be cheap per batch: `batch` runs on the hot
 /// path. Reading `loss.mean()` may synchronise the device (`--loss-sync epoch` on CUDA), so a

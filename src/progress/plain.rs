@@ -2,7 +2,7 @@
 use std::io::Write;
 
 use super::Progress;
-use crate::metrics::RunningLoss;
+use crate::progress::RunningLoss;
 
 /// Prints each epoch's summary on its own line and flushes it.
 #[derive(Debug, Default)]

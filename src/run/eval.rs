@@ -1,71 +1,39 @@
 //! `tch-harness eval`: the loss (and accuracy) of a model over one split of a dataset, with the
 //! seed's accounting — batch means times batch sizes, summed, over the number of samples — which
 //! equals PyTorch's one-shot mean over the whole split, whatever the batch size.
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use serde_json::{json, Value};
 
+use crate::config::{BatchSize, ExperimentSource, LossSync};
 use crate::criterion::Loss;
-use crate::device::{device_name, DeviceSpec};
 use crate::error::{Error, Result};
-use crate::experiment::{ExperimentSpec, TORCHSCRIPT};
-use crate::metrics::LossSync;
-use crate::run::apply_threads;
-use crate::train::{evaluate, EvalStats};
+use crate::experiment::Experiment;
+use crate::names::named_enum;
+use crate::runtime::{self, device_name, DeviceSpec};
+use crate::tally::SingleProcess;
+use crate::train::{evaluate, EvalPlan, EvalStats};
 
-/// Which pair of a dataset to evaluate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SplitChoice {
-    /// `inputs`/`targets` (a built-in experiment's training split).
-    Train,
-    /// `eval_inputs`/`eval_targets` (a built-in experiment's held-out split).
-    Eval,
-}
-
-impl SplitChoice {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            SplitChoice::Train => "train",
-            SplitChoice::Eval => "eval",
-        }
-    }
-}
-
-impl fmt::Display for SplitChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for SplitChoice {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "train" => Ok(SplitChoice::Train),
-            "eval" => Ok(SplitChoice::Eval),
-            _ => Err(Error::Config(format!(
-                "unknown split '{s}' (expected train or eval)"
-            ))),
-        }
+named_enum! {
+    /// Which pair of a dataset to evaluate.
+    pub enum SplitChoice: "unknown split" {
+        /// `inputs`/`targets` (a built-in experiment's training split).
+        Train = "train",
+        /// `eval_inputs`/`eval_targets` (a built-in experiment's held-out split).
+        Eval = "eval",
     }
 }
 
 /// What `eval` evaluates and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalConfig {
-    /// A built-in experiment, or `torchscript` with `model` and `data`.
-    pub experiment: String,
-    pub model: Option<PathBuf>,
-    pub data: Option<PathBuf>,
+    /// A built-in experiment, or a TorchScript model with its data.
+    pub experiment: ExperimentSource,
     /// A state_dict (safetensors) loaded into the model's parameters; required for a built-in
     /// experiment, optional for a TorchScript model (which carries its own weights).
     pub weights: Option<PathBuf>,
     pub loss: Option<Loss>,
-    pub batch_size: i64,
+    pub batch_size: BatchSize,
     /// `None`: `train` for a data file, `eval` (the held-out split) for a built-in experiment.
     pub split: Option<SplitChoice>,
     /// Seed of the built-in experiment's data (linear-regression draws its data from it).
@@ -119,31 +87,17 @@ impl EvalReport {
 }
 
 /// Builds the experiment, loads `weights`, and evaluates the chosen split in evaluation mode.
-pub fn run_eval(config: &EvalConfig) -> Result<EvalReport> {
-    if config.batch_size < 1 {
-        return Err(Error::Config(format!(
-            "--batch-size must be at least 1, got {}",
-            config.batch_size
-        )));
-    }
-    let torchscript = config.experiment == TORCHSCRIPT;
+pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
+    let torchscript = matches!(config.experiment, ExperimentSource::TorchScript { .. });
     if !torchscript && config.weights.is_none() {
         return Err(Error::Config(format!(
             "evaluating the built-in experiment '{}' needs --weights FILE.safetensors",
             config.experiment
         )));
     }
-    let spec = ExperimentSpec {
-        experiment: &config.experiment,
-        model: config.model.as_deref(),
-        data: config.data.as_deref(),
-        loss: config.loss,
-        seed: config.seed,
-    };
-    spec.validate()?;
-    apply_threads(config.threads);
-    let device = config.device.resolve()?;
-    let mut experiment = spec.build(device)?;
+    config.experiment.validate(config.loss)?;
+    let device = runtime::init(config.device, config.threads)?;
+    let mut experiment = Experiment::build(&config.experiment, config.loss, config.seed, device)?;
     if let Some(weights) = &config.weights {
         experiment.load_state_dict_file(weights)?;
     }
@@ -155,22 +109,26 @@ pub fn run_eval(config: &EvalConfig) -> Result<EvalReport> {
     let split = match split_choice {
         SplitChoice::Train => &experiment.data.train,
         SplitChoice::Eval => experiment.data.eval.as_ref().ok_or_else(|| {
+            let source = match &config.experiment {
+                ExperimentSource::TorchScript { data, .. } => data.display().to_string(),
+                other => other.to_string(),
+            };
             Error::Data(format!(
-                "--split eval: {} has no 'eval_inputs'/'eval_targets'",
-                config
-                    .data
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| config.experiment.clone())
+                "--split eval: {source} has no 'eval_inputs'/'eval_targets'"
             ))
         })?,
+    };
+    let plan = EvalPlan {
+        batch_size: config.batch_size,
+        loss_sync: LossSync::Batch,
+        device,
     };
     let stats = evaluate(
         experiment.model.as_mut(),
         experiment.loss,
         split,
-        config.batch_size,
-        LossSync::Batch,
+        plan,
+        &SingleProcess,
     )?;
     Ok(EvalReport {
         experiment: experiment.name.clone(),

@@ -1,28 +1,34 @@
-//! A whole training run as the CLI starts it: check the configuration, build the experiment,
-//! create (or reopen) the run directory, train, save the weights.
+//! A whole training run as the CLI starts it: check the configuration, set up the runtime once,
+//! build the experiment, create (or reopen) the run directory, train, save the weights.
+mod dir;
 mod eval;
-mod files;
+mod recorder;
 mod resume;
 
-pub use eval::{run_eval, EvalConfig, EvalReport, SplitChoice};
-pub use files::RunFiles;
+pub(crate) use dir::{fresh_path, read_metrics, RunDir};
+pub use dir::{CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
+pub use eval::{eval, EvalConfig, EvalReport, SplitChoice};
 pub use resume::{resume, resume_with};
+
+pub use crate::checkpoint::{checkpoint_path, Checkpoint, BEST, LAST};
+pub use crate::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
+pub use crate::progress::{for_stdout, BarProgress, PlainProgress, Progress, RunningLoss, Silent};
+pub use crate::run_state::{EpochRecord, PartialEpoch, RunState};
+pub use crate::train::FitEnd;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::checkpoint::RunProgress;
 use crate::config::TrainConfig;
-use crate::device::device_name;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
-use crate::interrupt::StopFlag;
-use crate::optim::{optimizer, Optimizer};
-use crate::progress::Progress;
-use crate::run_dir::{RunDir, CONFIG_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
-use crate::tensor_file::write_tensors;
-use crate::train::{fit, EpochRecord, FitEnd};
+use crate::optim::optimizer;
+use crate::runtime::{self, device_name};
+use crate::tally::SingleProcess;
+use crate::tensor_io::write_tensors;
+use crate::train::{fit, RunContext, Step};
+use recorder::Recorder;
 
 /// The tch version this binary was built with.
 pub const TCH_VERSION: &str = "0.24.0";
@@ -38,10 +44,48 @@ pub struct TrainOutcome {
     pub end: FitEnd,
 }
 
-/// Builds the experiment a configuration names, on `device`, with its initial weights. Model,
-/// data and criterion are checked against each other here, before any run directory exists.
-pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
-    let mut experiment = config.spec().build(device)?;
+/// Runs `config` from scratch, writing into `out` (or a fresh folder under `runs/`).
+pub fn train(
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let experiment = prepare(config)?;
+    start(experiment, config, out, stop, progress)
+}
+
+/// Trains an experiment built in Rust — a port of your own PyTorch experiment (see README,
+/// "Porting a PyTorch experiment") — with the harness's loop, checkpoints and run directory.
+/// `config` gives the loop's settings (its `experiment` is `ExperimentSource::Port(name)`;
+/// `device` is not used: the experiment's tensors already live on theirs).
+pub fn train_experiment(
+    experiment: Experiment,
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    config.validate()?;
+    runtime::init_threads(config.threads)?;
+    let mut experiment = experiment;
+    check_trainable(&mut experiment, config)?;
+    start(experiment, config, out, stop, progress)
+}
+
+/// Checks `config`, sets up the runtime (threads, device) and builds the experiment with its
+/// initial weights, checked for being trainable: everything before a run directory exists.
+pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
+    config.validate()?;
+    let device = runtime::init(config.device, config.threads)?;
+    let mut experiment = build_experiment(config, device)?;
+    check_trainable(&mut experiment, config)?;
+    Ok(experiment)
+}
+
+/// Builds the experiment a configuration names, on `device`, with its initial weights.
+pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
+    let mut experiment = Experiment::build(&config.experiment, config.loss, config.seed, device)?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }
@@ -50,64 +94,36 @@ pub fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Exp
 
 /// An error, naming `--model` when there is one, unless training can change the model's output
 /// (see [`Experiment::check_trainable`]); checked before a run directory is made or reopened.
-pub fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<()> {
+fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<()> {
     experiment
         .check_trainable()
-        .map_err(|e| match (e, &config.model) {
-            (Error::Data(message), Some(model)) => Error::file(model, message),
+        .map_err(|e| match (e, &config.experiment) {
+            (Error::Data(message), crate::config::ExperimentSource::TorchScript { model, .. }) => {
+                Error::file(model, message)
+            }
             (e, _) => e,
         })
 }
 
-/// Applies `--threads` to libtorch.
-pub fn apply_threads(threads: Option<i32>) {
-    if let Some(n) = threads {
-        tch::set_num_threads(n);
-    }
+/// The optimizer of `config` over the experiment's parameters, with its seams.
+fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
+    let optimizer = optimizer(&config.optimizer, experiment.parameters())?;
+    Ok(Step::new(optimizer, experiment.parameters()))
 }
 
-/// Runs `config` from scratch, writing into `out` (or a fresh folder under `runs/`).
-pub fn train(
-    config: &TrainConfig,
-    out: Option<&Path>,
-    stop: &StopFlag,
-    progress: &mut dyn Progress,
-) -> Result<TrainOutcome> {
-    config.validate()?;
-    apply_threads(config.threads);
-    let device = config.device.resolve()?;
-    let experiment = build_experiment(config, device)?;
-    start(experiment, config, out, stop, progress)
-}
-
-/// Trains an experiment built in Rust — a port of your own PyTorch experiment (see README,
-/// "Porting a PyTorch experiment") — with the harness's loop, checkpoints and run directory.
-/// `config` gives the loop's settings (its `experiment` field is only the run's name; `device` is
-/// not used: the experiment's tensors already live on theirs).
-pub fn train_experiment(
+/// A new run of a prepared (built and checked) experiment: its directory, its `config.json`,
+/// then its epochs.
+pub(crate) fn start(
     experiment: Experiment,
     config: &TrainConfig,
     out: Option<&Path>,
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    config.validate_settings()?;
-    apply_threads(config.threads);
-    start(experiment, config, out, stop, progress)
-}
-
-fn start(
-    mut experiment: Experiment,
-    config: &TrainConfig,
-    out: Option<&Path>,
-    stop: &StopFlag,
-    progress: &mut dyn Progress,
-) -> Result<TrainOutcome> {
-    let device = experiment.data.train.inputs.device();
-    check_trainable(&mut experiment, config)?;
-    let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
-    let run = RunDir::create(out, &experiment.name)?;
-    run.write_json(
+    let step = make_step(config, &experiment)?;
+    let device = experiment.device();
+    let dir = RunDir::create(out, &experiment.name)?;
+    dir.write_json(
         CONFIG_FILE,
         &json!({
             "config": config,
@@ -125,51 +141,60 @@ fn start(
         experiment.name,
         device_name(device),
         experiment.data.train.len(),
-        config.batch_size,
-        run.path().display()
+        config.batch_size.get(),
+        dir.path().display()
     ));
-    let state = RunProgress::default();
-    run_epochs(
+    let run = Run {
         config,
-        &mut experiment,
-        optimizer.as_mut(),
-        state,
-        run,
-        stop,
-        progress,
-    )
+        experiment,
+        step,
+        state: RunState::default(),
+        dir,
+    };
+    run.go(stop, progress)
 }
 
-pub(crate) fn run_epochs(
-    config: &TrainConfig,
-    experiment: &mut Experiment,
-    optimizer: &mut dyn Optimizer,
-    mut state: RunProgress,
-    run: RunDir,
-    stop: &StopFlag,
-    progress: &mut dyn Progress,
-) -> Result<TrainOutcome> {
-    let mut files = RunFiles::new(run)?;
-    let end = fit(
-        experiment, optimizer, config, &mut state, &mut files, stop, progress,
-    )?;
-    files.finish()?;
-    let run_dir = files.dir.path().to_path_buf();
-    if end == FitEnd::Finished {
-        write_tensors(
-            &files.dir.file(WEIGHTS_FILE),
-            &experiment.state_dict(),
-            None,
+/// A run ready for its (remaining) epochs.
+struct Run<'a> {
+    config: &'a TrainConfig,
+    experiment: Experiment,
+    step: Step,
+    state: RunState,
+    dir: RunDir,
+}
+
+impl Run<'_> {
+    /// Trains to the last epoch (or a stop), then saves the final weights.
+    fn go(mut self, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
+        let mut recorder = Recorder::new(self.dir)?;
+        let mut ctx = RunContext {
+            device: self.experiment.device(),
+            stop,
+            progress,
+            sink: &mut recorder,
+            processes: &SingleProcess,
+        };
+        let end = fit(
+            &mut self.experiment,
+            &mut self.step,
+            self.config,
+            &mut self.state,
+            &mut ctx,
         )?;
-        // Saved in evaluation mode, ready for inference after `torch.jit.load`.
-        experiment.model.set_train(false);
-        if let Some(module) = experiment.model.torchscript() {
-            module.save(&files.dir.file(TORCHSCRIPT_FILE))?;
+        recorder.finish()?;
+        let dir = &recorder.dir;
+        if end == FitEnd::Finished {
+            write_tensors(&dir.file(WEIGHTS_FILE), &self.experiment.state_dict(), None)?;
+            // Saved in evaluation mode, ready for inference after `torch.jit.load`.
+            self.experiment.model.set_train(false);
+            if let Some(module) = self.experiment.model.torchscript() {
+                module.save(&dir.file(TORCHSCRIPT_FILE))?;
+            }
         }
+        Ok(TrainOutcome {
+            run_dir: dir.path().to_path_buf(),
+            records: self.state.records,
+            end,
+        })
     }
-    Ok(TrainOutcome {
-        run_dir,
-        records: state.records,
-        end,
-    })
 }

@@ -2,16 +2,17 @@
 //! metrics.jsonl agree with it, and go on.
 use std::path::Path;
 
-use super::{apply_threads, build_experiment, check_trainable, run_epochs, TrainOutcome};
-use crate::checkpoint::{checkpoint_path, Checkpoint, RunProgress, LAST};
-use crate::config::TrainConfig;
-use crate::device::device_name;
+use super::dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+use super::{build_experiment, check_trainable, make_step, Run, TrainOutcome};
+use crate::checkpoint::{checkpoint_path, Checkpoint, LAST};
+use crate::config::{ExperimentSource, TrainConfig};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::interrupt::StopFlag;
-use crate::optim::{optimizer, Optimizer};
+use crate::optim::Optimizer;
 use crate::progress::Progress;
-use crate::run_dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+use crate::run_state::RunState;
+use crate::runtime::{self, device_name};
 use crate::train::FitEnd;
 
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
@@ -28,21 +29,20 @@ pub fn resume_with(
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    let run = RunDir::open(dir)?;
-    let (config, saved) = saved_config(&run)?;
-    apply_threads(config.threads);
-    let device = config.device.resolve()?;
+    let run_dir = RunDir::open(dir)?;
+    let (config, saved) = saved_config(&run_dir)?;
+    let device = runtime::init(config.device, config.threads)?;
     let mut experiment = build(&config, device)?;
     check_same_samples(&saved, &config, &experiment, dir)?;
     check_trainable(&mut experiment, &config)?;
-    let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
-    let last = checkpoint_path(run.path(), LAST);
+    let mut step = make_step(&config, &experiment)?;
+    let last = checkpoint_path(run_dir.path(), LAST);
     let state = if last.exists() {
-        restore(&last, &mut experiment, optimizer.as_mut())?
+        restore(&last, &mut experiment, step.optimizer.as_mut())?
     } else {
-        RunProgress::default()
+        RunState::default()
     };
-    if state.records.len() >= config.epochs && run.file(WEIGHTS_FILE).exists() {
+    if state.records.len() >= config.epochs && run_dir.file(WEIGHTS_FILE).exists() {
         progress.message(&format!(
             "{}: the run is already complete ({} epochs)",
             dir.display(),
@@ -61,7 +61,7 @@ pub fn resume_with(
         .iter()
         .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
         .collect();
-    crate::atomic::write_atomic(&run.file(METRICS_FILE), lines.as_bytes())?;
+    crate::atomic::write_atomic(&run_dir.file(METRICS_FILE), lines.as_bytes())?;
     progress.message(&format!(
         "resuming {} on {} after epoch {}{}, run directory {}",
         experiment.name,
@@ -69,19 +69,19 @@ pub fn resume_with(
         state.records.len(),
         state
             .partial
+            .as_ref()
             .map(|p| format!(" (+{} batches of epoch {})", p.batches, p.epoch))
             .unwrap_or_default(),
         dir.display()
     ));
-    run_epochs(
-        &config,
-        &mut experiment,
-        optimizer.as_mut(),
+    let run = Run {
+        config: &config,
+        experiment,
+        step,
         state,
-        run,
-        stop,
-        progress,
-    )
+        dir: run_dir,
+    };
+    run.go(stop, progress)
 }
 
 /// The configuration a run was started with, and the whole config.json.
@@ -92,9 +92,7 @@ fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
         .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
     let config: TrainConfig = serde_json::from_value(value["config"].clone())
         .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
-    config
-        .validate_settings()
-        .map_err(|e| Error::file(&path, e))?;
+    config.validate().map_err(|e| Error::file(&path, e))?;
     Ok((config, value))
 }
 
@@ -125,11 +123,10 @@ fn check_same_samples(
         Some(eval) => format!("{train} training and {eval} held-out samples"),
         None => format!("{train} training samples and no held-out split"),
     };
-    let source = config
-        .data
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| format!("experiment {}", experiment.name));
+    let source = match &config.experiment {
+        ExperimentSource::TorchScript { data, .. } => data.display().to_string(),
+        _ => format!("experiment {}", experiment.name),
+    };
     Err(Error::Data(format!(
         "{source} now holds {} but the run in {} started with {}; it cannot be resumed on other data",
         counts(now),
@@ -143,7 +140,7 @@ fn restore(
     path: &Path,
     experiment: &mut Experiment,
     optimizer: &mut dyn Optimizer,
-) -> Result<RunProgress> {
+) -> Result<RunState> {
     let checkpoint = Checkpoint::load(path)?;
     if checkpoint.experiment != experiment.name {
         return Err(Error::file(

@@ -11,25 +11,21 @@
 //! ```
 //!
 //! With `--loss-sync epoch` the batch sums stay on the device and `total_loss` is read once, at
-//! the end (see `metrics::EpochLoss`); the numbers are the same.
+//! the end (see `tally`); the numbers are the same.
 use tch::Tensor;
 
-use crate::checkpoint::PartialEpoch;
-use crate::config::NonFinitePolicy;
-use crate::criterion::Loss;
-use crate::data::{train_batches, Split};
+use super::{RunContext, Step};
+use crate::config::{BatchSize, LossSync, NonFinitePolicy};
+use crate::data::train_batches;
 use crate::error::Result;
-use crate::interrupt::StopFlag;
-use crate::metrics::{EpochLoss, LossSync};
-use crate::model::Model;
-use crate::optim::Optimizer;
-use crate::progress::Progress;
+use crate::experiment::Experiment;
+use crate::run_state::PartialEpoch;
+use crate::tally::Tally;
 
 /// What one finished epoch of training saw.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochStats {
-    /// Sum of per-sample losses over the samples trained on (the dataset length, less skipped
-    /// batches).
+    /// Mean per-sample loss over the samples trained on (the dataset, less skipped batches).
     pub average_loss: f64,
     /// Samples seen and counted.
     pub samples: u64,
@@ -40,7 +36,7 @@ pub struct EpochStats {
 }
 
 /// How an epoch ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EpochEnd {
     Finished(EpochStats),
     /// Stopped at a batch boundary (Ctrl-C); the state to continue from.
@@ -54,73 +50,82 @@ pub enum EpochEnd {
 
 /// The loop's settings for one epoch.
 pub struct EpochPlan<'a> {
-    pub epoch: usize,
-    pub batch_size: i64,
+    pub batch_size: BatchSize,
     /// The epoch's sample order, or `None` for stored order.
     pub order: Option<&'a Tensor>,
-    /// Where a stopped epoch left off (batches already done, their loss sum).
-    pub resume_from: Option<PartialEpoch>,
+    /// Where the epoch begins: its start, or where a stopped run left it.
+    pub start: PartialEpoch,
     pub on_nonfinite: NonFinitePolicy,
     pub loss_sync: LossSync,
 }
 
-/// Trains `model` for one epoch over `split`.
+/// Trains the experiment's model for one epoch over its training split.
 pub fn train_epoch(
-    model: &mut dyn Model,
-    optimizer: &mut dyn Optimizer,
-    criterion: Loss,
-    split: &Split,
-    plan: &EpochPlan,
-    stop: &StopFlag,
-    progress: &mut dyn Progress,
+    experiment: &mut Experiment,
+    step: &mut Step,
+    plan: EpochPlan,
+    ctx: &mut RunContext,
 ) -> Result<EpochEnd> {
+    let (model, criterion, split) = experiment.parts();
     model.set_train(true);
-    let start = plan.resume_from.unwrap_or(PartialEpoch {
-        epoch: plan.epoch,
-        ..Default::default()
-    });
+    let mut epoch = plan.start;
     let mut total_loss =
-        EpochLoss::starting_from(plan.loss_sync, split.inputs.device(), start.total_loss)?;
-    let mut batches = start.batches;
-    let (mut skipped, mut skipped_samples) = (start.skipped_batches, start.skipped_samples);
-    for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(batches) {
-        optimizer.zero_grad()?;
+        std::mem::take(&mut epoch.total_loss).placed(plan.loss_sync, ctx.device)?;
+    for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(epoch.batches)
+    {
+        step.zero_grad()?;
         let outputs = model.forward_t(&inputs, true)?;
         let loss = criterion.compute(&outputs, &targets)?; // batch mean
         loss.f_backward()?;
         let batch_size = inputs.size()[0];
         let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
-        batches += 1;
+        epoch.batches += 1;
         if batch_loss.is_nonfinite() {
             if plan.on_nonfinite == NonFinitePolicy::Stop {
-                return Ok(EpochEnd::NonFinite {
-                    batch: batches,
-                    loss: loss.f_double_value(&[])?,
-                });
+                return nonfinite(&epoch, &loss);
             }
-            (skipped, skipped_samples) = (skipped + 1, skipped_samples + batch_size as u64);
+            epoch.skip(batch_size);
             continue;
         }
-        optimizer.step()?;
-        total_loss.update(batch_loss, batch_size)?; // batch sum
-        progress.batch(batches, &total_loss);
-        if stop.requested() {
-            let partial = PartialEpoch {
-                epoch: plan.epoch,
-                batches,
-                total_loss: total_loss.to_host()?,
-                skipped_batches: skipped,
-                skipped_samples,
-            };
-            return Ok(EpochEnd::Stopped(partial));
+        if step.transform_gradients()? {
+            step.optimizer.step()?;
+            step.schedule_step()?;
+        }
+        total_loss.add(batch_loss, batch_size)?; // batch sum
+        ctx.progress.batch(epoch.batches, &total_loss);
+        if ctx.stop.requested() {
+            return stopped(epoch, &total_loss);
         }
     }
-    let counted = split.len() - skipped_samples as usize;
+    total_loss.reduce(ctx.processes)?;
+    let counted = split.len() - epoch.skipped_samples as usize;
     let average_loss = total_loss.average_over(counted, "train")?; // NOT / batches
     Ok(EpochEnd::Finished(EpochStats {
         average_loss,
         samples: total_loss.count(),
-        batches,
-        skipped_batches: skipped,
+        batches: epoch.batches,
+        skipped_batches: epoch.skipped_batches,
     }))
+}
+
+impl PartialEpoch {
+    /// A batch left out for its non-finite loss (`--on-nonfinite skip-batch`).
+    fn skip(&mut self, batch_size: i64) {
+        self.skipped_batches += 1;
+        self.skipped_samples += batch_size as u64;
+    }
+}
+
+/// The end of an epoch whose last batch had a non-finite loss.
+fn nonfinite(epoch: &PartialEpoch, loss: &Tensor) -> Result<EpochEnd> {
+    Ok(EpochEnd::NonFinite {
+        batch: epoch.batches,
+        loss: loss.f_double_value(&[])?,
+    })
+}
+
+/// The end of an epoch stopped after its current batch, with its loss so far (on the host).
+fn stopped(mut epoch: PartialEpoch, total_loss: &Tally) -> Result<EpochEnd> {
+    epoch.total_loss = total_loss.to_host()?;
+    Ok(EpochEnd::Stopped(epoch))
 }

@@ -1,9 +1,12 @@
 //! Evaluation with the seed's accounting: batch means times batch sizes, over the dataset length.
+use tch::Device;
+
+use crate::config::{BatchSize, LossSync};
 use crate::criterion::Loss;
 use crate::data::{eval_batches, Split};
 use crate::error::Result;
-use crate::metrics::{EpochAccuracy, EpochLoss, LossSync};
 use crate::model::Model;
+use crate::tally::{Reduce, Tally};
 
 /// Loss (and accuracy, for classifiers) of a model over a held-out split.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,34 +18,45 @@ pub struct EvalStats {
     pub batches: usize,
 }
 
-/// Evaluates `model` on `split` under `no_grad`, in evaluation mode. With `LossSync::Epoch` the
-/// loss sum and the correct count stay on the device until the end.
+/// How to go through a split.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalPlan {
+    pub batch_size: BatchSize,
+    pub loss_sync: LossSync,
+    /// Where the split's tensors live.
+    pub device: Device,
+}
+
+/// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
+/// `processes` at the end. With `LossSync::Epoch` the loss sum and the correct count stay on the
+/// device until then.
 pub fn evaluate(
     model: &mut dyn Model,
     criterion: Loss,
     split: &Split,
-    batch_size: i64,
-    loss_sync: LossSync,
+    plan: EvalPlan,
+    processes: &dyn Reduce,
 ) -> Result<EvalStats> {
     model.set_train(false);
-    let device = split.inputs.device();
     tch::no_grad(|| {
-        let mut total_loss = EpochLoss::new(loss_sync, device)?;
-        let mut accuracy = EpochAccuracy::new(loss_sync, device)?;
+        let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
+        let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut batches = 0;
-        for (inputs, targets) in eval_batches(split, batch_size)? {
+        for (inputs, targets) in eval_batches(split, plan.batch_size)? {
             let outputs = model.forward_t(&inputs, false)?;
-            let loss = criterion.compute(&outputs, &targets)?;
+            let loss = criterion.compute(&outputs, &targets)?; // batch mean
             let batch_size = inputs.size()[0];
-            total_loss.update(total_loss.read(&loss)?, batch_size)?;
-            if let Some(correct) = criterion.correct(&outputs, &targets)? {
-                accuracy.update(&correct, batch_size)?;
+            total_loss.add(total_loss.read(&loss)?, batch_size)?; // batch sum
+            if let Some(right) = criterion.correct(&outputs, &targets)? {
+                correct.add_sum(&right, batch_size)?;
             }
             batches += 1;
         }
+        total_loss.reduce(processes)?;
+        correct.reduce(processes)?;
         Ok(EvalStats {
             average_loss: total_loss.average_over(split.len(), "eval")?,
-            accuracy: accuracy.to_host()?.ratio(),
+            accuracy: correct.ratio()?,
             samples: total_loss.count(),
             batches,
         })

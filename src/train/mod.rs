@@ -1,9 +1,13 @@
-//! The training loop: one epoch of the seed (`epoch`), evaluation (`evaluate`), and the run of all
-//! epochs with its metrics and files (`fit`).
+//! The training loop: one epoch of the seed (`epoch`), the step and its seams (`step`),
+//! evaluation (`evaluate`), the run of all epochs (`fit`) and what they are handed (`context`).
+mod context;
 mod epoch;
 mod evaluate;
 mod fit;
+mod step;
 
-pub use epoch::{train_epoch, EpochEnd, EpochPlan, EpochStats};
-pub use evaluate::{evaluate, EvalStats};
-pub use fit::{fit, EpochRecord, FitEnd, RunSink};
+pub use context::{RunContext, RunSink};
+pub use epoch::train_epoch;
+pub use evaluate::{evaluate, EvalPlan, EvalStats};
+pub use fit::{fit, FitEnd};
+pub use step::Step;

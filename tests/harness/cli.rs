@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
-use tch_harness::tensor_file::read_tensors;
+use tch_harness::data::read_tensors;
 
 fn train(out: &Path, extra: &[&str]) -> std::process::Output {
     let out = out.to_str().unwrap();

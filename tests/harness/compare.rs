@@ -133,12 +133,15 @@ fn compare_passes_every_flag_through() {
     let cmp = dir.path().join("cmp");
     assert_eq!(compare_json(&cmp)["max_rel_diff"], json!(0.0));
     let got = reference_config(&cmp);
-    let want = json!({"optimizer": "adamw", "amsgrad": true, "beta1": 0.8, "beta2": 0.99,
-        "eps": 1e-6, "weight_decay": 0.05, "lr": 0.01, "batch_size": 50,
+    assert_eq!(
+        got,
+        harness_config(&cmp),
+        "both sides train one configuration"
+    );
+    let want = json!({"optimizer": {"kind": "adamw", "amsgrad": true, "betas": [0.8, 0.99],
+        "eps": 1e-6, "weight_decay": 0.05, "lr": 0.01}, "batch_size": 50,
         "seed": 9223372036854775809u64, "threads": 1, "epochs": 2, "device": "cpu"});
-    for (key, value) in want.as_object().unwrap() {
-        assert_eq!(&got[key], value, "{key}");
-    }
+    assert_holds(&got, &want, "config");
 
     // SGD's flags, without shuffling, from the weights the first reference run saved.
     let init = cmp.join("reference/model.safetensors");
@@ -160,11 +163,32 @@ fn compare_passes_every_flag_through() {
     let cmp = dir.path().join("cmp");
     assert_eq!(compare_json(&cmp)["max_rel_diff"], json!(0.0));
     let got = reference_config(&cmp);
-    let want = json!({"optimizer": "sgd", "momentum": 0.9, "nesterov": true, "weight_decay": 1e-3,
-        "lr": 0.02, "no_shuffle": true, "init": init.to_str().unwrap()});
-    for (key, value) in want.as_object().unwrap() {
-        assert_eq!(&got[key], value, "{key}");
+    assert_eq!(
+        got,
+        harness_config(&cmp),
+        "both sides train one configuration"
+    );
+    let want = json!({"optimizer": {"kind": "sgd", "momentum": 0.9, "nesterov": true,
+        "weight_decay": 1e-3, "lr": 0.02}, "shuffle": false, "init": init.to_str().unwrap()});
+    assert_holds(&got, &want, "config");
+}
+
+/// Every key of `want` is in `got` with the same value (objects are compared key by key).
+fn assert_holds(got: &Value, want: &Value, path: &str) {
+    match want.as_object() {
+        Some(keys) => {
+            for (key, value) in keys {
+                assert_holds(&got[key], value, &format!("{path}.{key}"));
+            }
+        }
+        None => assert_eq!(got, want, "{path}"),
     }
+}
+
+/// The `config` the harness recorded in its config.json.
+fn harness_config(cmp: &Path) -> Value {
+    let text = std::fs::read_to_string(cmp.join("harness/config.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["config"].clone()
 }
 
 /// The `config` the reference recorded in its config.json.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use tch_harness::tensor_file::read_tensors;
+use tch_harness::data::read_tensors;
 
 use crate::common::{assert_clean_error, python, read_jsonl, run_bin, run_python, tempdir, text};
 use crate::compare::{assert_identical_run, compare_json, reference_config};
@@ -82,7 +82,7 @@ fn assert_own_identical(name: &str, data: &str, extra: &[&str]) -> Value {
     let cmp = dir.path().join("cmp");
     let reference = reference_config(&cmp);
     assert_eq!(reference["experiment"], json!("torchscript"));
-    assert_eq!(reference["no_shuffle"], json!(false));
+    assert_eq!(reference["shuffle"], json!(true));
     let harness = read_tensors(&cmp.join("harness/model.safetensors")).unwrap();
     let python = read_tensors(&cmp.join("reference/model.safetensors")).unwrap();
     let names = |t: &[(String, tch::Tensor)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();

@@ -2,7 +2,7 @@
 //! gets after `torch.manual_seed(seed)` (and, for linear-regression, the synthetic data's draws),
 //! bit for bit; and `train --init FILE` starts from a state_dict PyTorch saved.
 use tch::Device;
-use tch_harness::tensor_file::read_tensors;
+use tch_harness::data::read_tensors;
 use tch_harness::Builtin;
 
 use crate::bits::{assert_bits_eq, assert_named_bits_eq, same_bits};
@@ -46,7 +46,7 @@ fn builtin_weights_match_reference_net() {
         "reference.py and Builtin::ALL list the same experiments"
     );
 
-    for builtin in Builtin::ALL {
+    for &builtin in Builtin::ALL {
         let mut first: Option<Vec<(String, tch::Tensor)>> = None;
         for seed in SEEDS {
             let file = dir

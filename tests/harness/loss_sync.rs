@@ -3,9 +3,8 @@
 use std::cell::Cell;
 
 use tch::{Device, Kind, Tensor};
-use tch_harness::metrics::{DeviceLossAccumulator, EpochLoss, RunningLoss};
-use tch_harness::progress::{BarProgress, PlainProgress, Progress, Silent};
-use tch_harness::{LossAccumulator, LossSync};
+use tch_harness::run::{BarProgress, PlainProgress, Progress, RunningLoss, Silent};
+use tch_harness::{BatchMean, LossSync, Tally};
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 
@@ -76,14 +75,15 @@ fn bad_loss_sync_is_a_one_line_error() {
 fn device_accumulator_is_bit_identical_to_the_host_one() {
     tch::manual_seed(7);
     let means = Tensor::rand([500], (Kind::Float, Device::Cpu)).exp();
-    let mut host = LossAccumulator::new();
-    let mut device = DeviceLossAccumulator::new(Device::Cpu).unwrap();
+    let mut host = Tally::new();
+    let mut device = Tally::for_sync(LossSync::Epoch, Device::Cpu).unwrap();
     let mut n = 0usize;
     for i in 0..500 {
         let mean = means.get(i);
         let size = 1 + i * 37 % 64;
-        host.update(mean.double_value(&[]), size);
-        device.update(&mean, size).unwrap();
+        host.add(BatchMean::Read(mean.double_value(&[])), size)
+            .unwrap();
+        device.add(device.read(&mean).unwrap(), size).unwrap();
         n += size as usize;
     }
     assert_eq!(device.count(), host.count());
@@ -100,10 +100,11 @@ fn device_accumulator_is_bit_identical_to_the_host_one() {
 fn device_accumulator_detaches() {
     let w = Tensor::ones([3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
     let loss = (&w * 2.0).mean(Kind::Float);
-    let mut total = EpochLoss::new(LossSync::Epoch, Device::Cpu).unwrap();
+    let mut total = Tally::for_sync(LossSync::Epoch, Device::Cpu).unwrap();
     for _ in 0..2 {
         let batch = total.read(&loss).unwrap();
-        total.update(batch, 3).unwrap();
+        assert!(matches!(batch, BatchMean::OnDevice(_)), "{batch:?}");
+        total.add(batch, 3).unwrap();
     }
     assert_eq!(total.count(), 6);
     assert_eq!(total.average_over(6, "train").unwrap(), 2.0);

@@ -5,8 +5,8 @@
 //! vectorised kernels and their scalar tails; gradients change scale by six orders of magnitude
 //! between steps and hold exact zeros.
 use tch::Tensor;
-use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::tensor_file::{read_tensors, NamedTensors};
+use tch_harness::data::{read_tensors, NamedTensors};
+use tch_harness::optim::{AdamConfig, OptimizerConfig, SgdConfig};
 
 use crate::bits::{assert_bits_eq, assert_named_bits_eq};
 use crate::common::{run_python, tempdir};
@@ -15,8 +15,8 @@ use crate::common::{run_python, tempdir};
 const STEPS: usize = 6;
 
 /// Makes the inputs (`init.<p>`, `grad<k>.<p>`) and, for each case of `argv[1]` (a JSON list of
-/// `OptimizerConfig`s), the parameters after every step (`step<k>.<p>`) and the final state
-/// (`state.<p>.<key>`), in `argv[2]`.
+/// `OptimizerConfig`s: `{"kind": …, torch.optim keywords…}`), the parameters after every step
+/// (`step<k>.<p>`) and the final state (`state.<p>.<key>`), in `argv[2]`.
 const TORCH_OPTIM: &str = r#"
 import json, sys
 import torch
@@ -42,12 +42,9 @@ inputs.update({f"grad{k + 1}.{n}": g for k, step in enumerate(grads) for n, g in
 save_file(inputs, f"{out}/inputs.safetensors")
 
 def make(c, ps):
-    if c["kind"] == "sgd":
-        return torch.optim.SGD(ps, lr=c["lr"], momentum=c["momentum"], dampening=c["dampening"],
-                               weight_decay=c["weight_decay"], nesterov=c["nesterov"], foreach=False)
-    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[c["kind"]]
-    return cls(ps, lr=c["lr"], betas=(c["beta1"], c["beta2"]), eps=c["eps"],
-               weight_decay=c["weight_decay"], amsgrad=c["amsgrad"], foreach=False)
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[c["kind"]]
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in c.items() if k != "kind"}
+    return cls(ps, foreach=False, **kwargs)
 
 for i, c in enumerate(cases):
     ps = {n: p.clone().requires_grad_() for n, p in params.items()}
@@ -64,46 +61,67 @@ for i, c in enumerate(cases):
     save_file(saved, f"{out}/case{i}.safetensors")
 "#;
 
-/// `name` → config, built from PyTorch's defaults.
-fn case(kind: OptimizerKind, lr: f64, edit: impl Fn(&mut OptimizerConfig)) -> OptimizerConfig {
-    let mut c = OptimizerConfig::new(kind, lr);
+/// SGD from PyTorch's defaults at `lr`, edited.
+fn sgd(lr: f64, edit: impl Fn(&mut SgdConfig)) -> OptimizerConfig {
+    let mut c = SgdConfig {
+        lr,
+        ..SgdConfig::default()
+    };
     edit(&mut c);
-    c
+    OptimizerConfig::Sgd(c)
+}
+
+/// Adam (or, `decoupled`, AdamW with its default weight decay 0.01) at `lr`, edited.
+fn adam(decoupled: bool, lr: f64, edit: impl Fn(&mut AdamConfig)) -> OptimizerConfig {
+    let mut c = AdamConfig {
+        lr,
+        weight_decay: if decoupled { 0.01 } else { 0.0 },
+        ..AdamConfig::default()
+    };
+    edit(&mut c);
+    if decoupled {
+        OptimizerConfig::AdamW(c)
+    } else {
+        OptimizerConfig::Adam(c)
+    }
 }
 
 fn sgd_cases() -> Vec<OptimizerConfig> {
-    use OptimizerKind::Sgd;
     vec![
-        case(Sgd, 0.1, |_| {}),
-        case(Sgd, 0.1, |c| c.momentum = 0.9),
-        case(Sgd, 0.1, |c| (c.momentum, c.dampening) = (0.9, 0.1)),
-        case(Sgd, 0.1, |c| (c.momentum, c.nesterov) = (0.9, true)),
-        case(Sgd, 0.1, |c| c.weight_decay = 1e-2),
-        case(Sgd, 0.05, |c| {
+        sgd(0.1, |_| {}),
+        sgd(0.1, |c| c.momentum = 0.9),
+        sgd(0.1, |c| (c.momentum, c.dampening) = (0.9, 0.1)),
+        sgd(0.1, |c| (c.momentum, c.nesterov) = (0.9, true)),
+        sgd(0.1, |c| c.weight_decay = 1e-2),
+        sgd(0.05, |c| {
             (c.momentum, c.dampening, c.weight_decay) = (0.9, 0.5, 5e-4);
         }),
-        case(Sgd, 0.03, |c| {
+        sgd(0.03, |c| {
             (c.momentum, c.nesterov, c.weight_decay) = (0.8, true, 1e-3);
         }),
-        case(Sgd, 0.7, |c| {
+        sgd(0.7, |c| {
             (c.momentum, c.dampening, c.weight_decay) = (0.5, 0.9, 0.1);
+        }),
+        sgd(0.1, |c| {
+            (c.momentum, c.weight_decay, c.maximize) = (0.9, 1e-2, true)
         }),
     ]
 }
 
 fn adam_cases() -> Vec<OptimizerConfig> {
-    use OptimizerKind::{Adam, AdamW};
     vec![
-        case(Adam, 1e-3, |_| {}),
-        case(Adam, 1e-3, |c| c.weight_decay = 1e-2),
-        case(Adam, 1e-3, |c| c.amsgrad = true),
-        case(Adam, 0.01, |c| {
+        adam(false, 1e-3, |_| {}),
+        adam(false, 1e-3, |c| c.weight_decay = 1e-2),
+        adam(false, 1e-3, |c| c.amsgrad = true),
+        adam(false, 0.01, |c| {
             (c.amsgrad, c.weight_decay) = (true, 0.05);
-            (c.beta1, c.beta2, c.eps) = (0.8, 0.99, 1e-6);
+            (c.betas, c.eps) = ((0.8, 0.99), 1e-6);
         }),
-        case(AdamW, 1e-3, |_| {}),
-        case(AdamW, 1e-3, |c| c.weight_decay = 0.0),
-        case(AdamW, 0.003, |c| (c.amsgrad, c.weight_decay) = (true, 0.1)),
+        adam(false, 1e-3, |c| (c.maximize, c.weight_decay) = (true, 1e-2)),
+        adam(true, 1e-3, |_| {}),
+        adam(true, 1e-3, |c| c.weight_decay = 0.0),
+        adam(true, 0.003, |c| (c.amsgrad, c.weight_decay) = (true, 0.1)),
+        adam(true, 0.003, |c| (c.amsgrad, c.maximize) = (true, true)),
     ]
 }
 

@@ -1,8 +1,8 @@
 //! `Optimizer::state` / `load_state`: state saved after k steps (through a safetensors file) and
 //! loaded into a fresh optimizer continues exactly as the uninterrupted run.
 use tch::{Device, Kind, Tensor};
-use tch_harness::optim::{OptimizerConfig, OptimizerKind};
-use tch_harness::tensor_file::{read_tensors, write_tensors, NamedTensors};
+use tch_harness::data::{read_tensors, write_tensors, NamedTensors};
+use tch_harness::optim::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
 
 use crate::bits::{assert_named_bits_eq, same_bits};
 use crate::common::tempdir;
@@ -101,22 +101,25 @@ fn check_resume(config: &OptimizerConfig) {
 
 #[test]
 fn load_state_continues_bit_for_bit() {
-    let sgd = OptimizerConfig {
+    let sgd = OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.05,
         momentum: 0.9,
         nesterov: true,
         weight_decay: 1e-3,
-        ..OptimizerConfig::new(OptimizerKind::Sgd, 0.05)
-    };
-    let sgd_dampened = OptimizerConfig {
+        ..SgdConfig::default()
+    });
+    let sgd_dampened = OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.1,
         momentum: 0.8,
         dampening: 0.3,
-        ..OptimizerConfig::new(OptimizerKind::Sgd, 0.1)
-    };
-    let adam = OptimizerConfig {
+        ..SgdConfig::default()
+    });
+    let adam = OptimizerConfig::Adam(AdamConfig {
+        lr: 1e-3,
         amsgrad: true,
         weight_decay: 1e-2,
-        ..OptimizerConfig::new(OptimizerKind::Adam, 1e-3)
-    };
+        ..AdamConfig::default()
+    });
     let adamw = OptimizerConfig::new(OptimizerKind::AdamW, 3e-3);
     for config in [sgd, sgd_dampened, adam, adamw] {
         check_resume(&config);

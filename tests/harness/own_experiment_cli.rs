@@ -4,7 +4,7 @@
 use std::process::Output;
 
 use serde_json::Value;
-use tch_harness::tensor_file::{read_tensors, write_tensors};
+use tch_harness::data::{read_tensors, write_tensors};
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, run_python, tempdir, text};
 use crate::own_fixture::{fixture, path, BATCH, LR};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use tch::{Kind, Tensor};
-use tch_harness::tensor_file::write_tensors;
+use tch_harness::data::write_tensors;
 
 use crate::common::{assert_clean_error, run_bin, tempdir};
 use crate::own_fixture::{fixture, path};

@@ -5,7 +5,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::common::{assert_clean_error, bin, read_jsonl, run_bin, tempdir, text};
-use tch_harness::checkpoint::{checkpoint_path, Checkpoint, LAST};
+use tch_harness::run::{checkpoint_path, Checkpoint, LAST};
 
 /// Long enough (≈ 2 s of training after ≈ 0.7 s of start-up) to be killed mid-run.
 fn flags(optimizer: &[&'static str]) -> Vec<&'static str> {

@@ -1,7 +1,7 @@
 //! `--resume` of a built-in experiment's run whose last checkpoint was damaged or replaced.
 use std::path::Path;
 
-use tch_harness::checkpoint::{checkpoint_path, LAST};
+use tch_harness::run::{checkpoint_path, LAST};
 
 use super::corrupt::corruptions;
 use super::run_dir::copy_dir;

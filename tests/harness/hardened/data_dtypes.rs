@@ -1,6 +1,6 @@
 //! `--data` tensors of a dtype the loss or the model cannot take.
 use tch::Kind;
-use tch_harness::tensor_file::NamedTensors;
+use tch_harness::data::NamedTensors;
 
 use super::own_cases::{Cases, Task};
 use super::tensor_edits::{base, get, retyped};

@@ -1,6 +1,6 @@
 //! `--data` tensors whose shapes do not fit the model or each other, and missing or unknown keys.
 use tch::{Kind, Tensor};
-use tch_harness::tensor_file::NamedTensors;
+use tch_harness::data::NamedTensors;
 
 use super::own_cases::{Cases, Task};
 use super::tensor_edits::{base, get, with, with_pair, without};

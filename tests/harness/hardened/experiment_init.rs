@@ -2,7 +2,7 @@
 //! unexpected or misshapen keys.
 use std::path::Path;
 
-use tch_harness::tensor_file::{read_tensors, write_tensors};
+use tch_harness::data::{read_tensors, write_tensors};
 
 use super::corrupt::corruptions;
 use super::runner::{case, Case};

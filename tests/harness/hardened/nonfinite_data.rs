@@ -1,6 +1,6 @@
 //! `--data` files with a NaN or an infinity in one sample of one tensor.
 use tch::Kind;
-use tch_harness::tensor_file::NamedTensors;
+use tch_harness::data::NamedTensors;
 
 use super::own_cases::{Cases, Task};
 use super::tensor_edits::{get, set_in_sample, with};

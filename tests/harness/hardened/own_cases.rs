@@ -2,7 +2,7 @@
 //! the `--model`/`--data`/`--loss` flags of a task.
 use std::path::{Path, PathBuf};
 
-use tch_harness::tensor_file::{write_tensors, NamedTensors};
+use tch_harness::data::{write_tensors, NamedTensors};
 
 use super::runner::{case, Case};
 use crate::own_fixture::path;

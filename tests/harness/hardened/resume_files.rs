@@ -1,7 +1,7 @@
 //! `--resume` of a TorchScript run whose model or data file changed after it started.
 use std::path::{Path, PathBuf};
 
-use tch_harness::tensor_file::{read_tensors, write_tensors, NamedTensors};
+use tch_harness::data::{read_tensors, write_tensors, NamedTensors};
 
 use super::corrupt::{header_corruptions, random_files, truncations, Lcg};
 use super::own_cases::{Cases, Task};

@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use tch::{Kind, Tensor};
-use tch_harness::tensor_file::{read_tensors, NamedTensors};
+use tch_harness::data::{read_tensors, NamedTensors};
 
 use crate::own_fixture::fixture;
 

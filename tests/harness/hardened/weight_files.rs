@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use tch::Kind;
-use tch_harness::tensor_file::{read_tensors, NamedTensors};
+use tch_harness::data::{read_tensors, NamedTensors};
 
 use super::corrupt::truncations;
 use super::own_cases::{file_name, Cases, Task};

@@ -1,5 +1,7 @@
-//! `--device auto|cpu|cuda|cuda:N`, resolved against what libtorch can see. Asking for CUDA where
-//! there is none is an error, never a silent fall back to the CPU.
+//! Where a command runs: `--device auto|cpu|cuda|cuda:N`, resolved against what libtorch can see,
+//! and `--threads`. Both are applied once per command, by [`init`], before anything is built; from
+//! then on the device travels in the run's context. Asking for CUDA where there is none is an
+//! error, never a silent fall back to the CPU.
 use std::fmt;
 use std::str::FromStr;
 
@@ -45,6 +47,31 @@ impl DeviceSpec {
             }
         }
     }
+}
+
+/// Applies `threads` to libtorch and resolves `device`: the one place a command does either.
+pub fn init(device: DeviceSpec, threads: Option<i32>) -> Result<Device> {
+    init_threads(threads)?;
+    device.resolve()
+}
+
+/// Applies `threads` to libtorch (for an experiment whose tensors are already on their device).
+pub fn init_threads(threads: Option<i32>) -> Result<()> {
+    if let Some(n) = threads {
+        check_threads(n)?;
+        tch::set_num_threads(n);
+    }
+    Ok(())
+}
+
+/// An error naming `--threads` unless it is at least 1.
+pub fn check_threads(threads: i32) -> Result<()> {
+    if threads < 1 {
+        return Err(Error::Config(format!(
+            "--threads must be at least 1, got {threads}"
+        )));
+    }
+    Ok(())
 }
 
 /// How a resolved device is written in config.json and reports (`cpu`, `cuda:0`).

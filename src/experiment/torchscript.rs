@@ -6,13 +6,11 @@ use tch::nn::VarStore;
 use tch::Device;
 
 use super::Experiment;
+use crate::config::TORCHSCRIPT;
 use crate::criterion::Loss;
 use crate::data::read_data_file;
 use crate::error::{Error, Result};
 use crate::model::TorchScriptModel;
-
-/// The experiment name of a run on `--model`/`--data` (in `config.json`, run folder names).
-pub const TORCHSCRIPT: &str = "torchscript";
 
 /// Reads and checks `data`, loads `model` onto `device` with its parameters in a fresh VarStore,
 /// and checks that model, data and `loss` fit together (see [`Experiment::check_task`]). `seed`

@@ -31,14 +31,6 @@ pub fn parse_tensors(bytes: &[u8], origin: &Path) -> Result<NamedTensors> {
     Ok(named)
 }
 
-/// Reads the `__metadata__` string map of a safetensors file.
-pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::file(path, format!("not a valid safetensors file ({e})")))?;
-    Ok(meta.metadata().clone().unwrap_or_default())
-}
-
 /// Writes named tensors atomically (temporary file, fsync, rename).
 pub fn write_tensors(
     path: &Path,

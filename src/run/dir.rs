@@ -1,6 +1,6 @@
-//! The run directory: `config.json`, `metrics.jsonl` (one JSON object per epoch, flushed every
-//! epoch) and the final weights as a safetensors state_dict (and, for a TorchScript model, the
-//! trained module itself).
+//! The run directory and its files: `config.json`, `metrics.jsonl` (one JSON object per epoch),
+//! `checkpoints/`, and the final weights as a safetensors state_dict (and, for a TorchScript
+//! model, the trained module itself).
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,27 +1,27 @@
-//! The run directory as `fit` writes it: a checkpoint, then the epoch's metrics line.
+//! The run directory as `fit` fills it: a checkpoint, then the epoch's metrics line.
+use super::dir::{MetricsLog, RunDir};
 use crate::checkpoint::{
-    checkpoint_path, Checkpoint, CheckpointWriter, RunProgress, BEST, CHECKPOINT_DIR, LAST,
+    checkpoint_path, Checkpoint, CheckpointActions, CheckpointWriter, BEST, CHECKPOINT_DIR, LAST,
 };
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
-use crate::optim::Optimizer;
-use crate::run_dir::{MetricsLog, RunDir};
-use crate::train::RunSink;
+use crate::run_state::RunState;
+use crate::train::{RunSink, Step};
 
-/// Checkpoints and `metrics.jsonl` of one run.
-pub struct RunFiles {
+/// Writes the checkpoints and `metrics.jsonl` of one run.
+pub(crate) struct Recorder {
     pub dir: RunDir,
     log: MetricsLog,
     writer: CheckpointWriter<Checkpoint>,
 }
 
-impl RunFiles {
+impl Recorder {
     /// Appends to the run's metrics file; checkpoints go to `checkpoints/`.
-    pub fn new(dir: RunDir) -> Result<RunFiles> {
+    pub fn new(dir: RunDir) -> Result<Recorder> {
         let folder = dir.file(CHECKPOINT_DIR);
         std::fs::create_dir_all(&folder).map_err(|e| Error::file(&folder, e))?;
         let log = dir.metrics_log()?;
-        Ok(RunFiles {
+        Ok(Recorder {
             dir,
             log,
             writer: CheckpointWriter::new(),
@@ -39,38 +39,37 @@ impl RunFiles {
         &self,
         name: &str,
         experiment: &Experiment,
-        optimizer: &dyn Optimizer,
-        progress: &RunProgress,
+        step: &Step,
+        state: &RunState,
     ) -> Result<()> {
         let checkpoint = Checkpoint::snapshot(
             experiment.name.clone(),
-            progress.clone(),
+            state.clone(),
             &experiment.state_dict(),
-            &optimizer.state(),
+            &step.optimizer.state(),
         )?;
         self.writer
             .submit(checkpoint_path(self.dir.path(), name), checkpoint)
     }
 }
 
-impl RunSink for RunFiles {
+impl RunSink for Recorder {
     fn epoch_done(
         &mut self,
         experiment: &Experiment,
-        optimizer: &dyn Optimizer,
-        progress: &RunProgress,
-        save_last: bool,
-        save_best: bool,
+        step: &Step,
+        state: &RunState,
+        actions: CheckpointActions,
     ) -> Result<()> {
         // Checkpoint first: a kill between the two leaves a checkpoint whose records are the
         // truth, and resume rewrites metrics.jsonl from them.
-        if save_last {
-            self.save(LAST, experiment, optimizer, progress)?;
+        if actions.save_last {
+            self.save(LAST, experiment, step, state)?;
         }
-        if save_best {
-            self.save(BEST, experiment, optimizer, progress)?;
+        if actions.save_best {
+            self.save(BEST, experiment, step, state)?;
         }
-        match progress.records.last() {
+        match state.records.last() {
             Some(record) => self
                 .log
                 .write(&serde_json::to_value(record).expect("records serialise")),
@@ -78,13 +77,8 @@ impl RunSink for RunFiles {
         }
     }
 
-    fn stopped(
-        &mut self,
-        experiment: &Experiment,
-        optimizer: &dyn Optimizer,
-        progress: &RunProgress,
-    ) -> Result<()> {
-        self.save(LAST, experiment, optimizer, progress)?;
+    fn stopped(&mut self, experiment: &Experiment, step: &Step, state: &RunState) -> Result<()> {
+        self.save(LAST, experiment, step, state)?;
         self.writer.flush()
     }
 

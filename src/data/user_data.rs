@@ -7,7 +7,7 @@ use tch::Tensor;
 use super::Dataset;
 use crate::criterion::is_float;
 use crate::error::{Error, Result};
-use crate::tensor_file::{read_tensors, NamedTensors};
+use crate::tensor_io::{read_tensors, NamedTensors};
 
 /// The keys a data file may hold: the training pair, then the optional held-out pair.
 pub const DATA_KEYS: [&str; 4] = ["inputs", "targets", "eval_inputs", "eval_targets"];

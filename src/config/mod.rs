@@ -1,0 +1,153 @@
+//! The resolved configuration of a training run: what `config.json` records, what `--resume`
+//! restores and what `scripts/reference.py --config` reads. The CLI builds it; the library checks
+//! it. The file format (kept since the first release) is in [`wire`].
+mod source;
+mod wire;
+
+pub use source::{ExperimentSource, TORCHSCRIPT};
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::criterion::Loss;
+use crate::error::{Error, Result};
+use crate::names::named_enum;
+use crate::optim::OptimizerConfig;
+use crate::runtime::DeviceSpec;
+
+/// Everything that decides what a training run computes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "wire::ConfigWire", into = "wire::ConfigWire")]
+pub struct TrainConfig {
+    /// What to train: a built-in experiment, a TorchScript model with its data, or one built in
+    /// Rust by the caller.
+    pub experiment: ExperimentSource,
+    /// The criterion; `None` uses the experiment's own (required for TorchScript).
+    pub loss: Option<Loss>,
+    pub epochs: usize,
+    pub batch_size: BatchSize,
+    pub optimizer: OptimizerConfig,
+    pub seed: u64,
+    pub device: DeviceSpec,
+    /// libtorch intra-op threads; `None` keeps libtorch's default.
+    pub threads: Option<i32>,
+    /// Shuffle the training split each epoch (see `data::epoch_order`); false keeps file order.
+    pub shuffle: bool,
+    /// Initial weights: a PyTorch state_dict in safetensors.
+    pub init: Option<PathBuf>,
+    /// Write `checkpoints/last.safetensors` every this many epochs (and at the end, and on Ctrl-C).
+    pub checkpoint_every: usize,
+    /// What a NaN or infinite batch loss does.
+    pub on_nonfinite: NonFinitePolicy,
+    /// When the epoch's loss is read from the device: every batch (the seed) or once per epoch.
+    pub loss_sync: LossSync,
+}
+
+/// Samples per batch: at least 1, checked once, where the value enters (flag or file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct BatchSize(i64);
+
+impl BatchSize {
+    /// An error naming `--batch-size` unless `n >= 1`.
+    pub fn new(n: i64) -> Result<BatchSize> {
+        if n < 1 {
+            return Err(Error::Config(format!(
+                "--batch-size must be at least 1, got {n}"
+            )));
+        }
+        Ok(BatchSize(n))
+    }
+
+    /// The number of samples.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for BatchSize {
+    type Error = Error;
+
+    fn try_from(n: i64) -> Result<BatchSize> {
+        BatchSize::new(n)
+    }
+}
+
+impl From<BatchSize> for i64 {
+    fn from(b: BatchSize) -> i64 {
+        b.0
+    }
+}
+
+named_enum! {
+    /// What to do when a batch loss is NaN or infinite.
+    #[derive(Default)]
+    pub enum NonFinitePolicy: "invalid --on-nonfinite" {
+        /// Stop with an error naming the epoch, the batch and the last good checkpoint.
+        #[default]
+        Stop = "stop",
+        /// Skip the batch (no update; its samples are left out of the epoch average) and go on.
+        SkipBatch = "skip-batch",
+    }
+}
+
+named_enum! {
+    /// `--loss-sync`: when the running loss is read back from the device.
+    ///
+    /// `batch` (the default) is the seed's `total_loss += loss.item() * batch_size`: one read per
+    /// batch, which on CUDA is a device-to-host copy and a synchronisation. `epoch` adds
+    /// `loss * batch_size` on the device and reads the sum once, when the epoch ends. Both give
+    /// the same bits (see `tally`); on the CPU `batch` is the cheaper one.
+    #[derive(Default)]
+    pub enum LossSync: "invalid --loss-sync" {
+        /// Read every batch's loss (`loss.item()`), as the seed does.
+        #[default]
+        Batch = "batch",
+        /// Keep the sum on the device; read it once per epoch.
+        Epoch = "epoch",
+    }
+}
+
+impl TrainConfig {
+    /// PyTorch-like defaults for `experiment`.
+    pub fn new(experiment: ExperimentSource, optimizer: OptimizerConfig) -> Self {
+        TrainConfig {
+            experiment,
+            loss: None,
+            epochs: 10,
+            batch_size: BatchSize(64),
+            optimizer,
+            seed: 0,
+            device: DeviceSpec::Auto,
+            threads: None,
+            shuffle: true,
+            init: None,
+            checkpoint_every: 1,
+            on_nonfinite: NonFinitePolicy::Stop,
+            loss_sync: LossSync::Batch,
+        }
+    }
+
+    /// One-line errors for values no run can use.
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config("--epochs must be at least 1, got 0".into()));
+        }
+        if let Some(threads) = self.threads {
+            crate::runtime::check_threads(threads)?;
+        }
+        if self.checkpoint_every == 0 {
+            return Err(Error::Config(
+                "--checkpoint-every must be at least 1, got 0".into(),
+            ));
+        }
+        if self.on_nonfinite == NonFinitePolicy::SkipBatch && self.loss_sync == LossSync::Epoch {
+            return Err(Error::Config(
+                "--on-nonfinite skip-batch needs --loss-sync batch (with epoch the batch losses are never read)".into(),
+            ));
+        }
+        self.experiment.validate(self.loss)?;
+        self.optimizer.validate()
+    }
+}

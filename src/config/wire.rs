@@ -1,0 +1,113 @@
+//! `config.json`'s `config` object, as every release has written it: the experiment as a name
+//! (`torchscript` with `model` and `data` beside it), then the settings. [`TrainConfig`] converts
+//! from and to it, so runs made before the source was a type still resume. An unknown key is an
+//! error naming it: a misspelt setting must not be silently ignored.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BatchSize, ExperimentSource, LossSync, NonFinitePolicy, TrainConfig};
+use crate::criterion::Loss;
+use crate::error::{Error, Result};
+use crate::experiment::Builtin;
+use crate::optim::OptimizerConfig;
+use crate::runtime::DeviceSpec;
+
+/// The flat form (field order = the file's key order).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfigWire {
+    experiment: String,
+    epochs: usize,
+    batch_size: BatchSize,
+    optimizer: OptimizerConfig,
+    seed: u64,
+    device: DeviceSpec,
+    threads: Option<i32>,
+    shuffle: bool,
+    init: Option<PathBuf>,
+    model: Option<PathBuf>,
+    data: Option<PathBuf>,
+    loss: Option<Loss>,
+    #[serde(default = "one")]
+    checkpoint_every: usize,
+    #[serde(default)]
+    on_nonfinite: NonFinitePolicy,
+    #[serde(default)]
+    loss_sync: LossSync,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl TryFrom<ConfigWire> for TrainConfig {
+    type Error = Error;
+
+    fn try_from(w: ConfigWire) -> Result<TrainConfig> {
+        let experiment = source(&w.experiment, w.model, w.data)?;
+        Ok(TrainConfig {
+            experiment,
+            loss: w.loss,
+            epochs: w.epochs,
+            batch_size: w.batch_size,
+            optimizer: w.optimizer,
+            seed: w.seed,
+            device: w.device,
+            threads: w.threads,
+            shuffle: w.shuffle,
+            init: w.init,
+            checkpoint_every: w.checkpoint_every,
+            on_nonfinite: w.on_nonfinite,
+            loss_sync: w.loss_sync,
+        })
+    }
+}
+
+/// The source a name and the two file keys describe. A name that is neither a built-in nor
+/// `torchscript` is a port's (an experiment built in Rust); building it without the port's own
+/// builder is an error naming the built-in ones.
+fn source(name: &str, model: Option<PathBuf>, data: Option<PathBuf>) -> Result<ExperimentSource> {
+    match (name, model, data) {
+        (super::source::TORCHSCRIPT, Some(model), Some(data)) => {
+            Ok(ExperimentSource::TorchScript { model, data })
+        }
+        (super::source::TORCHSCRIPT, _, _) => Err(Error::Config(
+            "experiment 'torchscript' needs --model and --data".into(),
+        )),
+        (name, None, None) => Ok(match name.parse::<Builtin>() {
+            Ok(builtin) => ExperimentSource::Builtin(builtin),
+            Err(_) => ExperimentSource::Port(name.to_string()),
+        }),
+        (name, _, _) => Err(Error::Config(format!(
+            "--model cannot be used with the experiment '{name}'"
+        ))),
+    }
+}
+
+impl From<TrainConfig> for ConfigWire {
+    fn from(c: TrainConfig) -> ConfigWire {
+        let name = c.experiment.name().to_string();
+        let (model, data) = match c.experiment {
+            ExperimentSource::TorchScript { model, data } => (Some(model), Some(data)),
+            _ => (None, None),
+        };
+        ConfigWire {
+            experiment: name,
+            epochs: c.epochs,
+            batch_size: c.batch_size,
+            optimizer: c.optimizer,
+            seed: c.seed,
+            device: c.device,
+            threads: c.threads,
+            shuffle: c.shuffle,
+            init: c.init,
+            model,
+            data,
+            loss: c.loss,
+            checkpoint_every: c.checkpoint_every,
+            on_nonfinite: c.on_nonfinite,
+            loss_sync: c.loss_sync,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Where a run stands, apart from its tensors: the finished epochs' records, a stopped epoch's
+//! position, the best eval loss. The training loop updates it; checkpoints save it; resume
+//! reads it back. Its own module, so that neither `train` nor `checkpoint` depends on the other.
+use serde::{Deserialize, Serialize};
+
+use crate::tally::Tally;
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_accuracy: Option<f64>,
+    pub train_samples: u64,
+    pub batches: usize,
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub skipped_batches: usize,
+    /// Wall time of the whole epoch: sample order, training, evaluation.
+    pub seconds: f64,
+    /// Wall time of the training part only (sample order and every step, up to the epoch loss
+    /// being read): what throughput is measured on.
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// Time from the start of the first epoch of this process to the end of this epoch; the
+    /// difference between two epochs' values is everything one epoch costs (files included).
+    #[serde(default)]
+    pub elapsed_seconds: f64,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl EpochRecord {
+    /// The epoch's line on the terminal.
+    pub fn summary(&self, epochs: usize) -> String {
+        let mut line = format!(
+            "epoch {:>3}/{epochs}  train_loss {:.6}",
+            self.epoch, self.train_loss
+        );
+        if let Some(loss) = self.eval_loss {
+            line += &format!("  eval_loss {loss:.6}");
+        }
+        if let Some(acc) = self.eval_accuracy {
+            line += &format!("  eval_acc {:.2}%", acc * 100.0);
+        }
+        if self.skipped_batches > 0 {
+            line += &format!("  skipped {} non-finite batches", self.skipped_batches);
+        }
+        line + &format!(
+            "  samples {}  batches {}  {:.3}s",
+            self.train_samples, self.batches, self.seconds
+        )
+    }
+}
+
+/// An epoch in progress: the batches done so far and their loss. A stopped run saves it (Ctrl-C,
+/// at a batch boundary) and picks the epoch up there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartialEpoch {
+    /// The 1-based epoch in progress.
+    pub epoch: usize,
+    /// Batches already trained in it (skipped non-finite ones included).
+    pub batches: usize,
+    /// Their loss sum and sample count.
+    pub total_loss: Tally,
+    /// Batches skipped for a non-finite loss, and their samples.
+    pub skipped_batches: usize,
+    pub skipped_samples: u64,
+}
+
+impl PartialEpoch {
+    /// The start of epoch `epoch`.
+    pub fn start(epoch: usize) -> PartialEpoch {
+        PartialEpoch {
+            epoch,
+            ..Default::default()
+        }
+    }
+}
+
+/// Where a run stands, apart from its tensors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// Finished epochs, in order.
+    pub records: Vec<EpochRecord>,
+    /// The epoch in progress when the run was stopped, if any.
+    pub partial: Option<PartialEpoch>,
+    /// The lowest eval loss so far.
+    pub best_eval_loss: Option<f64>,
+}
