@@ -26,6 +26,7 @@ Same arithmetic: optimizers run with foreach=False (the single-tensor code the h
 """
 import argparse
 import json
+import math
 import os
 import time
 
@@ -33,6 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
@@ -146,7 +148,8 @@ def count_correct(loss_name, outputs, targets):
     return None
 
 
-def train(model, device, loader, optimizer, criterion):
+def train(model, device, loader, optimizer, criterion, batch_scheduler=None):
+    """One epoch; returns the average loss, the samples, the batches and the last step's rate."""
     model.train()
     total_loss = 0.0
     batches = 0
@@ -156,12 +159,15 @@ def train(model, device, loader, optimizer, criterion):
         outputs = model(inputs)
         _loss = criterion(outputs, targets)  # batch mean
         _loss.backward()
+        lr = optimizer.param_groups[0]["lr"]
         optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
         batch_size = inputs.size(0)
         total_loss += _loss.item() * batch_size  # batch sum
         batches += 1
     average_loss = total_loss / len(loader.dataset)  # NOT / len(loader)
-    return average_loss, len(loader.dataset), batches
+    return average_loss, len(loader.dataset), batches, lr
 
 
 def test(model, device, loader, criterion, loss_name):
@@ -189,6 +195,18 @@ def make_optimizer(spec, params):
     return OPTIMIZERS[spec["kind"]](params, foreach=False, **kwargs)
 
 
+def make_scheduler(spec, optimizer):
+    """`--scheduler`'s PyTorch spelling, `StepLR(step_size=1, gamma=0.7)`, evaluated as Python
+    with the optimizer put into every scheduler call (nested ones in SequentialLR too)."""
+    if spec is None:
+        return None
+    ns = {name: (lambda cls: lambda **kw: cls(optimizer, **kw))(getattr(lr_scheduler, name))
+          for name in lr_scheduler.__all__}
+    ns["ChainedScheduler"] = lambda **kw: lr_scheduler.ChainedScheduler(optimizer=optimizer, **kw)
+    ns.update(inf=math.inf, nan=math.nan)
+    return eval(spec, {"__builtins__": {}}, ns)
+
+
 def resolve_device(name):
     if name == "auto":
         return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
@@ -200,8 +218,8 @@ def resolve_device(name):
 # Every key of the harness's configuration. The last three change how the harness runs (its
 # checkpoints, its NaN policy, when it reads the loss from the device), not what it computes.
 CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "device", "threads",
-               "shuffle", "init", "model", "data", "loss", "checkpoint_every", "on_nonfinite",
-               "loss_sync"}
+               "shuffle", "init", "model", "data", "loss", "scheduler", "scheduler_interval",
+               "checkpoint_every", "on_nonfinite", "loss_sync"}
 
 
 def config_from_flags(args):
@@ -219,7 +237,8 @@ def config_from_flags(args):
     return {"experiment": experiment, "epochs": args.epochs, "batch_size": args.batch_size,
             "optimizer": optimizer, "seed": args.seed, "device": args.device,
             "threads": args.threads, "shuffle": not args.no_shuffle, "init": args.init,
-            "model": args.model, "data": args.data, "loss": args.loss}
+            "model": args.model, "data": args.data, "loss": args.loss,
+            "scheduler": args.scheduler, "scheduler_interval": args.scheduler_interval}
 
 
 def read_config(path):
@@ -271,6 +290,10 @@ def main():
     parser.add_argument("--out", default=None, help="run directory (default: runs/<experiment>-<time>-py)")
     parser.add_argument("--init", default=None, help="initial state_dict, safetensors (default: none)")
     parser.add_argument("--no-shuffle", action="store_true", help="keep the stored order (default: shuffle)")
+    parser.add_argument("--scheduler", default=None,
+                        help="a torch.optim.lr_scheduler, e.g. 'StepLR(step_size=1, gamma=0.7)' (default: none)")
+    parser.add_argument("--scheduler-interval", default="epoch", choices=["epoch", "batch"],
+                        help="step the scheduler after each epoch or each batch (default: epoch)")
     args = parser.parse_args()
     if args.config is not None:
         given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
@@ -313,6 +336,8 @@ def train_from(cfg, out):
     eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=batch_size,
                                                            generator=torch.Generator())
     optimizer = make_optimizer(cfg["optimizer"], model.parameters())
+    scheduler = make_scheduler(cfg.get("scheduler"), optimizer)
+    per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     os.makedirs(out, exist_ok=True)
@@ -327,11 +352,17 @@ def train_from(cfg, out):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
-            train_loss, samples, batches = train(model, device, train_loader, optimizer, criterion)
+            train_loss, samples, batches, lr = train(model, device, train_loader, optimizer, criterion,
+                                                     scheduler if per_batch else None)
             train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy = (None, None) if eval_loader is None else \
                 test(model, device, eval_loader, criterion, loss_name)
-            record = {"epoch": epoch, "train_loss": train_loss, "train_samples": samples, "batches": batches,
+            if scheduler is not None and not per_batch:
+                if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(eval_loss if eval_loss is not None else train_loss)
+                else:
+                    scheduler.step()
+            record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
                       "elapsed_seconds": time.perf_counter() - run_started}
             if eval_loss is not None:

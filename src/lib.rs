@@ -14,8 +14,10 @@ pub mod experiment;
 pub mod model;
 pub mod optim;
 pub mod run;
+pub mod schedule;
 
 mod atomic;
+mod call_spec;
 mod checkpoint;
 mod interrupt;
 mod names;
@@ -26,7 +28,9 @@ mod tally;
 mod tensor_io;
 mod train;
 
-pub use config::{BatchSize, ExperimentSource, LossSync, NonFinitePolicy, TrainConfig};
+pub use config::{
+    BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
+};
 pub use criterion::Loss;
 pub use error::{Error, Result};
 pub use experiment::{Builtin, Experiment};

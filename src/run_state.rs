@@ -19,6 +19,9 @@ pub struct EpochRecord {
     pub batches: usize,
     #[serde(skip_serializing_if = "is_zero", default)]
     pub skipped_batches: usize,
+    /// The learning rate of the epoch's last optimizer step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lr: Option<f64>,
     /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
     /// Wall time of the training part only (sample order and every step, up to the epoch loss

@@ -30,6 +30,8 @@ pub struct Checkpoint {
     pub progress: RunState,
     pub model: NamedTensors,
     pub optimizer: NamedTensors,
+    /// The learning-rate schedule's state (`--scheduler`), with the optimizer's current rate.
+    pub schedule: Option<serde_json::Value>,
 }
 
 /// `<run>/checkpoints/<name>`.
@@ -38,33 +40,27 @@ pub fn checkpoint_path(run_dir: &Path, name: &str) -> PathBuf {
 }
 
 impl Checkpoint {
-    /// A checkpoint that owns copies of `model` and `optimizer`: the training thread goes on
-    /// updating the originals while the writer thread serialises it. The copies are on the host
-    /// (from a GPU, one synchronising copy per checkpoint), so that snapshots waiting for the
-    /// writer take no device memory.
-    pub fn snapshot(
-        experiment: String,
-        progress: RunState,
-        model: &NamedTensors,
-        optimizer: &NamedTensors,
-    ) -> Result<Checkpoint> {
+    /// The same checkpoint owning copies of its tensors: the training thread goes on updating
+    /// the originals while the writer thread serialises it. The copies are on the host (from a
+    /// GPU, one synchronising copy per checkpoint), so that snapshots waiting for the writer take
+    /// no device memory.
+    pub fn snapshot(self) -> Result<Checkpoint> {
         // `copy: true` makes a new tensor even on the CPU; under no_grad it does not require grad.
-        let copies = |tensors: &NamedTensors| -> Result<NamedTensors> {
+        let copies = |tensors: NamedTensors| -> Result<NamedTensors> {
             tch::no_grad(|| {
                 tensors
-                    .iter()
+                    .into_iter()
                     .map(|(name, t)| {
                         let copy = t.f_to_device_(tch::Device::Cpu, t.kind(), false, true)?;
-                        Ok((name.clone(), copy))
+                        Ok((name, copy))
                     })
                     .collect()
             })
         };
         Ok(Checkpoint {
-            experiment,
-            progress,
-            model: copies(model)?,
-            optimizer: copies(optimizer)?,
+            model: copies(self.model)?,
+            optimizer: copies(self.optimizer)?,
+            ..self
         })
     }
 
@@ -78,11 +74,14 @@ impl Checkpoint {
             tensors.push((format!("optimizer.{name}"), t.shallow_clone()));
         }
         let progress = serde_json::to_string(&self.progress).map_err(|e| Error::file(path, e))?;
-        let metadata = HashMap::from([
+        let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("experiment".to_string(), self.experiment.clone()),
             ("progress".to_string(), progress),
         ]);
+        if let Some(schedule) = &self.schedule {
+            metadata.insert("schedule".to_string(), schedule.to_string());
+        }
         serialize_tensors(&tensors, Some(metadata), path)
     }
 
@@ -106,6 +105,12 @@ impl Checkpoint {
         let experiment = field("experiment")?;
         let progress: RunState = serde_json::from_str(&field("progress")?)
             .map_err(|e| Error::file(path, format!("corrupt checkpoint progress ({e})")))?;
+        let schedule = match meta.get("schedule") {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                Error::file(path, format!("corrupt checkpoint scheduler state ({e})"))
+            })?),
+            None => None,
+        };
         let (mut model, mut optimizer) = (Vec::new(), Vec::new());
         for (name, t) in parse_tensors(&bytes, path)? {
             if let Some(n) = name.strip_prefix("model.") {
@@ -124,6 +129,7 @@ impl Checkpoint {
             progress,
             model,
             optimizer,
+            schedule,
         })
     }
 }
@@ -152,8 +158,14 @@ mod tests {
             "fc.weight.momentum_buffer".to_string(),
             momentum.shallow_clone(),
         )];
-        let snapshot =
-            Checkpoint::snapshot("e".into(), RunState::default(), &model, &optimizer).unwrap();
+        let checkpoint = Checkpoint {
+            experiment: "e".into(),
+            progress: RunState::default(),
+            model,
+            optimizer,
+            schedule: None,
+        };
+        let snapshot = checkpoint.snapshot().unwrap();
         // The training thread goes on: an optimizer step updates both in place.
         tch::no_grad(|| {
             let _ = weight.shallow_clone().g_add_scalar_(100.0);

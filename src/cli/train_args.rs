@@ -9,7 +9,8 @@ use clap::{ArgMatches, Args};
 use tch_harness::optim::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{
-    BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, TrainConfig,
+    BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, ScheduleInterval,
+    TrainConfig,
 };
 
 /// What to train and how.
@@ -98,6 +99,17 @@ pub struct TrainArgs {
         LossSync::choices()
     ))]
     pub loss_sync: String,
+    /// A torch.optim.lr_scheduler in PyTorch's spelling, e.g. "StepLR(step_size=1, gamma=0.7)",
+    /// "OneCycleLR(max_lr=0.1, total_steps=220)" or "SequentialLR(schedulers=[LinearLR(
+    /// start_factor=0.1, total_iters=2), CosineAnnealingLR(T_max=8)], milestones=[2])".
+    #[arg(long, value_name = "SPEC")]
+    pub scheduler: Option<String>,
+    #[arg(long, default_value = "epoch", help = format!(
+        "When the scheduler steps ({}): after each epoch (ReduceLROnPlateau on the eval loss, \
+         else the train loss) or after each optimizer step.",
+        ScheduleInterval::choices()
+    ))]
+    pub scheduler_interval: String,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.
@@ -222,6 +234,8 @@ impl TrainArgs {
             checkpoint_every: self.checkpoint_every,
             on_nonfinite: self.on_nonfinite.parse()?,
             loss_sync: self.loss_sync.parse()?,
+            scheduler: self.scheduler.clone(),
+            scheduler_interval: self.scheduler_interval.parse()?,
             ..TrainConfig::new(experiment, optimizer)
         };
         config.validate()?;

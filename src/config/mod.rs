@@ -42,6 +42,10 @@ pub struct TrainConfig {
     pub on_nonfinite: NonFinitePolicy,
     /// When the epoch's loss is read from the device: every batch (the seed) or once per epoch.
     pub loss_sync: LossSync,
+    /// A `torch.optim.lr_scheduler` in PyTorch's spelling, `StepLR(step_size=1, gamma=0.7)`.
+    pub scheduler: Option<String>,
+    /// When the scheduler steps: after each epoch (the default) or after each optimizer step.
+    pub scheduler_interval: ScheduleInterval,
 }
 
 /// Samples per batch: at least 1, checked once, where the value enters (flag or file).
@@ -109,6 +113,18 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// `--scheduler-interval`: when `scheduler.step()` is called.
+    #[derive(Default)]
+    pub enum ScheduleInterval: "invalid --scheduler-interval" {
+        /// After each epoch (ReduceLROnPlateau: on its eval loss, else its train loss).
+        #[default]
+        Epoch = "epoch",
+        /// After each optimizer step (OneCycleLR and CyclicLR are written for this).
+        Batch = "batch",
+    }
+}
+
 impl TrainConfig {
     /// PyTorch-like defaults for `experiment`.
     pub fn new(experiment: ExperimentSource, optimizer: OptimizerConfig) -> Self {
@@ -126,6 +142,8 @@ impl TrainConfig {
             checkpoint_every: 1,
             on_nonfinite: NonFinitePolicy::Stop,
             loss_sync: LossSync::Batch,
+            scheduler: None,
+            scheduler_interval: ScheduleInterval::Epoch,
         }
     }
 
@@ -148,6 +166,11 @@ impl TrainConfig {
             ));
         }
         self.experiment.validate(self.loss)?;
-        self.optimizer.validate()
+        self.optimizer.validate()?;
+        if let Some(spec) = &self.scheduler {
+            let per_batch = self.scheduler_interval == ScheduleInterval::Batch;
+            crate::schedule::check(spec, self.optimizer.lr(), per_batch)?;
+        }
+        Ok(())
     }
 }

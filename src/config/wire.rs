@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchSize, ExperimentSource, LossSync, NonFinitePolicy, TrainConfig};
+use super::{
+    BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
+};
 use crate::criterion::Loss;
 use crate::error::{Error, Result};
 use crate::experiment::Builtin;
@@ -35,6 +37,10 @@ pub(super) struct ConfigWire {
     on_nonfinite: NonFinitePolicy,
     #[serde(default)]
     loss_sync: LossSync,
+    #[serde(default)]
+    scheduler: Option<String>,
+    #[serde(default)]
+    scheduler_interval: ScheduleInterval,
 }
 
 fn one() -> usize {
@@ -60,6 +66,8 @@ impl TryFrom<ConfigWire> for TrainConfig {
             checkpoint_every: w.checkpoint_every,
             on_nonfinite: w.on_nonfinite,
             loss_sync: w.loss_sync,
+            scheduler: w.scheduler,
+            scheduler_interval: w.scheduler_interval,
         })
     }
 }
@@ -108,6 +116,8 @@ impl From<TrainConfig> for ConfigWire {
             checkpoint_every: c.checkpoint_every,
             on_nonfinite: c.on_nonfinite,
             loss_sync: c.loss_sync,
+            scheduler: c.scheduler,
+            scheduler_interval: c.scheduler_interval,
         }
     }
 }

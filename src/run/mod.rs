@@ -27,7 +27,7 @@ use crate::optim::optimizer;
 use crate::runtime::{self, device_name};
 use crate::tally::SingleProcess;
 use crate::tensor_io::write_tensors;
-use crate::train::{fit, RunContext, Step};
+use crate::train::{fit, RunContext, Scheduled, Step};
 use recorder::Recorder;
 
 /// The tch version this binary was built with.
@@ -107,8 +107,20 @@ fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<
 
 /// The optimizer of `config` over the experiment's parameters, with its seams.
 fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
-    let optimizer = optimizer(&config.optimizer, experiment.parameters())?;
-    Ok(Step::new(optimizer, experiment.parameters()))
+    let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
+    let schedule = match &config.scheduler {
+        Some(spec) => Some(Scheduled::new(
+            spec,
+            config.scheduler_interval,
+            optimizer.as_mut(),
+        )?),
+        None => None,
+    };
+    let mut step = Step::new(optimizer, experiment.parameters());
+    if let Some(schedule) = schedule {
+        step = step.with_schedule(Box::new(schedule));
+    }
+    Ok(step)
 }
 
 /// A new run of a prepared (built and checked) experiment: its directory, its `config.json`,

@@ -42,12 +42,14 @@ impl Recorder {
         step: &Step,
         state: &RunState,
     ) -> Result<()> {
-        let checkpoint = Checkpoint::snapshot(
-            experiment.name.clone(),
-            state.clone(),
-            &experiment.state_dict(),
-            &step.optimizer.state(),
-        )?;
+        let checkpoint = Checkpoint {
+            experiment: experiment.name.clone(),
+            progress: state.clone(),
+            model: experiment.state_dict(),
+            optimizer: step.optimizer.state(),
+            schedule: step.schedule_state(),
+        }
+        .snapshot()?;
         self.writer
             .submit(checkpoint_path(self.dir.path(), name), checkpoint)
     }

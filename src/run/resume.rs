@@ -9,11 +9,10 @@ use crate::config::{ExperimentSource, TrainConfig};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::interrupt::StopFlag;
-use crate::optim::Optimizer;
 use crate::progress::Progress;
 use crate::run_state::RunState;
 use crate::runtime::{self, device_name};
-use crate::train::FitEnd;
+use crate::train::{FitEnd, Step};
 
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
 /// before the first one), with the configuration saved in its config.json.
@@ -38,7 +37,7 @@ pub fn resume_with(
     let mut step = make_step(&config, &experiment)?;
     let last = checkpoint_path(run_dir.path(), LAST);
     let state = if last.exists() {
-        restore(&last, &mut experiment, step.optimizer.as_mut())?
+        restore(&last, &mut experiment, &mut step)?
     } else {
         RunState::default()
     };
@@ -136,11 +135,7 @@ fn check_same_samples(
 }
 
 /// Loads a checkpoint into the experiment and optimizer; returns the run's progress.
-fn restore(
-    path: &Path,
-    experiment: &mut Experiment,
-    optimizer: &mut dyn Optimizer,
-) -> Result<RunState> {
+fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<RunState> {
     let checkpoint = Checkpoint::load(path)?;
     if checkpoint.experiment != experiment.name {
         return Err(Error::file(
@@ -154,8 +149,10 @@ fn restore(
     experiment
         .load_state_dict(&checkpoint.model)
         .map_err(|e| Error::file(path, e))?;
-    optimizer
+    step.optimizer
         .load_state(&checkpoint.optimizer)
+        .map_err(|e| Error::file(path, e))?;
+    step.load_schedule_state(checkpoint.schedule.as_ref())
         .map_err(|e| Error::file(path, e))?;
     Ok(checkpoint.progress)
 }

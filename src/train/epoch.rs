@@ -88,7 +88,7 @@ pub fn train_epoch(
             continue;
         }
         if step.transform_gradients()? {
-            step.optimizer.step()?;
+            step.optimizer_step()?;
             step.schedule_step()?;
         }
         total_loss.add(batch_loss, batch_size)?; // batch sum

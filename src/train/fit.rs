@@ -95,6 +95,7 @@ pub fn fit(
             train_samples: train.samples,
             batches: train.batches,
             skipped_batches: train.skipped_batches,
+            lr: Some(step.last_lr),
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,
             elapsed_seconds: run_started.elapsed().as_secs_f64(),

@@ -4,10 +4,12 @@ mod context;
 mod epoch;
 mod evaluate;
 mod fit;
+mod schedule;
 mod step;
 
 pub use context::{RunContext, RunSink};
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};
 pub use fit::{fit, FitEnd};
+pub use schedule::Scheduled;
 pub use step::Step;

@@ -2,6 +2,7 @@
 //! pass through [`GradientTransform`]s (clipping, accumulation, an all-reduce across processes);
 //! after the update, and after each epoch, an [`LrSchedule`] may set the learning rate. A run
 //! without them pays one empty loop and one `None` check per batch.
+use serde_json::Value;
 use tch::Tensor;
 
 use crate::error::Result;
@@ -22,11 +23,17 @@ pub trait LrSchedule {
     fn after_step(&mut self, optimizer: &mut dyn Optimizer) -> Result<()>;
     /// After each epoch, with its record (schedules stepped per epoch, or on a metric).
     fn after_epoch(&mut self, optimizer: &mut dyn Optimizer, record: &EpochRecord) -> Result<()>;
+    /// What a checkpoint keeps to continue bit for bit (the optimizer's current rate included).
+    fn state(&self, optimizer: &dyn Optimizer) -> Value;
+    /// Restores [`LrSchedule::state`] after the schedule and optimizer were built anew.
+    fn load_state(&mut self, state: &Value, optimizer: &mut dyn Optimizer) -> Result<()>;
 }
 
 /// The optimizer with what happens around its update.
 pub struct Step {
     pub optimizer: Box<dyn Optimizer>,
+    /// The learning rate of the last optimizer step (metrics.jsonl's `lr`).
+    pub last_lr: f64,
     params: Vec<(String, Tensor)>,
     transforms: Vec<Box<dyn GradientTransform>>,
     schedule: Option<Box<dyn LrSchedule>>,
@@ -36,6 +43,7 @@ impl Step {
     /// A plain step: `optimizer` over `params` (the same tensors, shallow clones), nothing around.
     pub fn new(optimizer: Box<dyn Optimizer>, params: Vec<(String, Tensor)>) -> Step {
         Step {
+            last_lr: optimizer.lr(),
             optimizer,
             params,
             transforms: Vec::new(),
@@ -51,7 +59,6 @@ impl Step {
     }
 
     /// Sets the learning-rate schedule.
-    #[allow(dead_code)] // until the first schedule lands
     pub fn with_schedule(mut self, schedule: Box<dyn LrSchedule>) -> Step {
         self.schedule = Some(schedule);
         self
@@ -73,6 +80,13 @@ impl Step {
         Ok(ready)
     }
 
+    /// The optimizer's update, remembering the rate it used.
+    #[inline]
+    pub fn optimizer_step(&mut self) -> Result<()> {
+        self.last_lr = self.optimizer.lr();
+        self.optimizer.step()
+    }
+
     /// The per-step learning-rate seam.
     #[inline]
     pub fn schedule_step(&mut self) -> Result<()> {
@@ -87,6 +101,43 @@ impl Step {
         match &mut self.schedule {
             Some(schedule) => schedule.after_epoch(self.optimizer.as_mut(), record),
             None => Ok(()),
+        }
+    }
+}
+
+impl Step {
+    /// The schedule's state for a checkpoint (`None` without a schedule), with the rate of the
+    /// last step (a run stopped after an epoch's last batch records it when resumed).
+    pub fn schedule_state(&self) -> Option<Value> {
+        let schedule = self.schedule.as_ref()?;
+        Some(serde_json::json!({
+            "schedule": schedule.state(self.optimizer.as_ref()),
+            "last_lr": self.last_lr,
+        }))
+    }
+
+    /// Restores a checkpoint's schedule state; an error if one is saved and none is configured,
+    /// or the other way round.
+    pub fn load_schedule_state(&mut self, state: Option<&Value>) -> Result<()> {
+        match (&mut self.schedule, state) {
+            (Some(schedule), Some(state)) => {
+                let (Some(inner), Some(last_lr)) =
+                    (state.get("schedule"), state["last_lr"].as_f64())
+                else {
+                    return Err(crate::error::Error::Data(
+                        "corrupt scheduler state in the checkpoint".into(),
+                    ));
+                };
+                self.last_lr = last_lr;
+                schedule.load_state(inner, self.optimizer.as_mut())
+            }
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(crate::error::Error::Data(
+                "the checkpoint holds no scheduler state but the run has a --scheduler".into(),
+            )),
+            (None, Some(_)) => Err(crate::error::Error::Data(
+                "the checkpoint holds a scheduler state but the run has no --scheduler".into(),
+            )),
         }
     }
 }

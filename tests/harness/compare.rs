@@ -265,3 +265,53 @@ fn a_missing_or_broken_python_says_to_run_setup() {
     let (_, out) = run_compare(&["--tolerance", "-1"]);
     assert_clean_error(&out, "--tolerance must be finite and >= 0");
 }
+
+/// Learning-rate schedulers stepped per epoch, per batch, on the eval loss and composed: both
+/// sides train from the same spelling, and their losses and rates (metrics.jsonl's `lr`, the rate
+/// of each epoch's last step) are the same bits.
+#[test]
+fn compare_with_schedulers_is_bit_identical() {
+    let cases = [
+        ("StepLR(step_size=1, gamma=0.5)", "epoch", "sgd"),
+        (
+            "OneCycleLR(max_lr=0.05, total_steps=18, cycle_momentum=False)",
+            "batch",
+            "sgd",
+        ),
+        (
+            "ReduceLROnPlateau(patience=0, factor=0.5, threshold=0.5)",
+            "epoch",
+            "adam",
+        ),
+        (
+            "SequentialLR(schedulers=[LinearLR(start_factor=0.25, total_iters=4), \
+             CosineAnnealingWarmRestarts(T_0=3)], milestones=[4])",
+            "batch",
+            "adamw",
+        ),
+    ];
+    for (spec, interval, optimizer) in cases {
+        let args = [
+            "--experiment",
+            "breast-cancer",
+            "--batch-size",
+            "50",
+            "--optimizer",
+            optimizer,
+            "--scheduler",
+            spec,
+            "--scheduler-interval",
+            interval,
+        ];
+        let dir = assert_identical_run(&args);
+        let rates = |side: &str| -> Vec<Value> {
+            crate::common::read_jsonl(&dir.path().join(format!("cmp/{side}/metrics.jsonl")))
+                .iter()
+                .map(|r| r["lr"].clone())
+                .collect()
+        };
+        let harness = rates("harness");
+        assert_eq!(harness, rates("reference"), "{spec}");
+        assert!(harness.iter().all(|r| r.is_f64()), "{spec}: {harness:?}");
+    }
+}

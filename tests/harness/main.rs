@@ -22,4 +22,5 @@ mod own_experiment_errors;
 mod own_experiment_files;
 mod port_example;
 mod resume;
+mod schedule_parity;
 mod scripts;

@@ -131,6 +131,13 @@ fn kill_and_resume_trials(optimizer: &[&'static str], seed: u64) -> usize {
     assert!(done.status.success(), "{}", text(&done));
     let expected = losses(&reference);
     assert_eq!(expected.len(), 10);
+    if optimizer.contains(&"--scheduler") {
+        let rates: Vec<_> = expected.iter().map(|r| r["lr"].as_f64().unwrap()).collect();
+        assert!(
+            rates.windows(2).any(|w| w[0] != w[1]),
+            "the schedule never changed the rate: {rates:?}"
+        );
+    }
 
     let mut matched = 0;
     for (trial, pair) in kill_times(seed, 8).chunks(2).enumerate() {
@@ -265,4 +272,41 @@ fn resume_refuses_other_flags() {
         "{}",
         text(&done)
     );
+}
+
+/// A per-batch schedule (warm-up then cosine, stepped after every optimizer step) survives
+/// kills at any point, mid-epoch included: the rates and the losses of the resumed run are the
+/// uninterrupted run's, to the bit.
+const ADAM_WARMUP_COSINE: &[&str] = &[
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.0005",
+    "--scheduler",
+    "SequentialLR(schedulers=[LinearLR(start_factor=0.1, total_iters=2000), \
+     CosineAnnealingLR(T_max=11470)], milestones=[2000])",
+    "--scheduler-interval",
+    "batch",
+];
+
+#[test]
+fn sigkill_then_resume_is_bit_identical_with_a_per_batch_schedule() {
+    assert_eq!(kill_and_resume_trials(ADAM_WARMUP_COSINE, 11), 4);
+}
+
+/// An epoch schedule on a metric (ReduceLROnPlateau on the eval loss) likewise.
+const SGD_ON_PLATEAU: &[&str] = &[
+    "--optimizer",
+    "sgd",
+    "--momentum",
+    "0.9",
+    "--lr",
+    "0.01",
+    "--scheduler",
+    "ReduceLROnPlateau(patience=0, factor=0.5, threshold=0.05)",
+];
+
+#[test]
+fn sigkill_then_resume_is_bit_identical_with_reduce_on_plateau() {
+    assert_eq!(kill_and_resume_trials(SGD_ON_PLATEAU, 13), 4);
 }

@@ -1,0 +1,73 @@
+//! The learning-rate seam filled by a `torch.optim.lr_scheduler` (see `schedule`): stepped after
+//! each optimizer step (`--scheduler-interval batch`) or after each epoch, where a scheduler that
+//! watches a metric (ReduceLROnPlateau) gets the epoch's eval loss, else its train loss — the
+//! value a PyTorch script passes to `scheduler.step(val_loss)`.
+use serde_json::{json, Value};
+
+use super::step::LrSchedule;
+use crate::config::ScheduleInterval;
+use crate::error::{Error, Result};
+use crate::optim::Optimizer;
+use crate::run_state::EpochRecord;
+use crate::schedule::{parse_scheduler, LrScheduler};
+
+/// A scheduler and when it steps.
+pub struct Scheduled {
+    scheduler: Box<dyn LrScheduler>,
+    interval: ScheduleInterval,
+}
+
+impl Scheduled {
+    /// Builds `spec` on the optimizer's rate, as PyTorch's constructor does (it may already set
+    /// the rate: LinearLR's start factor, CyclicLR's base_lr).
+    pub fn new(
+        spec: &str,
+        interval: ScheduleInterval,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<Self> {
+        let mut lrs = [optimizer.lr()];
+        let scheduler = parse_scheduler(spec, &mut lrs)?;
+        optimizer.set_lr(lrs[0])?;
+        Ok(Scheduled {
+            scheduler,
+            interval,
+        })
+    }
+
+    fn step(&mut self, optimizer: &mut dyn Optimizer, metric: Option<f64>) -> Result<()> {
+        let mut lrs = [optimizer.lr()];
+        self.scheduler.step(&mut lrs, metric)?;
+        optimizer.set_lr(lrs[0])
+    }
+}
+
+impl LrSchedule for Scheduled {
+    fn after_step(&mut self, optimizer: &mut dyn Optimizer) -> Result<()> {
+        if self.interval == ScheduleInterval::Batch {
+            self.step(optimizer, None)?;
+        }
+        Ok(())
+    }
+
+    fn after_epoch(&mut self, optimizer: &mut dyn Optimizer, record: &EpochRecord) -> Result<()> {
+        if self.interval == ScheduleInterval::Epoch {
+            let metric = self
+                .scheduler
+                .needs_metric()
+                .then(|| record.eval_loss.unwrap_or(record.train_loss));
+            self.step(optimizer, metric)?;
+        }
+        Ok(())
+    }
+
+    fn state(&self, optimizer: &dyn Optimizer) -> Value {
+        json!({ "scheduler": self.scheduler.state(), "lr": optimizer.lr() })
+    }
+
+    fn load_state(&mut self, state: &Value, optimizer: &mut dyn Optimizer) -> Result<()> {
+        let bad = || Error::Data("corrupt scheduler state in the checkpoint".into());
+        self.scheduler
+            .load_state(state.get("scheduler").ok_or_else(bad)?)?;
+        optimizer.set_lr(state.get("lr").and_then(Value::as_f64).ok_or_else(bad)?)
+    }
+}
