@@ -148,26 +148,59 @@ def count_correct(loss_name, outputs, targets):
     return None
 
 
-def train(model, device, loader, optimizer, criterion, batch_scheduler=None):
-    """One epoch; returns the average loss, the samples, the batches and the last step's rate."""
+class Seams:
+    """What happens around optimizer.step(), as in the harness: gradient clipping before it, a
+    per-batch scheduler after it, and the rate and largest pre-clip norm each epoch records."""
+
+    def __init__(self, cfg, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.clip_norm, self.clip_value = cfg.get("clip_grad_norm"), cfg.get("clip_grad_value")
+        norm_type = cfg.get("clip_norm_type", 2.0)
+        self.norm_type = math.inf if norm_type == "inf" else norm_type
+        self.scheduler = make_scheduler(cfg.get("scheduler"), optimizer)
+        self.per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
+        self.lr, self.largest_norm = None, None
+
+    def step(self):
+        if self.clip_norm is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm,
+                                                        self.norm_type))
+            self.largest_norm = norm if self.largest_norm is None else max(self.largest_norm, norm)
+        if self.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
+        self.lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        if self.scheduler is not None and self.per_batch:
+            self.scheduler.step()
+
+    def end_epoch(self, train_loss, eval_loss):
+        """Steps a per-epoch scheduler (ReduceLROnPlateau on the eval loss, else the train loss);
+        returns the epoch's rate and largest pre-clip norm."""
+        if self.scheduler is not None and not self.per_batch:
+            if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(eval_loss if eval_loss is not None else train_loss)
+            else:
+                self.scheduler.step()
+        values, self.largest_norm = (self.lr, self.largest_norm), None
+        return values
+
+
+def train(model, device, loader, seams, criterion):
     model.train()
     total_loss = 0.0
     batches = 0
     for inputs, targets in loader:
         inputs, targets = inputs.to(device), targets.to(device)
-        optimizer.zero_grad()
+        seams.optimizer.zero_grad()
         outputs = model(inputs)
         _loss = criterion(outputs, targets)  # batch mean
         _loss.backward()
-        lr = optimizer.param_groups[0]["lr"]
-        optimizer.step()
-        if batch_scheduler is not None:
-            batch_scheduler.step()
+        seams.step()  # clipping, optimizer.step(), a per-batch scheduler
         batch_size = inputs.size(0)
         total_loss += _loss.item() * batch_size  # batch sum
         batches += 1
     average_loss = total_loss / len(loader.dataset)  # NOT / len(loader)
-    return average_loss, len(loader.dataset), batches, lr
+    return average_loss, len(loader.dataset), batches
 
 
 def test(model, device, loader, criterion, loss_name):
@@ -219,6 +252,7 @@ def resolve_device(name):
 # checkpoints, its NaN policy, when it reads the loss from the device), not what it computes.
 CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "device", "threads",
                "shuffle", "init", "model", "data", "loss", "scheduler", "scheduler_interval",
+               "clip_grad_norm", "clip_norm_type", "clip_grad_value",
                "checkpoint_every", "on_nonfinite", "loss_sync"}
 
 
@@ -238,7 +272,9 @@ def config_from_flags(args):
             "optimizer": optimizer, "seed": args.seed, "device": args.device,
             "threads": args.threads, "shuffle": not args.no_shuffle, "init": args.init,
             "model": args.model, "data": args.data, "loss": args.loss,
-            "scheduler": args.scheduler, "scheduler_interval": args.scheduler_interval}
+            "scheduler": args.scheduler, "scheduler_interval": args.scheduler_interval,
+            "clip_grad_norm": args.clip_grad_norm, "clip_norm_type": args.clip_norm_type,
+            "clip_grad_value": args.clip_grad_value}
 
 
 def read_config(path):
@@ -294,6 +330,11 @@ def main():
                         help="a torch.optim.lr_scheduler, e.g. 'StepLR(step_size=1, gamma=0.7)' (default: none)")
     parser.add_argument("--scheduler-interval", default="epoch", choices=["epoch", "batch"],
                         help="step the scheduler after each epoch or each batch (default: epoch)")
+    parser.add_argument("--clip-grad-norm", type=float, default=None,
+                        help="clip_grad_norm_ to this max norm before each step (default: none)")
+    parser.add_argument("--clip-norm-type", type=float, default=2.0, help="its norm (default: 2)")
+    parser.add_argument("--clip-grad-value", type=float, default=None,
+                        help="clip_grad_value_ to this value before each step (default: none)")
     args = parser.parse_args()
     if args.config is not None:
         given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
@@ -336,8 +377,7 @@ def train_from(cfg, out):
     eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=batch_size,
                                                            generator=torch.Generator())
     optimizer = make_optimizer(cfg["optimizer"], model.parameters())
-    scheduler = make_scheduler(cfg.get("scheduler"), optimizer)
-    per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
+    seams = Seams(cfg, model, optimizer)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     os.makedirs(out, exist_ok=True)
@@ -352,16 +392,11 @@ def train_from(cfg, out):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
-            train_loss, samples, batches, lr = train(model, device, train_loader, optimizer, criterion,
-                                                     scheduler if per_batch else None)
+            train_loss, samples, batches = train(model, device, train_loader, seams, criterion)
             train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy = (None, None) if eval_loader is None else \
                 test(model, device, eval_loader, criterion, loss_name)
-            if scheduler is not None and not per_batch:
-                if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
-                    scheduler.step(eval_loss if eval_loss is not None else train_loss)
-                else:
-                    scheduler.step()
+            lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
                       "elapsed_seconds": time.perf_counter() - run_started}
@@ -369,6 +404,8 @@ def train_from(cfg, out):
                 record["eval_loss"] = eval_loss
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
+            if grad_norm_max is not None:
+                record["grad_norm_max"] = grad_norm_max
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
             print(f"epoch {epoch:>3}/{epochs}  train_loss {train_loss:.6f}"

@@ -22,6 +22,9 @@ pub struct EpochRecord {
     /// The learning rate of the epoch's last optimizer step.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lr: Option<f64>,
+    /// The largest gradient norm before clipping (`--clip-grad-norm`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub grad_norm_max: Option<f64>,
     /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
     /// Wall time of the training part only (sample order and every step, up to the epoch loss

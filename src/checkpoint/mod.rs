@@ -30,8 +30,8 @@ pub struct Checkpoint {
     pub progress: RunState,
     pub model: NamedTensors,
     pub optimizer: NamedTensors,
-    /// The learning-rate schedule's state (`--scheduler`), with the optimizer's current rate.
-    pub schedule: Option<serde_json::Value>,
+    /// The training step's seams (scheduler, gradient transforms, the last rate), as JSON.
+    pub step: Option<serde_json::Value>,
 }
 
 /// `<run>/checkpoints/<name>`.
@@ -79,8 +79,8 @@ impl Checkpoint {
             ("experiment".to_string(), self.experiment.clone()),
             ("progress".to_string(), progress),
         ]);
-        if let Some(schedule) = &self.schedule {
-            metadata.insert("schedule".to_string(), schedule.to_string());
+        if let Some(step) = &self.step {
+            metadata.insert("step".to_string(), step.to_string());
         }
         serialize_tensors(&tensors, Some(metadata), path)
     }
@@ -105,12 +105,13 @@ impl Checkpoint {
         let experiment = field("experiment")?;
         let progress: RunState = serde_json::from_str(&field("progress")?)
             .map_err(|e| Error::file(path, format!("corrupt checkpoint progress ({e})")))?;
-        let schedule = match meta.get("schedule") {
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                Error::file(path, format!("corrupt checkpoint scheduler state ({e})"))
-            })?),
-            None => None,
-        };
+        let step =
+            match meta.get("step") {
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    Error::file(path, format!("corrupt checkpoint step state ({e})"))
+                })?),
+                None => None,
+            };
         let (mut model, mut optimizer) = (Vec::new(), Vec::new());
         for (name, t) in parse_tensors(&bytes, path)? {
             if let Some(n) = name.strip_prefix("model.") {
@@ -129,7 +130,7 @@ impl Checkpoint {
             progress,
             model,
             optimizer,
-            schedule,
+            step,
         })
     }
 }
@@ -163,7 +164,7 @@ mod tests {
             progress: RunState::default(),
             model,
             optimizer,
-            schedule: None,
+            step: None,
         };
         let snapshot = checkpoint.snapshot().unwrap();
         // The training thread goes on: an optimizer step updates both in place.

@@ -110,6 +110,23 @@ pub struct TrainArgs {
         ScheduleInterval::choices()
     ))]
     pub scheduler_interval: String,
+    /// Clip the gradients' total norm to MAX before each optimizer step
+    /// (torch.nn.utils.clip_grad_norm_); metrics.jsonl records each epoch's largest norm before
+    /// clipping as grad_norm_max.
+    #[arg(long, value_name = "MAX", allow_negative_numbers = true)]
+    pub clip_grad_norm: Option<f64>,
+    /// The norm --clip-grad-norm measures: 2, inf, or any p > 0.
+    #[arg(
+        long,
+        default_value = "2",
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
+    pub clip_norm_type: f64,
+    /// Clamp every gradient element to [-V, V] before each optimizer step
+    /// (torch.nn.utils.clip_grad_value_).
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
+    pub clip_grad_value: Option<f64>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.
@@ -236,6 +253,9 @@ impl TrainArgs {
             loss_sync: self.loss_sync.parse()?,
             scheduler: self.scheduler.clone(),
             scheduler_interval: self.scheduler_interval.parse()?,
+            clip_grad_norm: self.clip_grad_norm,
+            clip_norm_type: self.clip_norm_type,
+            clip_grad_value: self.clip_grad_value,
             ..TrainConfig::new(experiment, optimizer)
         };
         config.validate()?;

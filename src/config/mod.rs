@@ -46,6 +46,12 @@ pub struct TrainConfig {
     pub scheduler: Option<String>,
     /// When the scheduler steps: after each epoch (the default) or after each optimizer step.
     pub scheduler_interval: ScheduleInterval,
+    /// `clip_grad_norm_(max_norm=…)` before each optimizer step.
+    pub clip_grad_norm: Option<f64>,
+    /// The norm `clip_grad_norm` measures: a p > 0 or `f64::INFINITY` (PyTorch's default 2).
+    pub clip_norm_type: f64,
+    /// `clip_grad_value_(clip_value=…)` before each optimizer step.
+    pub clip_grad_value: Option<f64>,
 }
 
 /// Samples per batch: at least 1, checked once, where the value enters (flag or file).
@@ -144,6 +150,9 @@ impl TrainConfig {
             loss_sync: LossSync::Batch,
             scheduler: None,
             scheduler_interval: ScheduleInterval::Epoch,
+            clip_grad_norm: None,
+            clip_norm_type: 2.0,
+            clip_grad_value: None,
         }
     }
 
@@ -167,9 +176,44 @@ impl TrainConfig {
         }
         self.experiment.validate(self.loss)?;
         self.optimizer.validate()?;
+        self.validate_clipping()?;
         if let Some(spec) = &self.scheduler {
             let per_batch = self.scheduler_interval == ScheduleInterval::Batch;
             crate::schedule::check(spec, self.optimizer.lr(), per_batch)?;
+        }
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// Clipping thresholds must be positive and finite, the norm a p > 0 or infinity; clipping by
+    /// norm and by value together is refused (their order would be a guess).
+    fn validate_clipping(&self) -> Result<()> {
+        let positive = |flag: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{flag} must be finite and > 0, got {v}"
+                )))
+            }
+        };
+        if let Some(v) = self.clip_grad_norm {
+            positive("--clip-grad-norm", v)?;
+        }
+        if let Some(v) = self.clip_grad_value {
+            positive("--clip-grad-value", v)?;
+        }
+        let p = self.clip_norm_type;
+        if !(p == f64::INFINITY || p.is_finite() && p > 0.0) {
+            return Err(Error::Config(format!(
+                "--clip-norm-type must be a p > 0 or inf, got {p}"
+            )));
+        }
+        if self.clip_grad_norm.is_some() && self.clip_grad_value.is_some() {
+            return Err(Error::Config(
+                "--clip-grad-norm and --clip-grad-value: choose one".into(),
+            ));
         }
         Ok(())
     }

@@ -41,6 +41,47 @@ pub(super) struct ConfigWire {
     scheduler: Option<String>,
     #[serde(default)]
     scheduler_interval: ScheduleInterval,
+    #[serde(default)]
+    clip_grad_norm: Option<f64>,
+    /// A number, or `"inf"` (JSON has no infinity).
+    #[serde(default = "two", with = "number_or_inf")]
+    clip_norm_type: f64,
+    #[serde(default)]
+    clip_grad_value: Option<f64>,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// `f64::INFINITY` as `"inf"`, other values as numbers.
+mod number_or_inf {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if *v == f64::INFINITY {
+            Form::Text("inf".into()).serialize(s)
+        } else {
+            Form::Number(*v).serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Form::deserialize(d)? {
+            Form::Number(v) => Ok(v),
+            Form::Text(t) if t == "inf" => Ok(f64::INFINITY),
+            Form::Text(t) => Err(serde::de::Error::custom(format!(
+                "expected a number or \"inf\", got \"{t}\""
+            ))),
+        }
+    }
 }
 
 fn one() -> usize {
@@ -68,6 +109,9 @@ impl TryFrom<ConfigWire> for TrainConfig {
             loss_sync: w.loss_sync,
             scheduler: w.scheduler,
             scheduler_interval: w.scheduler_interval,
+            clip_grad_norm: w.clip_grad_norm,
+            clip_norm_type: w.clip_norm_type,
+            clip_grad_value: w.clip_grad_value,
         })
     }
 }
@@ -118,6 +162,9 @@ impl From<TrainConfig> for ConfigWire {
             loss_sync: c.loss_sync,
             scheduler: c.scheduler,
             scheduler_interval: c.scheduler_interval,
+            clip_grad_norm: c.clip_grad_norm,
+            clip_norm_type: c.clip_norm_type,
+            clip_grad_value: c.clip_grad_value,
         }
     }
 }

@@ -75,6 +75,25 @@ impl Experiment {
         named
     }
 
+    /// The trainable parameters in the order they were created — `model.parameters()`'s order
+    /// for the built-in models, TorchScript modules and ports that build their layers as Python's
+    /// `__init__` does. Gradient clipping's total norm depends on it.
+    pub fn parameters_in_model_order(&self) -> Vec<(String, Tensor)> {
+        let named = self.parameters();
+        let variables = self.vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
+        variables
+            .trainable_variables
+            .iter()
+            .filter_map(|var| {
+                let ptr = var.tensor.data_ptr();
+                named
+                    .iter()
+                    .find(|(_, t)| t.data_ptr() == ptr)
+                    .map(|(name, t)| (name.clone(), t.shallow_clone()))
+            })
+            .collect()
+    }
+
     /// The parameters as a PyTorch `state_dict` (CPU copies are made when saving).
     pub fn state_dict(&self) -> NamedTensors {
         self.parameters()

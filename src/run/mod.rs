@@ -27,7 +27,7 @@ use crate::optim::optimizer;
 use crate::runtime::{self, device_name};
 use crate::tally::SingleProcess;
 use crate::tensor_io::write_tensors;
-use crate::train::{fit, RunContext, Scheduled, Step};
+use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, Scheduled, Step};
 use recorder::Recorder;
 
 /// The tch version this binary was built with.
@@ -116,7 +116,13 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
         )?),
         None => None,
     };
-    let mut step = Step::new(optimizer, experiment.parameters());
+    let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
+    if let Some(max_norm) = config.clip_grad_norm {
+        step = step.with_transform(Box::new(ClipGradNorm::new(max_norm, config.clip_norm_type)));
+    }
+    if let Some(clip_value) = config.clip_grad_value {
+        step = step.with_transform(Box::new(ClipGradValue::new(clip_value)));
+    }
     if let Some(schedule) = schedule {
         step = step.with_schedule(Box::new(schedule));
     }

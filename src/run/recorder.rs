@@ -47,7 +47,7 @@ impl Recorder {
             progress: state.clone(),
             model: experiment.state_dict(),
             optimizer: step.optimizer.state(),
-            schedule: step.schedule_state(),
+            step: Some(step.state()?),
         }
         .snapshot()?;
         self.writer

@@ -152,7 +152,7 @@ fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<
     step.optimizer
         .load_state(&checkpoint.optimizer)
         .map_err(|e| Error::file(path, e))?;
-    step.load_schedule_state(checkpoint.schedule.as_ref())
+    step.load_state(checkpoint.step.as_ref())
         .map_err(|e| Error::file(path, e))?;
     Ok(checkpoint.progress)
 }

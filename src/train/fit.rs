@@ -87,6 +87,10 @@ pub fn fit(
             )?),
             None => None,
         };
+        let grad_norm_max = step
+            .end_epoch()?
+            .into_iter()
+            .find_map(|(name, v)| (name == "grad_norm_max").then_some(v));
         let record = EpochRecord {
             epoch,
             train_loss: train.average_loss,
@@ -96,6 +100,7 @@ pub fn fit(
             batches: train.batches,
             skipped_batches: train.skipped_batches,
             lr: Some(step.last_lr),
+            grad_norm_max,
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,
             elapsed_seconds: run_started.elapsed().as_secs_f64(),

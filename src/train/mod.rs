@@ -1,5 +1,6 @@
 //! The training loop: one epoch of the seed (`epoch`), the step and its seams (`step`),
 //! evaluation (`evaluate`), the run of all epochs (`fit`) and what they are handed (`context`).
+mod clip;
 mod context;
 mod epoch;
 mod evaluate;
@@ -7,6 +8,7 @@ mod fit;
 mod schedule;
 mod step;
 
+pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};

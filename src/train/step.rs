@@ -15,6 +15,21 @@ pub trait GradientTransform {
     /// the batch's gradients. Returns whether the optimizer steps now (false inside an
     /// accumulation window).
     fn transform(&mut self, params: &[(String, Tensor)]) -> Result<bool>;
+
+    /// At the end of an epoch: a value for its metrics line (`grad_norm_max`), reset after.
+    fn end_epoch(&mut self) -> Result<Option<(&'static str, f64)>> {
+        Ok(None)
+    }
+
+    /// What a checkpoint taken mid-epoch keeps to continue bit for bit.
+    fn state(&self) -> Result<Value> {
+        Ok(Value::Null)
+    }
+
+    /// Restores [`GradientTransform::state`].
+    fn load_state(&mut self, _state: &Value) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Sets the learning rate as training goes.
@@ -52,7 +67,6 @@ impl Step {
     }
 
     /// Adds a gradient transform, applied after those added before it.
-    #[allow(dead_code)] // until the first transform (clipping) lands
     pub fn with_transform(mut self, transform: Box<dyn GradientTransform>) -> Step {
         self.transforms.push(transform);
         self
@@ -106,38 +120,60 @@ impl Step {
 }
 
 impl Step {
-    /// The schedule's state for a checkpoint (`None` without a schedule), with the rate of the
-    /// last step (a run stopped after an epoch's last batch records it when resumed).
-    pub fn schedule_state(&self) -> Option<Value> {
-        let schedule = self.schedule.as_ref()?;
-        Some(serde_json::json!({
-            "schedule": schedule.state(self.optimizer.as_ref()),
+    /// The transforms' values for the epoch's metrics line (`grad_norm_max`), reset after.
+    pub fn end_epoch(&mut self) -> Result<Vec<(&'static str, f64)>> {
+        let mut values = Vec::new();
+        for transform in &mut self.transforms {
+            values.extend(transform.end_epoch()?);
+        }
+        Ok(values)
+    }
+
+    /// The seams' state for a checkpoint: the schedule's (with the optimizer's rate), the rate of
+    /// the last step (a run stopped after an epoch's last batch records it when resumed) and the
+    /// gradient transforms'.
+    pub fn state(&self) -> Result<Value> {
+        let transforms = self
+            .transforms
+            .iter()
+            .map(|t| t.state())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::json!({
+            "schedule": self.schedule.as_ref().map(|s| s.state(self.optimizer.as_ref())),
             "last_lr": self.last_lr,
+            "transforms": transforms,
         }))
     }
 
-    /// Restores a checkpoint's schedule state; an error if one is saved and none is configured,
-    /// or the other way round.
-    pub fn load_schedule_state(&mut self, state: Option<&Value>) -> Result<()> {
-        match (&mut self.schedule, state) {
-            (Some(schedule), Some(state)) => {
-                let (Some(inner), Some(last_lr)) =
-                    (state.get("schedule"), state["last_lr"].as_f64())
-                else {
-                    return Err(crate::error::Error::Data(
-                        "corrupt scheduler state in the checkpoint".into(),
-                    ));
-                };
-                self.last_lr = last_lr;
-                schedule.load_state(inner, self.optimizer.as_mut())
+    /// Restores [`Step::state`] into a step built anew from the same configuration (`None`: a
+    /// checkpoint from before seams had state, valid only for a step without any).
+    pub fn load_state(&mut self, state: Option<&Value>) -> Result<()> {
+        let corrupt = |what: &str| crate::error::Error::Data(format!("checkpoint: {what}"));
+        let Some(state) = state else {
+            if self.schedule.is_some() || !self.transforms.is_empty() {
+                return Err(corrupt("no state for the --scheduler or gradient clipping"));
             }
-            (None, None) => Ok(()),
-            (Some(_), None) => Err(crate::error::Error::Data(
-                "the checkpoint holds no scheduler state but the run has a --scheduler".into(),
-            )),
-            (None, Some(_)) => Err(crate::error::Error::Data(
-                "the checkpoint holds a scheduler state but the run has no --scheduler".into(),
-            )),
+            return Ok(());
+        };
+        let saved = state["transforms"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        if saved.len() != self.transforms.len() {
+            return Err(corrupt("its gradient transforms differ from the run's"));
         }
+        for (transform, saved) in self.transforms.iter_mut().zip(saved) {
+            transform.load_state(saved)?;
+        }
+        match (&mut self.schedule, &state["schedule"]) {
+            (Some(schedule), saved) if !saved.is_null() => {
+                schedule.load_state(saved, self.optimizer.as_mut())?
+            }
+            (None, Value::Null) => {}
+            _ => return Err(corrupt("its scheduler differs from the run's --scheduler")),
+        }
+        self.last_lr = state["last_lr"]
+            .as_f64()
+            .ok_or_else(|| corrupt("no last_lr"))?;
+        Ok(())
     }
 }

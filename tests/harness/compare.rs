@@ -315,3 +315,52 @@ fn compare_with_schedulers_is_bit_identical() {
         assert!(harness.iter().all(|r| r.is_f64()), "{spec}: {harness:?}");
     }
 }
+
+/// Gradient clipping by norm (2, inf, a fractional p, with Adam) and by value: the losses and each
+/// epoch's largest pre-clip norm equal `torch.nn.utils.clip_grad_norm_`'s to the bit.
+#[test]
+fn compare_with_gradient_clipping_is_bit_identical() {
+    let cases: [&[&str]; 4] = [
+        &["--clip-grad-norm", "0.5"],
+        &[
+            "--clip-grad-norm",
+            "0.3",
+            "--clip-norm-type",
+            "inf",
+            "--momentum",
+            "0.9",
+        ],
+        &[
+            "--clip-grad-norm",
+            "1.0",
+            "--clip-norm-type",
+            "1.5",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+        ],
+        &["--clip-grad-value", "0.01"],
+    ];
+    for args in cases {
+        let dir = assert_identical_run(args);
+        let norms = |side: &str| -> Vec<Value> {
+            crate::common::read_jsonl(&dir.path().join(format!("cmp/{side}/metrics.jsonl")))
+                .iter()
+                .map(|r| r["grad_norm_max"].clone())
+                .collect()
+        };
+        let harness = norms("harness");
+        assert_eq!(harness, norms("reference"), "{args:?}");
+        let by_norm = args[0] == "--clip-grad-norm";
+        assert!(
+            harness.iter().all(|n| n.is_f64() == by_norm),
+            "{args:?}: {harness:?}"
+        );
+        if by_norm {
+            // The clipping acted: the pre-clip norm exceeded the threshold.
+            let threshold: f64 = args[1].parse().unwrap();
+            assert!(harness[0].as_f64().unwrap() > threshold, "{harness:?}");
+        }
+    }
+}

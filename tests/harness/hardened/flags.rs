@@ -68,6 +68,44 @@ pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
             &["--init", "/nonexistent/w.safetensors"],
             "/nonexistent/w.safetensors",
         ),
+        (
+            &["--clip-grad-norm", "-1"],
+            "--clip-grad-norm must be finite and > 0, got -1",
+        ),
+        (
+            &["--clip-grad-value", "nan"],
+            "--clip-grad-value must be finite and > 0",
+        ),
+        (
+            &["--clip-grad-norm", "1", "--clip-norm-type", "0"],
+            "--clip-norm-type must be a p > 0 or inf",
+        ),
+        (
+            &["--clip-grad-norm", "1", "--clip-grad-value", "1"],
+            "choose one",
+        ),
+        (
+            &["--scheduler", "StepLR(step_size=1, gama=0.5)"],
+            "unknown keyword 'gama' for StepLR (valid: step_size, gamma, last_epoch)",
+        ),
+        (
+            &["--scheduler", "WarmupLR()"],
+            "unknown scheduler 'WarmupLR'",
+        ),
+        (&["--scheduler", "StepLR(step_size=1"], "StepLR"),
+        (
+            &[
+                "--scheduler",
+                "ReduceLROnPlateau()",
+                "--scheduler-interval",
+                "batch",
+            ],
+            "use --scheduler-interval epoch",
+        ),
+        (
+            &["--scheduler-interval", "step"],
+            "invalid --scheduler-interval 'step' (expected epoch or batch)",
+        ),
     ];
     for (args, needle) in invalid {
         cases.push(case(
