@@ -111,6 +111,18 @@ impl Optimizer for Adam {
         })
     }
 
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        let mut config = self.config.clone();
+        config.lr = lr;
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
     fn state(&self) -> NamedTensors {
         let mut named = Vec::new();
         for ((name, _), state) in self.params.iter().zip(&self.states) {

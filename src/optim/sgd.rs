@@ -83,6 +83,21 @@ impl Optimizer for Sgd {
         })
     }
 
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        let mut config = self.config.clone();
+        config.lr = lr;
+        config.validate()?;
+        for ((_, p), alpha) in self.params.iter().zip(&mut self.alphas) {
+            alpha.minus_lr = scalar_like(p, -lr)?;
+        }
+        self.config = config;
+        Ok(())
+    }
+
     fn state(&self) -> NamedTensors {
         self.params
             .iter()
