@@ -153,6 +153,62 @@ pub fn cases(optimizer: &'static str) -> Vec<Case> {
     }
 }
 
+/// The cases `set_lr` is checked with: one per optimizer, the learning rate changed after step
+/// 10 (for Rprop it only seeds new state, so nothing changes; that is what Python does too).
+pub fn lr_change_cases() -> Vec<Case> {
+    let at = |optimizer, lr: f64, to: f64| {
+        case(optimizer, serde_json::json!({"lr": lr})).lr_change(10, to)
+    };
+    vec![
+        at("adadelta", 1.0, 0.3),
+        at("adafactor", 0.05, 0.2),
+        at("adagrad", 0.01, 0.05),
+        at("adamax", 2e-3, 1e-2),
+        at("asgd", 0.01, 0.002),
+        at("muon", 1e-3, 5e-3),
+        at("nadam", 2e-3, 5e-4),
+        at("radam", 1e-3, 1e-2),
+        at("rmsprop", 0.01, 0.001),
+        at("rprop", 0.01, 0.1),
+    ]
+}
+
+/// Configs `torch.optim` refuses (at construction, or at the first step for Muon's `ns_steps`).
+pub fn invalid_configs() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("adadelta", json!({"lr": -0.1})),
+        ("adadelta", json!({"rho": 1.5})),
+        ("adadelta", json!({"eps": -1.0})),
+        ("adadelta", json!({"weight_decay": -0.1})),
+        ("adafactor", json!({"lr": -0.1})),
+        ("adafactor", json!({"beta2_decay": 0.5})),
+        ("adafactor", json!({"eps": [-1.0, 1e-3]})),
+        ("adafactor", json!({"eps": [null, -1.0]})),
+        ("adafactor", json!({"d": 0.5})),
+        ("adafactor", json!({"weight_decay": -0.1})),
+        ("adagrad", json!({"lr_decay": -0.1})),
+        ("adagrad", json!({"initial_accumulator_value": -0.1})),
+        ("adagrad", json!({"eps": -1.0})),
+        ("adamax", json!({"betas": [1.0, 0.999]})),
+        ("adamax", json!({"betas": [0.9, -0.1]})),
+        ("asgd", json!({"lr": -0.1})),
+        ("asgd", json!({"weight_decay": -0.1})),
+        ("muon", json!({"lr": -0.1})),
+        ("muon", json!({"momentum": -0.1})),
+        ("muon", json!({"weight_decay": -0.1})),
+        ("muon", json!({"adjust_lr_fn": "cosine"})),
+        ("muon", json!({"ns_steps": 100})),
+        ("nadam", json!({"momentum_decay": -0.1})),
+        ("nadam", json!({"betas": [0.9, 1.5]})),
+        ("radam", json!({"eps": -1.0})),
+        ("rmsprop", json!({"momentum": -0.1})),
+        ("rmsprop", json!({"alpha": -0.1})),
+        ("rprop", json!({"etas": [1.5, 1.2]})),
+        ("rprop", json!({"etas": [0.5, 0.9]})),
+    ]
+}
+
 /// The optimizers, by their lowercase PyTorch names.
 pub const OPTIMIZERS: [&str; 10] = [
     "adadelta",

@@ -14,7 +14,9 @@ use tch_harness::tensor_file::{read_tensors, NamedTensors};
 
 use crate::bits::{assert_bits_eq, assert_named_bits_eq};
 use crate::common::{run_python, tempdir};
-use crate::optim_more_cases::{build, case, cases, run_steps, shape, Case, GENERAL, MATRIX};
+use crate::optim_more_cases::{
+    build, cases, invalid_configs, lr_change_cases, run_steps, shape, Case, GENERAL, MATRIX,
+};
 
 /// Optimizer steps per case.
 const STEPS: usize = 24;
@@ -87,62 +89,6 @@ for case in spec["invalid"]:
         errors.append(str(e))
 json.dump(errors, open(f"{out}/invalid.json", "w"))
 "#;
-
-/// The cases `set_lr` is checked with: one per optimizer, the learning rate changed after step
-/// 10 (for Rprop it only seeds new state, so nothing changes; that is what Python does too).
-fn lr_change_cases() -> Vec<Case> {
-    let at = |optimizer, lr: f64, to: f64| {
-        case(optimizer, serde_json::json!({"lr": lr})).lr_change(10, to)
-    };
-    vec![
-        at("adadelta", 1.0, 0.3),
-        at("adafactor", 0.05, 0.2),
-        at("adagrad", 0.01, 0.05),
-        at("adamax", 2e-3, 1e-2),
-        at("asgd", 0.01, 0.002),
-        at("muon", 1e-3, 5e-3),
-        at("nadam", 2e-3, 5e-4),
-        at("radam", 1e-3, 1e-2),
-        at("rmsprop", 0.01, 0.001),
-        at("rprop", 0.01, 0.1),
-    ]
-}
-
-/// Configs `torch.optim` refuses (at construction, or at the first step for Muon's `ns_steps`).
-pub fn invalid_configs() -> Vec<(&'static str, serde_json::Value)> {
-    use serde_json::json;
-    vec![
-        ("adadelta", json!({"lr": -0.1})),
-        ("adadelta", json!({"rho": 1.5})),
-        ("adadelta", json!({"eps": -1.0})),
-        ("adadelta", json!({"weight_decay": -0.1})),
-        ("adafactor", json!({"lr": -0.1})),
-        ("adafactor", json!({"beta2_decay": 0.5})),
-        ("adafactor", json!({"eps": [-1.0, 1e-3]})),
-        ("adafactor", json!({"eps": [null, -1.0]})),
-        ("adafactor", json!({"d": 0.5})),
-        ("adafactor", json!({"weight_decay": -0.1})),
-        ("adagrad", json!({"lr_decay": -0.1})),
-        ("adagrad", json!({"initial_accumulator_value": -0.1})),
-        ("adagrad", json!({"eps": -1.0})),
-        ("adamax", json!({"betas": [1.0, 0.999]})),
-        ("adamax", json!({"betas": [0.9, -0.1]})),
-        ("asgd", json!({"lr": -0.1})),
-        ("asgd", json!({"weight_decay": -0.1})),
-        ("muon", json!({"lr": -0.1})),
-        ("muon", json!({"momentum": -0.1})),
-        ("muon", json!({"weight_decay": -0.1})),
-        ("muon", json!({"adjust_lr_fn": "cosine"})),
-        ("muon", json!({"ns_steps": 100})),
-        ("nadam", json!({"momentum_decay": -0.1})),
-        ("nadam", json!({"betas": [0.9, 1.5]})),
-        ("radam", json!({"eps": -1.0})),
-        ("rmsprop", json!({"momentum": -0.1})),
-        ("rmsprop", json!({"alpha": -0.1})),
-        ("rprop", json!({"etas": [1.5, 1.2]})),
-        ("rprop", json!({"etas": [0.5, 0.9]})),
-    ]
-}
 
 /// Every case, run once through `torch.optim` for the whole suite.
 struct Torch {
@@ -239,60 +185,88 @@ fn check_optimizer(optimizer: &str) {
     assert!(n >= 4, "{optimizer}: only {n} cases");
 }
 
-// Each test below replays, for each of its cases (`optim_more_cases::cases`), what
-//     opt = torch.optim.<Name>(params, **config, foreach=False)   # Muon: no foreach
+// Each test below replays cases of `optim_more_cases::cases`, which `TORCH_OPTIM` ran as
 //     for k in range(24):
 //         opt.zero_grad()
 //         for n, p in params: p.grad = grads[k][n]
 //         opt.step()                          # parameters saved after each step
 //     opt.state[p]                            # saved at the end
-// gave in `TORCH_OPTIM`.
 
+/// For each `config` of `cases("adadelta")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Adadelta(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn adadelta_matches_torch_optim_bit_for_bit() {
     check_optimizer("adadelta");
 }
 
+/// For each `config` of `cases("adafactor")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Adafactor(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn adafactor_matches_torch_optim_bit_for_bit() {
     check_optimizer("adafactor");
 }
 
+/// For each `config` of `cases("adagrad")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Adagrad(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn adagrad_matches_torch_optim_bit_for_bit() {
     check_optimizer("adagrad");
 }
 
+/// For each `config` of `cases("adamax")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Adamax(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn adamax_matches_torch_optim_bit_for_bit() {
     check_optimizer("adamax");
 }
 
+/// For each `config` of `cases("asgd")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.ASGD(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn asgd_matches_torch_optim_bit_for_bit() {
     check_optimizer("asgd");
 }
 
+/// For each `config` of `cases("muon")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Muon(params, **config)
+/// through the 24 steps.
 #[test]
 fn muon_matches_torch_optim_bit_for_bit() {
     check_optimizer("muon");
 }
 
+/// For each `config` of `cases("nadam")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.NAdam(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn nadam_matches_torch_optim_bit_for_bit() {
     check_optimizer("nadam");
 }
 
+/// For each `config` of `cases("radam")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.RAdam(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn radam_matches_torch_optim_bit_for_bit() {
     check_optimizer("radam");
 }
 
+/// For each `config` of `cases("rmsprop")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.RMSprop(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn rmsprop_matches_torch_optim_bit_for_bit() {
     check_optimizer("rmsprop");
 }
 
+/// For each `config` of `cases("rprop")`, `TORCH_OPTIM` ran
+///     opt = torch.optim.Rprop(params, **config, foreach=False)
+/// through the 24 steps.
 #[test]
 fn rprop_matches_torch_optim_bit_for_bit() {
     check_optimizer("rprop");
