@@ -208,7 +208,7 @@ impl<'a> Operand<'a> {
 /// only on its row, its column and the contraction) and are cut back after.
 fn addmm(input: Operand, mat1: &Tensor, mat2: Operand, beta: f64, alpha: f64) -> Result<Tensor> {
     let (m, k, n) = (mat1.size()[0], mat1.size()[1], mat2.t.size()[1]);
-    let cols = if k * m * n < 400 {
+    let cols = if m > 0 && k > 0 && n > 0 && k * m * n < 400 {
         (400 + k * m - 1) / (k * m)
     } else {
         n
