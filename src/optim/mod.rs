@@ -2,13 +2,35 @@
 //! code in PyTorch 2.11, so that a step gives the same bits as Python. tch's own optimizers are
 //! libtorch's C++ `torch::optim`, whose Adam differs in the last bits (mul/add instead of lerp)
 //! and whose state cannot be saved.
+mod adadelta;
+mod adafactor;
+mod adagrad;
 mod adam;
+mod adamax;
+mod asgd;
+mod checks;
 mod config;
+mod muon;
+mod nadam;
+mod radam;
+mod rmsprop;
+mod rprop;
 mod scaled;
 mod sgd;
+mod slots;
 
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adafactor::{Adafactor, AdafactorConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::Adam;
+pub use adamax::{Adamax, AdamaxConfig};
+pub use asgd::{Asgd, AsgdConfig};
 pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
+pub use muon::{Muon, MuonConfig};
+pub use nadam::{NAdam, NAdamConfig};
+pub use radam::{RAdam, RAdamConfig};
+pub use rmsprop::{RMSprop, RMSpropConfig};
+pub use rprop::{Rprop, RpropConfig};
 pub use sgd::Sgd;
 
 use tch::Tensor;

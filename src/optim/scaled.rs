@@ -28,3 +28,31 @@ pub(super) fn add_scaled_(a: &mut Tensor, b: &Tensor, alpha: &Tensor) -> Result<
     let _ = a.f_addcmul_(b, alpha)?;
     Ok(())
 }
+
+/// `a.add(b, alpha=alpha)` for a Python-float `alpha` (made into a scalar of `a`'s dtype).
+pub(super) fn add_alpha(a: &Tensor, b: &Tensor, alpha: f64) -> Result<Tensor> {
+    add_scaled(a, b, &scalar_like(a, alpha)?)
+}
+
+/// `a.add_(b, alpha=alpha)` for a Python-float `alpha`.
+pub(super) fn add_alpha_(a: &mut Tensor, b: &Tensor, alpha: f64) -> Result<()> {
+    let alpha = scalar_like(a, alpha)?;
+    add_scaled_(a, b, &alpha)
+}
+
+/// `a.addcmul(b, c, value=value)`: the kernel computes `a + value·b·c`, scaling `b` first.
+pub(super) fn addcmul_value(a: &Tensor, b: &Tensor, c: &Tensor, value: f64) -> Result<Tensor> {
+    Ok(a.f_addcmul(&b.f_mul_scalar(value)?, c)?)
+}
+
+/// `a.addcmul_(b, c, value=value)`.
+pub(super) fn addcmul_value_(a: &mut Tensor, b: &Tensor, c: &Tensor, value: f64) -> Result<()> {
+    let _ = a.f_addcmul_(&b.f_mul_scalar(value)?, c)?;
+    Ok(())
+}
+
+/// `a.addcdiv_(b, c, value=value)`: the kernel computes `a + value·b / c`, scaling `b` first.
+pub(super) fn addcdiv_value_(a: &mut Tensor, b: &Tensor, c: &Tensor, value: f64) -> Result<()> {
+    let _ = a.f_addcdiv_(&b.f_mul_scalar(value)?, c)?;
+    Ok(())
+}
