@@ -218,7 +218,10 @@ def test(model, device, loader, criterion, loss_name):
     return total_loss / n, (None if correct is None else correct / n)
 
 
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+# The harness's optimizer names (config.json's "kind") and the torch.optim classes they run.
+OPTIMIZERS = {name.lower(): getattr(torch.optim, name) for name in
+              ["SGD", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "ASGD", "Muon",
+               "NAdam", "RAdam", "RMSprop", "Rprop"]}
 
 
 def make_optimizer(spec, params):

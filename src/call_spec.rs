@@ -81,6 +81,23 @@ impl Value {
     }
 
     /// The Python type's name, for error messages.
+    /// The value as JSON: numbers, booleans, `null`, strings, arrays (tuples and lists alike);
+    /// a nested call as its Python text.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match self {
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => Json::from(*f),
+            Value::Bool(b) => Json::Bool(*b),
+            Value::None => Json::Null,
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Tuple(items) | Value::List(items) => {
+                Json::Array(items.iter().map(Value::to_json).collect())
+            }
+            Value::Call(call) => Json::String(call.to_string()),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) => "int",

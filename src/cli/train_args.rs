@@ -6,7 +6,8 @@ use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use tch_harness::optim::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
+use serde_json::{json, Value};
+use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{
     BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, ScheduleInterval,
@@ -44,7 +45,12 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub lr: f64,
-    #[arg(long, default_value = "sgd", help = format!("Optimizer: {}.", OptimizerKind::choices()))]
+    #[arg(long, default_value = "sgd", value_name = "NAME|SPEC", help = format!(
+        "Optimizer: {}, with --lr and the optimizer flags below; or PyTorch's spelling, e.g. \
+         \"Adadelta(lr=1.0, rho=0.9)\" or \"AdamW(lr=1e-3, betas=(0.9, 0.98))\", with \
+         torch.optim's defaults for what it leaves out.",
+        OptimizerKind::choices()
+    ))]
     pub optimizer: String,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -201,37 +207,73 @@ pub(super) fn loss_help() -> String {
 }
 
 impl TrainArgs {
+    /// `--optimizer` with its flags: a name (`adam`) takes `--lr` and the optimizer flags that
+    /// name one of its keywords; PyTorch's spelling (`Adam(lr=1e-3, betas=(0.9, 0.98))`) takes
+    /// its keywords only, PyTorch's defaults for the rest.
+    fn optimizer_config(&self) -> anyhow::Result<OptimizerConfig> {
+        let flags: [(&str, &str, Value, bool); 8] = [
+            (
+                "--momentum",
+                "momentum",
+                json!(self.momentum),
+                self.momentum == 0.0,
+            ),
+            (
+                "--dampening",
+                "dampening",
+                json!(self.dampening),
+                self.dampening == 0.0,
+            ),
+            (
+                "--nesterov",
+                "nesterov",
+                json!(self.nesterov),
+                !self.nesterov,
+            ),
+            (
+                "--weight-decay",
+                "weight_decay",
+                json!(self.weight_decay),
+                self.weight_decay.is_none(),
+            ),
+            (
+                "--beta1/--beta2",
+                "betas",
+                json!([self.beta1, self.beta2]),
+                (self.beta1, self.beta2) == (0.9, 0.999),
+            ),
+            ("--eps", "eps", json!(self.eps), self.eps == 1e-8),
+            ("--amsgrad", "amsgrad", json!(self.amsgrad), !self.amsgrad),
+            ("--lr", "lr", json!(self.lr), self.lr == 0.05),
+        ];
+        if self.optimizer.contains('(') || self.optimizer.parse::<OptimizerKind>().is_err() {
+            if let Some((flag, key, ..)) = flags.iter().find(|f| !f.3) {
+                anyhow::bail!(
+                    "{flag} cannot be combined with --optimizer {}: write {key}=… in it",
+                    self.optimizer
+                );
+            }
+            return Ok(OptimizerConfig::parse_call(&self.optimizer)?);
+        }
+        let kind: OptimizerKind = self.optimizer.parse()?;
+        let mut fields = match serde_json::to_value(OptimizerConfig::new(kind, self.lr))? {
+            Value::Object(fields) => fields,
+            _ => unreachable!("a configuration serialises to an object"),
+        };
+        for (flag, key, value, default) in flags {
+            match fields.get_mut(key) {
+                Some(slot) if !value.is_null() => *slot = value,
+                Some(_) => {}
+                None if default => {}
+                None => anyhow::bail!("{flag} does not apply to --optimizer {kind}"),
+            }
+        }
+        Ok(serde_json::from_value(Value::Object(fields))?)
+    }
+
     /// The library's configuration for these flags.
     pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
-        let kind: OptimizerKind = self.optimizer.parse()?;
-        let optimizer = match kind {
-            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig {
-                lr: self.lr,
-                momentum: self.momentum,
-                dampening: self.dampening,
-                weight_decay: self.weight_decay.unwrap_or(0.0),
-                nesterov: self.nesterov,
-                ..SgdConfig::default()
-            }),
-            OptimizerKind::Adam | OptimizerKind::AdamW => {
-                let (OptimizerConfig::Adam(defaults) | OptimizerConfig::AdamW(defaults)) =
-                    OptimizerConfig::new(kind, self.lr)
-                else {
-                    unreachable!("an Adam kind makes an Adam configuration")
-                };
-                let adam = AdamConfig {
-                    betas: (self.beta1, self.beta2),
-                    eps: self.eps,
-                    weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
-                    amsgrad: self.amsgrad,
-                    ..defaults
-                };
-                match kind {
-                    OptimizerKind::Adam => OptimizerConfig::Adam(adam),
-                    _ => OptimizerConfig::AdamW(adam),
-                }
-            }
-        };
+        let optimizer = self.optimizer_config()?;
         let experiment = match (&self.model, &self.data) {
             (Some(model), Some(data)) => ExperimentSource::TorchScript {
                 model: model.clone(),

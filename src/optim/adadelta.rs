@@ -9,7 +9,7 @@ use crate::error::Result;
 
 /// `torch.optim.Adadelta`'s options (`foreach`, `capturable` and `differentiable` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdadeltaConfig {
     pub lr: f64,
     pub rho: f64,

@@ -16,7 +16,7 @@ use crate::error::Result;
 
 /// `torch.optim.Adafactor`'s options (`foreach` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdafactorConfig {
     pub lr: f64,
     pub beta2_decay: f64,

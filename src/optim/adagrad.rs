@@ -11,7 +11,7 @@ use crate::error::Result;
 
 /// `torch.optim.Adagrad`'s options (`foreach`, `differentiable` and `fused` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdagradConfig {
     pub lr: f64,
     pub lr_decay: f64,

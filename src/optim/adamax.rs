@@ -10,7 +10,7 @@ use crate::error::Result;
 
 /// `torch.optim.Adamax`'s options (`foreach`, `capturable` and `differentiable` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdamaxConfig {
     pub lr: f64,
     pub betas: (f64, f64),

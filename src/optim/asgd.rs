@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// `torch.optim.ASGD`'s options (`foreach`, `capturable` and `differentiable` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AsgdConfig {
     pub lr: f64,
     pub lambd: f64,

@@ -5,28 +5,99 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::{
+    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamaxConfig, AsgdConfig, MuonConfig,
+    NAdamConfig, RAdamConfig, RMSpropConfig, RpropConfig,
+};
+use crate::call_spec::CallSpec;
 use crate::error::{Error, Result};
 use crate::names::named_enum;
 
-named_enum! {
-    /// Which update rule.
-    pub enum OptimizerKind: "unknown optimizer" {
-        /// `torch.optim.SGD`.
-        Sgd = "sgd",
-        /// `torch.optim.Adam`.
-        Adam = "adam",
-        /// `torch.optim.AdamW` (decoupled weight decay).
-        AdamW = "adamw",
-    }
+/// Declares the optimizers from one table — variant, configuration type, name in files and on
+/// the command line, `torch.optim` class name — as [`OptimizerKind`] and [`OptimizerConfig`].
+macro_rules! optimizers {
+    ($( $(#[$doc:meta])* $Variant:ident($Config:ty) = $name:literal, $torch:literal; )+) => {
+        named_enum! {
+            /// Which update rule.
+            pub enum OptimizerKind: "unknown optimizer" {
+                $( $(#[$doc])* $Variant = $name, )+
+            }
+        }
+
+        /// An optimizer and its hyper-parameters (PyTorch's keyword names).
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "kind", rename_all = "lowercase")]
+        pub enum OptimizerConfig {
+            $( $Variant($Config), )+
+        }
+
+        impl OptimizerKind {
+            /// The `torch.optim` class: `SGD`, `AdamW`, `RMSprop`, …
+            pub fn torch_name(self) -> &'static str {
+                match self {
+                    $( OptimizerKind::$Variant => $torch, )+
+                }
+            }
+        }
+
+        impl OptimizerConfig {
+            /// Which optimizer.
+            pub fn kind(&self) -> OptimizerKind {
+                match self {
+                    $( OptimizerConfig::$Variant(_) => OptimizerKind::$Variant, )+
+                }
+            }
+
+            /// The initial learning rate.
+            pub fn lr(&self) -> f64 {
+                match self {
+                    $( OptimizerConfig::$Variant(c) => c.lr, )+
+                }
+            }
+
+            /// Sets the initial learning rate.
+            pub fn set_lr(&mut self, lr: f64) {
+                match self {
+                    $( OptimizerConfig::$Variant(c) => c.lr = lr, )+
+                }
+            }
+
+            /// The checks `torch.optim`'s constructor makes, as one-line errors.
+            pub fn validate(&self) -> Result<()> {
+                check_lr(self.lr())?;
+                match self {
+                    $( OptimizerConfig::$Variant(c) => c.validate(), )+
+                }
+            }
+
+            /// `kind` with the keywords in `fields`, PyTorch's defaults for the others.
+            fn from_fields(kind: OptimizerKind, fields: Map<String, Value>) -> serde_json::Result<Self> {
+                let fields = Value::Object(fields);
+                match kind {
+                    $( OptimizerKind::$Variant => serde_json::from_value(fields).map(OptimizerConfig::$Variant), )+
+                }
+            }
+        }
+    };
 }
 
-/// An optimizer and its hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum OptimizerConfig {
-    Sgd(SgdConfig),
-    Adam(AdamConfig),
-    AdamW(AdamConfig),
+optimizers! {
+    /// `torch.optim.SGD`.
+    Sgd(SgdConfig) = "sgd", "SGD";
+    /// `torch.optim.Adam`.
+    Adam(AdamConfig) = "adam", "Adam";
+    /// `torch.optim.AdamW` (decoupled weight decay, default 0.01).
+    AdamW(AdamConfig) = "adamw", "AdamW";
+    Adadelta(AdadeltaConfig) = "adadelta", "Adadelta";
+    Adafactor(AdafactorConfig) = "adafactor", "Adafactor";
+    Adagrad(AdagradConfig) = "adagrad", "Adagrad";
+    Adamax(AdamaxConfig) = "adamax", "Adamax";
+    Asgd(AsgdConfig) = "asgd", "ASGD";
+    Muon(MuonConfig) = "muon", "Muon";
+    NAdam(NAdamConfig) = "nadam", "NAdam";
+    RAdam(RAdamConfig) = "radam", "RAdam";
+    RMSprop(RMSpropConfig) = "rmsprop", "RMSprop";
+    Rprop(RpropConfig) = "rprop", "Rprop";
 }
 
 /// `torch.optim.SGD`'s keywords.
@@ -83,47 +154,40 @@ impl Default for AdamConfig {
 impl OptimizerConfig {
     /// PyTorch's defaults for `kind` at learning rate `lr`.
     pub fn new(kind: OptimizerKind, lr: f64) -> Self {
-        match kind {
-            OptimizerKind::Sgd => OptimizerConfig::Sgd(SgdConfig {
-                lr,
-                ..SgdConfig::default()
-            }),
-            OptimizerKind::Adam => OptimizerConfig::Adam(AdamConfig {
-                lr,
-                ..AdamConfig::default()
-            }),
-            OptimizerKind::AdamW => OptimizerConfig::AdamW(AdamConfig {
-                lr,
-                weight_decay: 0.01,
-                ..AdamConfig::default()
-            }),
+        let mut config = Self::from_fields(kind, Map::new()).expect("every field has a default");
+        if let OptimizerConfig::AdamW(c) = &mut config {
+            c.weight_decay = 0.01;
         }
+        config.set_lr(lr);
+        config
     }
 
-    /// Which optimizer.
-    pub fn kind(&self) -> OptimizerKind {
-        match self {
-            OptimizerConfig::Sgd(_) => OptimizerKind::Sgd,
-            OptimizerConfig::Adam(_) => OptimizerKind::Adam,
-            OptimizerConfig::AdamW(_) => OptimizerKind::AdamW,
+    /// PyTorch's spelling, `Adadelta(lr=1.0, rho=0.9)` or `AdamW(betas=(0.9, 0.98))` (the class
+    /// name in any case; a bare name takes every default): an unknown optimizer or keyword is an
+    /// error listing the valid ones.
+    pub fn parse_call(text: &str) -> Result<Self> {
+        let call = CallSpec::parse(text)?;
+        let kind = OptimizerKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.torch_name().eq_ignore_ascii_case(&call.name))
+            .ok_or_else(|| {
+                let names: Vec<_> = OptimizerKind::ALL.iter().map(|k| k.torch_name()).collect();
+                Error::Config(format!(
+                    "unknown optimizer '{}' (expected {})",
+                    call.name,
+                    crate::names::choices(names.into_iter())
+                ))
+            })?;
+        let mut fields = Map::new();
+        fields.insert("kind".into(), Value::String(kind.name().into()));
+        for (key, value) in &call.kwargs {
+            fields.insert(key.clone(), value.to_json());
         }
-    }
-
-    /// The initial learning rate.
-    pub fn lr(&self) -> f64 {
-        match self {
-            OptimizerConfig::Sgd(c) => c.lr,
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.lr,
-        }
-    }
-
-    /// The checks `torch.optim` makes, as one-line errors.
-    pub fn validate(&self) -> Result<()> {
-        check_lr(self.lr())?;
-        match self {
-            OptimizerConfig::Sgd(c) => c.validate(),
-            OptimizerConfig::Adam(c) | OptimizerConfig::AdamW(c) => c.validate(),
-        }
+        let config = Self::from_json(Value::Object(fields))
+            .map_err(|e| Error::Config(format!("--optimizer {text}: {e}")))?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// The configuration in a `config.json`: `{"kind": …, keywords…}` with PyTorch's defaults for
@@ -144,21 +208,15 @@ impl OptimizerConfig {
         else {
             unreachable!("a configuration serialises to an object")
         };
+        // PyTorch's default learning rate, unless given.
+        if !fields.contains_key("lr") {
+            full.remove("lr");
+        }
         full.remove("kind");
         full.extend(fields);
-        let parsed = match kind {
-            OptimizerKind::Sgd => from_fields(full).map(OptimizerConfig::Sgd),
-            OptimizerKind::Adam => from_fields(full).map(OptimizerConfig::Adam),
-            OptimizerKind::AdamW => from_fields(full).map(OptimizerConfig::AdamW),
-        };
+        let parsed = Self::from_fields(kind, full);
         parsed.map_err(|e| Error::Config(format!("optimizer {kind}: {e}")))
     }
-}
-
-fn from_fields<T: serde::de::DeserializeOwned>(
-    fields: Map<String, Value>,
-) -> serde_json::Result<T> {
-    serde_json::from_value(Value::Object(fields))
 }
 
 /// The keywords of `kind` from the first releases' flat object.
@@ -174,7 +232,7 @@ fn from_flat(kind: OptimizerKind, mut flat: Map<String, Value>) -> Map<String, V
                 fields.insert(key.into(), take(key));
             }
         }
-        OptimizerKind::Adam | OptimizerKind::AdamW => {
+        _ => {
             fields.insert("betas".into(), Value::Array(vec![beta1, beta2]));
             for key in ["eps", "amsgrad"] {
                 fields.insert(key.into(), take(key));
@@ -209,7 +267,8 @@ fn check_weight_decay(weight_decay: f64) -> Result<()> {
 }
 
 impl SgdConfig {
-    fn validate(&self) -> Result<()> {
+    /// The checks of `SGD.__init__` (the learning rate's aside).
+    pub fn validate(&self) -> Result<()> {
         if !self.momentum.is_finite() || self.momentum < 0.0 {
             return Err(bad("momentum (must be finite and >= 0)", self.momentum));
         }
@@ -227,7 +286,8 @@ impl SgdConfig {
 }
 
 impl AdamConfig {
-    fn validate(&self) -> Result<()> {
+    /// The checks of `Adam.__init__` (the learning rate's aside).
+    pub fn validate(&self) -> Result<()> {
         if !(0.0..1.0).contains(&self.betas.0) {
             return Err(bad("beta1 (must be in [0, 1))", self.betas.0));
         }

@@ -72,6 +72,16 @@ pub fn optimizer(
         OptimizerConfig::Sgd(c) => Box::new(Sgd::new(c, params)?),
         OptimizerConfig::Adam(c) => Box::new(Adam::new(c, false, params)?),
         OptimizerConfig::AdamW(c) => Box::new(Adam::new(c, true, params)?),
+        OptimizerConfig::Adadelta(c) => Box::new(Adadelta::new(c, params)?),
+        OptimizerConfig::Adafactor(c) => Box::new(Adafactor::new(c, params)?),
+        OptimizerConfig::Adagrad(c) => Box::new(Adagrad::new(c, params)?),
+        OptimizerConfig::Adamax(c) => Box::new(Adamax::new(c, params)?),
+        OptimizerConfig::Asgd(c) => Box::new(Asgd::new(c, params)?),
+        OptimizerConfig::Muon(c) => Box::new(Muon::new(c, params)?),
+        OptimizerConfig::NAdam(c) => Box::new(NAdam::new(c, params)?),
+        OptimizerConfig::RAdam(c) => Box::new(RAdam::new(c, params)?),
+        OptimizerConfig::RMSprop(c) => Box::new(RMSprop::new(c, params)?),
+        OptimizerConfig::Rprop(c) => Box::new(Rprop::new(c, params)?),
     })
 }
 

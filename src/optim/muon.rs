@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// `torch.optim.Muon`'s options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MuonConfig {
     pub lr: f64,
     /// Decoupled: `param.mul_(1 - lr * weight_decay)`.

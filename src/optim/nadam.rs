@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// `torch.optim.NAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NAdamConfig {
     pub lr: f64,
     pub betas: (f64, f64),

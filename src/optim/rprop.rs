@@ -10,7 +10,7 @@ use crate::error::Result;
 
 /// `torch.optim.Rprop`'s options (`foreach`, `capturable` and `differentiable` aside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RpropConfig {
     pub lr: f64,
     /// `(etaminus, etaplus)`.

@@ -364,3 +364,50 @@ fn compare_with_gradient_clipping_is_bit_identical() {
         }
     }
 }
+
+/// Every torch.optim optimizer that suits an MLP, named as on the command line or spelt as in
+/// PyTorch, trains to the same bits on both sides (Muon takes matrices only: see its own tests).
+#[test]
+fn compare_every_optimizer_is_bit_identical() {
+    let cases: [&[&str]; 11] = [
+        &["--optimizer", "adadelta", "--lr", "1.0"],
+        &[
+            "--optimizer",
+            "rmsprop",
+            "--lr",
+            "0.001",
+            "--momentum",
+            "0.5",
+        ],
+        &[
+            "--optimizer",
+            "Adagrad(lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1)",
+        ],
+        &["--optimizer", "Adamax(lr=0.002, weight_decay=0.01)"],
+        &["--optimizer", "ASGD(lr=0.05, t0=10, lambd=0.001)"],
+        &[
+            "--optimizer",
+            "NAdam(lr=0.002, decoupled_weight_decay=True, weight_decay=0.01)",
+        ],
+        &["--optimizer", "RAdam(lr=0.003, betas=(0.8, 0.99))"],
+        &[
+            "--optimizer",
+            "RMSprop(lr=0.001, momentum=0.9, centered=True, maximize=False)",
+        ],
+        &["--optimizer", "Rprop(lr=0.001, etas=(0.4, 1.3))"],
+        &[
+            "--optimizer",
+            "Adafactor(lr=0.01, eps=(None, 0.001), beta2_decay=-0.7)",
+        ],
+        &["--optimizer", "SGD(lr=0.05, momentum=0.9, nesterov=True)"],
+    ];
+    for args in cases {
+        let args = [&["--experiment", "breast-cancer"][..], args].concat();
+        let dir = assert_identical_run(&args);
+        let config = harness_config(&dir.path().join("cmp"));
+        assert!(
+            config["optimizer"]["kind"].is_string(),
+            "{args:?}: {config}"
+        );
+    }
+}

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 use tch::Tensor;
+use tch_harness::data::NamedTensors;
 use tch_harness::optim::{
     Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adamax,
     AdamaxConfig, Asgd, AsgdConfig, Muon, MuonConfig, NAdam, NAdamConfig, RAdam, RAdamConfig,
     RMSprop, RMSpropConfig, Rprop, RpropConfig,
 };
-use tch_harness::data::NamedTensors;
 use tch_harness::Optimizer;
 
 /// Parameters by name: float32, except `q…` (float64). 1, 7, 1031 and 1221 elements run the

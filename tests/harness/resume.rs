@@ -310,3 +310,15 @@ const SGD_ON_PLATEAU: &[&str] = &[
 fn sigkill_then_resume_is_bit_identical_with_reduce_on_plateau() {
     assert_eq!(kill_and_resume_trials(SGD_ON_PLATEAU, 13), 4);
 }
+
+/// An optimizer with scalar state kept as float32 tensors (NAdam's `mu_product`), spelt as in
+/// PyTorch, likewise.
+const NADAM: &[&str] = &[
+    "--optimizer",
+    "NAdam(lr=0.0005, momentum_decay=0.004, decoupled_weight_decay=True, weight_decay=0.01)",
+];
+
+#[test]
+fn sigkill_then_resume_is_bit_identical_nadam() {
+    assert_eq!(kill_and_resume_trials(NADAM, 17), 4);
+}

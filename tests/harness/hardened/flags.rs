@@ -103,6 +103,27 @@ pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
             "use --scheduler-interval epoch",
         ),
         (
+            &["--optimizer", "Adadelta(rhoo=0.9)"],
+            "unknown field `rhoo`, expected one of `lr`, `rho`, `eps`, `weight_decay`, `maximize`",
+        ),
+        (
+            &["--optimizer", "Lion(lr=1e-4)"],
+            "unknown optimizer 'Lion' (expected SGD, Adam, AdamW, Adadelta",
+        ),
+        (
+            &["--optimizer", "RMSprop(alpha=-0.5)"],
+            "Invalid alpha value",
+        ),
+        (
+            &["--optimizer", "SGD(lr=0.1)", "--momentum", "0.9"],
+            "write momentum=… in it",
+        ),
+        (
+            &["--optimizer", "adadelta", "--amsgrad"],
+            "--amsgrad does not apply to --optimizer adadelta",
+        ),
+        (&["--optimizer", "muon"], "Muon"),
+        (
             &["--scheduler-interval", "step"],
             "invalid --scheduler-interval 'step' (expected epoch or batch)",
         ),
