@@ -37,8 +37,8 @@ pub struct CheckArgs {
 
 impl CompareArgs {
     /// `tch-harness compare`: exits non-zero when any value differs by more than the tolerance.
-    pub fn run(&self) -> anyhow::Result<ExitCode> {
-        let config = self.train.to_config()?;
+    pub fn run(&self, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+        let config = self.train.resolve(matches)?;
         let defaults = PythonEnv::default();
         let python = PythonEnv {
             python: self.check.python.clone().unwrap_or(defaults.python),

@@ -1,9 +1,11 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
 mod compare;
+mod config_file;
 mod diff;
 mod eval;
 mod info;
+mod optimizer_args;
 mod runtime_args;
 mod train_args;
 
@@ -52,7 +54,9 @@ impl Cli {
             Some(Command::Train(args)) => {
                 args.run(matches.subcommand_matches("train").unwrap_or(matches))
             }
-            Some(Command::Compare(args)) => args.run(),
+            Some(Command::Compare(args)) => {
+                args.run(matches.subcommand_matches("compare").unwrap_or(matches))
+            }
             Some(Command::Diff(args)) => args.run(),
             Some(Command::Eval(args)) => args.run(),
             Some(Command::Info(args)) => args.run(),

@@ -2,11 +2,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::config_file::{explicit_flags, merge};
+use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
-use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use serde_json::{json, Value};
 use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{
@@ -17,6 +17,10 @@ use tch_harness::{
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
+    /// Take the settings from FILE (TOML, or JSON such as a run's config.json), in config.json's
+    /// keys; flags given on the command line override it. An unknown key is an error.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[arg(long, default_value = "digits-mlp", help = format!("Built-in experiment: {}.", Builtin::choices()))]
     pub experiment: String,
     /// Your own model: a TorchScript module (torch.jit.script or trace, then .save; see
@@ -42,40 +46,8 @@ pub struct TrainArgs {
     /// Samples per batch; the last batch may be smaller and is kept.
     #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub batch_size: i64,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    pub lr: f64,
-    #[arg(long, default_value = "sgd", value_name = "NAME|SPEC", help = format!(
-        "Optimizer: {}, with --lr and the optimizer flags below; or PyTorch's spelling, e.g. \
-         \"Adadelta(lr=1.0, rho=0.9)\" or \"AdamW(lr=1e-3, betas=(0.9, 0.98))\", with \
-         torch.optim's defaults for what it leaves out.",
-        OptimizerKind::choices()
-    ))]
-    pub optimizer: String,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub momentum: f64,
-    /// SGD dampening.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    pub dampening: f64,
-    /// SGD Nesterov momentum.
-    #[arg(long)]
-    pub nesterov: bool,
-    /// Weight decay [default: 0.01 for adamw, 0 otherwise].
-    #[arg(long, allow_negative_numbers = true)]
-    pub weight_decay: Option<f64>,
-    /// Adam/AdamW beta1.
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    pub beta1: f64,
-    /// Adam/AdamW beta2.
-    #[arg(long, default_value_t = 0.999, allow_negative_numbers = true)]
-    pub beta2: f64,
-    /// Adam/AdamW epsilon.
-    #[arg(long, default_value_t = 1e-8, allow_negative_numbers = true)]
-    pub eps: f64,
-    /// Adam/AdamW AMSGrad variant.
-    #[arg(long)]
-    pub amsgrad: bool,
+    #[command(flatten)]
+    pub optimizer: OptimizerArgs,
     /// Seed for initialisation, synthetic data and the per-epoch sample order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -148,19 +120,10 @@ pub struct TrainCommand {
 
 /// With `--resume`, every setting comes from the run: a flag given as well is an error.
 fn check_resume_alone(matches: &ArgMatches) -> anyhow::Result<()> {
-    let given: Vec<String> = matches
-        .ids()
-        // Group ids (the derive names them after the structs) are not flags.
-        .filter(|id| {
-            id.as_str() != "resume" && id.as_str().starts_with(|c: char| c.is_ascii_lowercase())
-        })
-        .filter(|id| {
-            matches!(
-                matches.value_source(id.as_str()),
-                Some(ValueSource::CommandLine)
-            )
-        })
-        .map(|id| format!("--{}", id.as_str().replace('_', "-")))
+    let given: Vec<String> = explicit_flags(matches)
+        .into_iter()
+        .filter(|id| id != "resume")
+        .map(|id| format!("--{}", id.replace('_', "-")))
         .collect();
     if !given.is_empty() {
         anyhow::bail!(
@@ -182,7 +145,7 @@ impl TrainCommand {
         let outcome = match &self.resume {
             Some(dir) => run::resume(dir, &stop, progress.as_mut()).context("cannot resume")?,
             None => {
-                let config = self.args.to_config()?;
+                let config = self.args.resolve(matches)?;
                 run::train(&config, self.args.out.as_deref(), &stop, progress.as_mut())
                     .context("training failed")?
             }
@@ -207,73 +170,30 @@ pub(super) fn loss_help() -> String {
 }
 
 impl TrainArgs {
-    /// `--optimizer` with its flags: a name (`adam`) takes `--lr` and the optimizer flags that
-    /// name one of its keywords; PyTorch's spelling (`Adam(lr=1e-3, betas=(0.9, 0.98))`) takes
-    /// its keywords only, PyTorch's defaults for the rest.
-    fn optimizer_config(&self) -> anyhow::Result<OptimizerConfig> {
-        let flags: [(&str, &str, Value, bool); 8] = [
-            (
-                "--momentum",
-                "momentum",
-                json!(self.momentum),
-                self.momentum == 0.0,
-            ),
-            (
-                "--dampening",
-                "dampening",
-                json!(self.dampening),
-                self.dampening == 0.0,
-            ),
-            (
-                "--nesterov",
-                "nesterov",
-                json!(self.nesterov),
-                !self.nesterov,
-            ),
-            (
-                "--weight-decay",
-                "weight_decay",
-                json!(self.weight_decay),
-                self.weight_decay.is_none(),
-            ),
-            (
-                "--beta1/--beta2",
-                "betas",
-                json!([self.beta1, self.beta2]),
-                (self.beta1, self.beta2) == (0.9, 0.999),
-            ),
-            ("--eps", "eps", json!(self.eps), self.eps == 1e-8),
-            ("--amsgrad", "amsgrad", json!(self.amsgrad), !self.amsgrad),
-            ("--lr", "lr", json!(self.lr), self.lr == 0.05),
-        ];
-        if self.optimizer.contains('(') || self.optimizer.parse::<OptimizerKind>().is_err() {
-            if let Some((flag, key, ..)) = flags.iter().find(|f| !f.3) {
-                anyhow::bail!(
-                    "{flag} cannot be combined with --optimizer {}: write {key}=… in it",
-                    self.optimizer
-                );
-            }
-            return Ok(OptimizerConfig::parse_call(&self.optimizer)?);
-        }
-        let kind: OptimizerKind = self.optimizer.parse()?;
-        let mut fields = match serde_json::to_value(OptimizerConfig::new(kind, self.lr))? {
-            Value::Object(fields) => fields,
-            _ => unreachable!("a configuration serialises to an object"),
+    /// The library's configuration: these flags, over `--config FILE` when given (`matches`
+    /// tell which flags the command line gave).
+    pub fn resolve(&self, matches: &ArgMatches) -> anyhow::Result<TrainConfig> {
+        let Some(file) = &self.config else {
+            return self.to_config();
         };
-        for (flag, key, value, default) in flags {
-            match fields.get_mut(key) {
-                Some(slot) if !value.is_null() => *slot = value,
-                Some(_) => {}
-                None if default => {}
-                None => anyhow::bail!("{flag} does not apply to --optimizer {kind}"),
-            }
-        }
-        Ok(serde_json::from_value(Value::Object(fields))?)
+        let explicit = explicit_flags(matches);
+        let optimizer = if explicit.iter().any(|id| id == "optimizer") {
+            self.optimizer.to_config()?
+        } else {
+            OptimizerConfig::new(OptimizerKind::Sgd, self.optimizer.lr)
+        };
+        merge(file, &self.settings(optimizer)?, &self.optimizer, &explicit)
     }
 
-    /// The library's configuration for these flags.
+    /// The library's configuration for these flags alone.
     pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
-        let optimizer = self.optimizer_config()?;
+        let config = self.settings(self.optimizer.to_config()?)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The flags as a configuration with `optimizer`, not yet validated.
+    fn settings(&self, optimizer: OptimizerConfig) -> anyhow::Result<TrainConfig> {
         let experiment = match (&self.model, &self.data) {
             (Some(model), Some(data)) => ExperimentSource::TorchScript {
                 model: model.clone(),
@@ -300,7 +220,6 @@ impl TrainArgs {
             clip_grad_value: self.clip_grad_value,
             ..TrainConfig::new(experiment, optimizer)
         };
-        config.validate()?;
         Ok(config)
     }
 }

@@ -1,9 +1,11 @@
 //! The resolved configuration of a training run: what `config.json` records, what `--resume`
 //! restores and what `scripts/reference.py --config` reads. The CLI builds it; the library checks
 //! it. The file format (kept since the first release) is in [`wire`].
+mod file;
 mod source;
 mod wire;
 
+pub use file::read_config_file;
 pub use source::{ExperimentSource, TORCHSCRIPT};
 
 use std::path::PathBuf;

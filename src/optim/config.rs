@@ -182,6 +182,11 @@ impl OptimizerConfig {
         let mut fields = Map::new();
         fields.insert("kind".into(), Value::String(kind.name().into()));
         for (key, value) in &call.kwargs {
+            if value.as_f64().is_some_and(|v| !v.is_finite()) {
+                return Err(Error::Config(format!(
+                    "--optimizer {text}: {key}={value} is not a finite number"
+                )));
+            }
             fields.insert(key.clone(), value.to_json());
         }
         let config = Self::from_json(Value::Object(fields))

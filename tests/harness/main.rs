@@ -8,6 +8,7 @@ mod cli;
 mod compare;
 mod compare_own;
 mod compare_rows;
+mod config_file;
 mod device_data;
 mod hardened;
 mod init_parity;
