@@ -3,6 +3,10 @@
 # the same experiment, device and thread count.
 #
 #   scripts/bench.sh [--experiment digits-mlp] [--epochs 50] [--threads 1] [--device cpu] [--runs 5]
+#                    [--options "--scheduler 'StepLR(step_size=1)' --clip-grad-norm 1.0"]
+#
+# --options: training flags given to the harness and to the reference alike (a scheduler,
+# clipping, …); the bare loop has none of them, so its row is then only a floor.
 #
 # Each run trains, one after another (run r starting with the r-th, in rotation): the harness
 # (`tch-harness train`, with --loss-sync batch and epoch), scripts/reference.py, and
@@ -27,8 +31,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-experiment=digits-mlp epochs=50 threads=1 device=cpu runs=5
-usage() { echo "usage: $0 [--experiment NAME] [--epochs N] [--threads N] [--device D] [--runs N]" >&2; exit 2; }
+experiment=digits-mlp epochs=50 threads=1 device=cpu runs=5 options=""
+usage() { echo "usage: $0 [--experiment NAME] [--epochs N] [--threads N] [--device D] [--runs N] [--options FLAGS]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
   case "$1" in
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2 ;;
     --device) device=$2 ;;
     --runs) runs=$2 ;;
+    --options) options=$2 ;;
     *) usage ;;
   esac
   shift 2
@@ -62,9 +67,10 @@ load_before=$(cut -d" " -f1 /proc/loadavg)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common=(--experiment "$experiment" --epochs "$epochs" --threads "$threads" --device "$device")
-harness_batch() { "$harness" train "${common[@]}" --loss-sync batch --out "$tmp/harness-batch-$1" >/dev/null; }
-harness_epoch() { "$harness" train "${common[@]}" --loss-sync epoch --out "$tmp/harness-epoch-$1" >/dev/null; }
-reference() { "$python" scripts/reference.py "${common[@]}" --out "$tmp/reference-$1" >/dev/null; }
+eval "extra=($options)"  # the flags as the shell would split them (quotes kept)
+harness_batch() { "$harness" train "${common[@]}" "${extra[@]}" --loss-sync batch --out "$tmp/harness-batch-$1" >/dev/null; }
+harness_epoch() { "$harness" train "${common[@]}" "${extra[@]}" --loss-sync epoch --out "$tmp/harness-epoch-$1" >/dev/null; }
+reference() { "$python" scripts/reference.py "${common[@]}" "${extra[@]}" --out "$tmp/reference-$1" >/dev/null; }
 bare_loop() { mkdir -p "$tmp/bare-$1" && "$bare" "${common[@]}" >"$tmp/bare-$1/metrics.jsonl"; }
 programs=(harness_batch harness_epoch reference bare_loop)
 for run in $(seq 1 "$runs"); do
