@@ -25,6 +25,7 @@ torch.manual_seed(shuffle_seed(seed, e)), shuffle_seed = (seed * 1_000_003 + e) 
 Same arithmetic: optimizers run with foreach=False (the single-tensor code the harness mirrors).
 """
 import argparse
+import fnmatch
 import json
 import math
 import os
@@ -157,7 +158,7 @@ class Seams:
         self.clip_norm, self.clip_value = cfg.get("clip_grad_norm"), cfg.get("clip_grad_value")
         norm_type = cfg.get("clip_norm_type", 2.0)
         self.norm_type = math.inf if norm_type == "inf" else norm_type
-        self.scheduler = make_scheduler(cfg.get("scheduler"), optimizer)
+        self.scheduler = None if cfg.get("scheduler") is None else Schedulers(cfg["scheduler"], optimizer)
         self.per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
         self.lr, self.largest_norm = None, None
 
@@ -177,7 +178,7 @@ class Seams:
         """Steps a per-epoch scheduler (ReduceLROnPlateau on the eval loss, else the train loss);
         returns the epoch's rate and largest pre-clip norm."""
         if self.scheduler is not None and not self.per_batch:
-            if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
+            if isinstance(self.scheduler.parts[0], lr_scheduler.ReduceLROnPlateau):
                 self.scheduler.step(eval_loss if eval_loss is not None else train_loss)
             else:
                 self.scheduler.step()
@@ -224,11 +225,68 @@ OPTIMIZERS = {name.lower(): getattr(torch.optim, name) for name in
                "NAdam", "RAdam", "RMSprop", "Rprop"]}
 
 
+def keywords(spec):
+    """`{"kind": ..., keywords...}`'s keywords: torch.optim's own names and values (lists become
+    tuples: `betas`)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "kind"}
+
+
 def make_optimizer(spec, params):
-    """The configuration's optimizer: `{"kind": ..., keywords...}` are torch.optim's own keyword
-    names and values (lists become tuples: `betas`)."""
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "kind"}
-    return OPTIMIZERS[spec["kind"]](params, foreach=False, **kwargs)
+    """The configuration's optimizer over `params` (a list of parameters or of param groups),
+    running its single-tensor code (Muon has only that and takes no `foreach`)."""
+    cls = OPTIMIZERS[spec["kind"]]
+    single_tensor = {} if cls is torch.optim.Muon else {"foreach": False}
+    return cls(params, **single_tensor, **keywords(spec))
+
+
+def selects(select, name, param):
+    """`--param-group`'s selection: `ndim=N`, or state_dict-name patterns `*.bias|*norm*`."""
+    if select.startswith("ndim="):
+        return param.dim() == int(select[len("ndim="):])
+    return any(fnmatch.fnmatchcase(name, pattern.strip()) for pattern in select.split("|"))
+
+
+class Optimizers:
+    """The main optimizer and the `param_groups` of the configuration: one torch optimizer with
+    param groups when they share a class (group 0 first, then the groups in order), else one
+    optimizer each (Muon for matrices, AdamW for the rest), stepped together."""
+
+    def __init__(self, cfg, model):
+        groups = cfg.get("param_groups") or []
+        members = [[] for _ in range(len(groups) + 1)]
+        for name, param in model.named_parameters():
+            at = next((i + 1 for i, g in enumerate(groups) if selects(g["params"], name, param)), 0)
+            members[at].append(param)
+        pairs = [(spec, ps) for spec, ps in zip([cfg["optimizer"]] + [g["optimizer"] for g in groups],
+                                                 members) if ps]
+        if len({spec["kind"] for spec, _ in pairs}) == 1:
+            param_groups = [{"params": ps, **keywords(spec)} for spec, ps in pairs]
+            self.parts = [make_optimizer({"kind": pairs[0][0]["kind"]}, param_groups)]
+        else:
+            self.parts = [make_optimizer(spec, ps) for spec, ps in pairs]
+
+    @property
+    def param_groups(self):
+        return [g for part in self.parts for g in part.param_groups]
+
+    def zero_grad(self):
+        for part in self.parts:
+            part.zero_grad()
+
+    def step(self):
+        for part in self.parts:
+            part.step()
+
+
+class Schedulers:
+    """One scheduler per torch optimizer of `Optimizers`, stepped together."""
+
+    def __init__(self, spec, optimizers):
+        self.parts = [make_scheduler(spec, part) for part in optimizers.parts]
+
+    def step(self, *metric):
+        for part in self.parts:
+            part.step(*metric)
 
 
 def make_scheduler(spec, optimizer):
@@ -254,7 +312,7 @@ def resolve_device(name):
 # Every key of the harness's configuration. The last three change how the harness runs (its
 # checkpoints, its NaN policy, when it reads the loss from the device), not what it computes.
 CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "device", "threads",
-               "shuffle", "init", "model", "data", "loss", "scheduler", "scheduler_interval",
+               "shuffle", "init", "model", "data", "loss", "param_groups", "scheduler", "scheduler_interval",
                "clip_grad_norm", "clip_norm_type", "clip_grad_value",
                "checkpoint_every", "on_nonfinite", "loss_sync"}
 
@@ -379,7 +437,7 @@ def train_from(cfg, out):
     train_loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler, generator=torch.Generator())
     eval_loader = None if eval_set is None else DataLoader(eval_set, batch_size=batch_size,
                                                            generator=torch.Generator())
-    optimizer = make_optimizer(cfg["optimizer"], model.parameters())
+    optimizer = Optimizers(cfg, model)
     seams = Seams(cfg, model, optimizer)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")

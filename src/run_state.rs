@@ -22,6 +22,9 @@ pub struct EpochRecord {
     /// The learning rate of the epoch's last optimizer step.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lr: Option<f64>,
+    /// Every parameter group's rate, when they differ (`--param-group`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lrs: Option<Vec<f64>>,
     /// The largest gradient norm before clipping (`--clip-grad-norm`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub grad_norm_max: Option<f64>,

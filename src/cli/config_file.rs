@@ -7,6 +7,7 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 use serde_json::{Map, Value};
 use tch_harness::config::read_config_file;
+use tch_harness::optim::ParamGroup;
 use tch_harness::TrainConfig;
 
 use super::optimizer_args::OptimizerArgs;
@@ -42,6 +43,7 @@ pub fn merge(
     file: &Path,
     flags: &TrainConfig,
     optimizer: &OptimizerArgs,
+    param_groups: &[String],
     explicit: &[String],
 ) -> anyhow::Result<TrainConfig> {
     let Value::Object(mut merged) = read_config_file(file)? else {
@@ -59,6 +61,7 @@ pub fn merge(
         let keys: Vec<&str> = match RENAMED.iter().find(|(flag, _)| flag == id) {
             Some((_, keys)) => keys.to_vec(),
             None if from_flags.contains_key(id.as_str()) => vec![id.as_str()],
+            None if id == "param_group" => continue, // below, on the merged optimizer
             None => continue, // --optimizer's keyword flags, --config, --out: below or elsewhere
         };
         for key in keys {
@@ -70,8 +73,15 @@ pub fn merge(
     } else if let Some(Value::Object(saved)) = merged.get_mut("optimizer") {
         optimizer.edit(saved, explicit)?;
     }
-    let config: TrainConfig = serde_json::from_value(Value::Object(merged))
+    let mut config: TrainConfig = serde_json::from_value(Value::Object(merged))
         .with_context(|| format!("{}: not a training configuration", file.display()))?;
+    if explicit.iter().any(|id| id == "param_group") {
+        // On top of the optimizer the file and flags make together.
+        config.param_groups = param_groups
+            .iter()
+            .map(|g| ParamGroup::parse(g, &config.optimizer))
+            .collect::<Result<_, _>>()?;
+    }
     config.validate()?;
     Ok(config)
 }

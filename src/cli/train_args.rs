@@ -7,7 +7,7 @@ use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::{ArgMatches, Args};
-use tch_harness::optim::{OptimizerConfig, OptimizerKind};
+use tch_harness::optim::{OptimizerConfig, OptimizerKind, ParamGroup};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{
     BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, ScheduleInterval,
@@ -48,6 +48,11 @@ pub struct TrainArgs {
     pub batch_size: i64,
     #[command(flatten)]
     pub optimizer: OptimizerArgs,
+    /// Parameters with settings or an optimizer of their own, "SELECT: SPEC" (repeatable; the
+    /// first group that selects a parameter takes it): "*.bias|*norm*: weight_decay=0.0", or
+    /// "ndim=2: Muon(lr=0.02)" with --optimizer adamw for the rest.
+    #[arg(long, value_name = "SELECT: SPEC")]
+    pub param_group: Vec<String>,
     /// Seed for initialisation, synthetic data and the per-epoch sample order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -182,7 +187,12 @@ impl TrainArgs {
         } else {
             OptimizerConfig::new(OptimizerKind::Sgd, self.optimizer.lr)
         };
-        merge(file, &self.settings(optimizer)?, &self.optimizer, &explicit)
+        let flags = TrainArgs {
+            param_group: Vec::new(),
+            ..self.clone()
+        };
+        let flags = flags.settings(optimizer)?;
+        merge(file, &flags, &self.optimizer, &self.param_group, &explicit)
     }
 
     /// The library's configuration for these flags alone.
@@ -218,6 +228,11 @@ impl TrainArgs {
             clip_grad_norm: self.clip_grad_norm,
             clip_norm_type: self.clip_norm_type,
             clip_grad_value: self.clip_grad_value,
+            param_groups: self
+                .param_group
+                .iter()
+                .map(|g| ParamGroup::parse(g, &optimizer))
+                .collect::<Result<_, _>>()?,
             ..TrainConfig::new(experiment, optimizer)
         };
         Ok(config)

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::criterion::Loss;
 use crate::error::{Error, Result};
 use crate::names::named_enum;
-use crate::optim::OptimizerConfig;
+use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
 
 /// Everything that decides what a training run computes.
@@ -30,6 +30,8 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: BatchSize,
     pub optimizer: OptimizerConfig,
+    /// Parameters picked by name or dimension, with settings or an optimizer of their own.
+    pub param_groups: Vec<ParamGroup>,
     pub seed: u64,
     pub device: DeviceSpec,
     /// libtorch intra-op threads; `None` keeps libtorch's default.
@@ -142,6 +144,7 @@ impl TrainConfig {
             epochs: 10,
             batch_size: BatchSize(64),
             optimizer,
+            param_groups: Vec::new(),
             seed: 0,
             device: DeviceSpec::Auto,
             threads: None,
@@ -178,10 +181,17 @@ impl TrainConfig {
         }
         self.experiment.validate(self.loss)?;
         self.optimizer.validate()?;
+        for group in &self.param_groups {
+            group.optimizer.validate()?;
+        }
         self.validate_clipping()?;
         if let Some(spec) = &self.scheduler {
             let per_batch = self.scheduler_interval == ScheduleInterval::Batch;
-            crate::schedule::check(spec, self.optimizer.lr(), per_batch)?;
+            let lrs: Vec<f64> = std::iter::once(&self.optimizer)
+                .chain(self.param_groups.iter().map(|g| &g.optimizer))
+                .map(OptimizerConfig::lr)
+                .collect();
+            crate::schedule::check(spec, &lrs, per_batch)?;
         }
         Ok(())
     }

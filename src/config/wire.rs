@@ -12,7 +12,7 @@ use super::{
 use crate::criterion::Loss;
 use crate::error::{Error, Result};
 use crate::experiment::Builtin;
-use crate::optim::OptimizerConfig;
+use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
 
 /// The flat form (field order = the file's key order).
@@ -23,6 +23,8 @@ pub(super) struct ConfigWire {
     epochs: usize,
     batch_size: BatchSize,
     optimizer: OptimizerConfig,
+    #[serde(default)]
+    param_groups: Vec<ParamGroup>,
     seed: u64,
     device: DeviceSpec,
     threads: Option<i32>,
@@ -99,6 +101,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             epochs: w.epochs,
             batch_size: w.batch_size,
             optimizer: w.optimizer,
+            param_groups: w.param_groups,
             seed: w.seed,
             device: w.device,
             threads: w.threads,
@@ -149,6 +152,7 @@ impl From<TrainConfig> for ConfigWire {
             epochs: c.epochs,
             batch_size: c.batch_size,
             optimizer: c.optimizer,
+            param_groups: c.param_groups,
             seed: c.seed,
             device: c.device,
             threads: c.threads,

@@ -10,6 +10,7 @@ mod adamax;
 mod asgd;
 mod checks;
 mod config;
+mod groups;
 mod muon;
 mod nadam;
 mod radam;
@@ -26,6 +27,7 @@ pub use adam::Adam;
 pub use adamax::{Adamax, AdamaxConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
+pub use groups::{grouped, Grouped, ParamGroup};
 pub use muon::{Muon, MuonConfig};
 pub use nadam::{NAdam, NAdamConfig};
 pub use radam::{RAdam, RAdamConfig};
@@ -51,6 +53,16 @@ pub trait Optimizer {
 
     /// Sets the learning rate of the following steps (a scheduler's seam), without rebuilding.
     fn set_lr(&mut self, lr: f64) -> Result<()>;
+
+    /// The rate of each parameter group (one for a plain optimizer).
+    fn lrs(&self) -> Vec<f64> {
+        vec![self.lr()]
+    }
+
+    /// Sets each parameter group's rate.
+    fn set_lrs(&mut self, lrs: &[f64]) -> Result<()> {
+        self.set_lr(lrs[0])
+    }
 
     /// The optimizer's state as named tensors, `<param>.<state>` (e.g. `fc1.weight.exp_avg`), in
     /// PyTorch's terms: what a checkpoint needs to continue bit for bit.

@@ -23,7 +23,7 @@ use serde_json::json;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
-use crate::optim::optimizer;
+use crate::optim::{grouped, optimizer};
 use crate::runtime::{self, device_name};
 use crate::tally::SingleProcess;
 use crate::tensor_io::write_tensors;
@@ -107,7 +107,15 @@ fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<
 
 /// The optimizer of `config` over the experiment's parameters, with its seams.
 fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
-    let mut optimizer = optimizer(&config.optimizer, experiment.parameters())?;
+    let mut optimizer = if config.param_groups.is_empty() {
+        optimizer(&config.optimizer, experiment.parameters())?
+    } else {
+        grouped(
+            &config.optimizer,
+            &config.param_groups,
+            experiment.parameters_in_model_order(),
+        )?
+    };
     let schedule = match &config.scheduler {
         Some(spec) => Some(Scheduled::new(
             spec,

@@ -262,10 +262,11 @@ fn choice<'s>(
     }
 }
 
-/// Checks a `--scheduler` spelling before training: it must build (on a learning rate `lr`), and
+/// Checks a `--scheduler` spelling before training: it must build (on the parameter groups'
+/// rates `lrs`), and
 /// a scheduler that steps on a metric cannot step per batch (there is no metric then).
-pub fn check(text: &str, lr: f64, per_batch: bool) -> Result<()> {
-    let scheduler = parse_scheduler(text, &mut [lr])?;
+pub fn check(text: &str, lrs: &[f64], per_batch: bool) -> Result<()> {
+    let scheduler = parse_scheduler(text, &mut lrs.to_vec())?;
     if per_batch && scheduler.needs_metric() {
         return Err(Error::Config(format!(
             "--scheduler {text}: ReduceLROnPlateau steps on the epoch's loss; use \

@@ -99,7 +99,9 @@ pub fn fit(
             train_samples: train.samples,
             batches: train.batches,
             skipped_batches: train.skipped_batches,
-            lr: Some(step.last_lr),
+            lr: step.last_lrs.first().copied(),
+            lrs: (step.last_lrs.iter().any(|&lr| lr != step.last_lrs[0]))
+                .then(|| step.last_lrs.clone()),
             grad_norm_max,
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,

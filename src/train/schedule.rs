@@ -25,9 +25,9 @@ impl Scheduled {
         interval: ScheduleInterval,
         optimizer: &mut dyn Optimizer,
     ) -> Result<Self> {
-        let mut lrs = [optimizer.lr()];
+        let mut lrs = optimizer.lrs();
         let scheduler = parse_scheduler(spec, &mut lrs)?;
-        optimizer.set_lr(lrs[0])?;
+        optimizer.set_lrs(&lrs)?;
         Ok(Scheduled {
             scheduler,
             interval,
@@ -35,9 +35,9 @@ impl Scheduled {
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer, metric: Option<f64>) -> Result<()> {
-        let mut lrs = [optimizer.lr()];
+        let mut lrs = optimizer.lrs();
         self.scheduler.step(&mut lrs, metric)?;
-        optimizer.set_lr(lrs[0])
+        optimizer.set_lrs(&lrs)
     }
 }
 
@@ -61,13 +61,21 @@ impl LrSchedule for Scheduled {
     }
 
     fn state(&self, optimizer: &dyn Optimizer) -> Value {
-        json!({ "scheduler": self.scheduler.state(), "lr": optimizer.lr() })
+        json!({ "scheduler": self.scheduler.state(), "lr": optimizer.lr(), "lrs": optimizer.lrs() })
     }
 
     fn load_state(&mut self, state: &Value, optimizer: &mut dyn Optimizer) -> Result<()> {
         let bad = || Error::Data("corrupt scheduler state in the checkpoint".into());
         self.scheduler
             .load_state(state.get("scheduler").ok_or_else(bad)?)?;
-        optimizer.set_lr(state.get("lr").and_then(Value::as_f64).ok_or_else(bad)?)
+        // Every group's rate (`lr` alone: a checkpoint from before parameter groups).
+        let lrs: Vec<f64> = match state.get("lrs") {
+            Some(lrs) => serde_json::from_value(lrs.clone()).map_err(|_| bad())?,
+            None => vec![state.get("lr").and_then(Value::as_f64).ok_or_else(bad)?],
+        };
+        if lrs.len() != optimizer.lrs().len() {
+            return Err(bad());
+        }
+        optimizer.set_lrs(&lrs)
     }
 }

@@ -47,8 +47,9 @@ pub trait LrSchedule {
 /// The optimizer with what happens around its update.
 pub struct Step {
     pub optimizer: Box<dyn Optimizer>,
-    /// The learning rate of the last optimizer step (metrics.jsonl's `lr`).
-    pub last_lr: f64,
+    /// The learning rate of each parameter group at the last optimizer step (metrics.jsonl's
+    /// `lr`, and `lrs` where groups differ).
+    pub last_lrs: Vec<f64>,
     params: Vec<(String, Tensor)>,
     transforms: Vec<Box<dyn GradientTransform>>,
     schedule: Option<Box<dyn LrSchedule>>,
@@ -58,7 +59,7 @@ impl Step {
     /// A plain step: `optimizer` over `params` (the same tensors, shallow clones), nothing around.
     pub fn new(optimizer: Box<dyn Optimizer>, params: Vec<(String, Tensor)>) -> Step {
         Step {
-            last_lr: optimizer.lr(),
+            last_lrs: optimizer.lrs(),
             optimizer,
             params,
             transforms: Vec::new(),
@@ -97,7 +98,7 @@ impl Step {
     /// The optimizer's update, remembering the rate it used.
     #[inline]
     pub fn optimizer_step(&mut self) -> Result<()> {
-        self.last_lr = self.optimizer.lr();
+        self.last_lrs = self.optimizer.lrs();
         self.optimizer.step()
     }
 
@@ -140,7 +141,8 @@ impl Step {
             .collect::<Result<Vec<_>>>()?;
         Ok(serde_json::json!({
             "schedule": self.schedule.as_ref().map(|s| s.state(self.optimizer.as_ref())),
-            "last_lr": self.last_lr,
+            "last_lr": self.last_lrs[0],
+            "last_lrs": self.last_lrs,
             "transforms": transforms,
         }))
     }
@@ -171,9 +173,14 @@ impl Step {
             (None, Value::Null) => {}
             _ => return Err(corrupt("its scheduler differs from the run's --scheduler")),
         }
-        self.last_lr = state["last_lr"]
-            .as_f64()
-            .ok_or_else(|| corrupt("no last_lr"))?;
+        self.last_lrs = match state.get("last_lrs") {
+            Some(lrs) => {
+                serde_json::from_value(lrs.clone()).map_err(|_| corrupt("bad last_lrs"))?
+            }
+            None => vec![state["last_lr"]
+                .as_f64()
+                .ok_or_else(|| corrupt("no last_lr"))?],
+        };
         Ok(())
     }
 }

@@ -411,3 +411,60 @@ fn compare_every_optimizer_is_bit_identical() {
         );
     }
 }
+
+/// Parameter groups: no weight decay on biases; Muon for the matrices with AdamW for the rest
+/// (two optimizers on the PyTorch side) under one scheduler; a per-group rate with a per-batch
+/// OneCycleLR taking a rate per group. Losses equal PyTorch's to the bit, and metrics.jsonl
+/// records each group's rate where they differ.
+#[test]
+fn compare_with_parameter_groups_is_bit_identical() {
+    let cases: [&[&str]; 3] = [
+        &[
+            "--optimizer",
+            "adamw",
+            "--lr",
+            "0.003",
+            "--param-group",
+            "*.bias: weight_decay=0.0",
+        ],
+        &[
+            "--optimizer",
+            "adamw",
+            "--lr",
+            "0.003",
+            "--param-group",
+            "ndim=2: Muon(lr=0.02)",
+            "--scheduler",
+            "StepLR(step_size=1, gamma=0.5)",
+        ],
+        &[
+            "--momentum",
+            "0.9",
+            "--param-group",
+            "fc2.*: lr=0.01",
+            "--scheduler",
+            "OneCycleLR(max_lr=[0.1, 0.02], total_steps=18, cycle_momentum=False)",
+            "--scheduler-interval",
+            "batch",
+        ],
+    ];
+    for (i, args) in cases.into_iter().enumerate() {
+        let args = [
+            &["--experiment", "breast-cancer", "--batch-size", "50"][..],
+            args,
+        ]
+        .concat();
+        let dir = assert_identical_run(&args);
+        let cmp = dir.path().join("cmp");
+        assert_eq!(
+            harness_config(&cmp)["param_groups"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let records = crate::common::read_jsonl(&cmp.join("harness/metrics.jsonl"));
+        let lrs = &records[0]["lrs"];
+        assert_eq!(lrs.is_array(), i > 0, "{args:?}: {lrs}");
+    }
+}

@@ -322,3 +322,23 @@ const NADAM: &[&str] = &[
 fn sigkill_then_resume_is_bit_identical_nadam() {
     assert_eq!(kill_and_resume_trials(NADAM, 17), 4);
 }
+
+/// Parameter groups (two optimizers: RMSprop for the matrices, Adam for the biases) with one
+/// per-batch schedule over both groups' rates, likewise.
+const GROUPS: &[&str] = &[
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.0005",
+    "--param-group",
+    "ndim=2: RMSprop(lr=0.0002, momentum=0.5)",
+    "--scheduler",
+    "CosineAnnealingLR(T_max=13470)",
+    "--scheduler-interval",
+    "batch",
+];
+
+#[test]
+fn sigkill_then_resume_is_bit_identical_with_parameter_groups() {
+    assert_eq!(kill_and_resume_trials(GROUPS, 19), 4);
+}

@@ -124,6 +124,16 @@ pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
         ),
         (&["--optimizer", "muon"], "Muon"),
         (
+            &["--param-group", "*.nothing: lr=0.1"],
+            "--param-group \"*.nothing\" selects no parameter",
+        ),
+        (&["--param-group", "*.bias lr=0.1"], "expected SELECT: SPEC"),
+        (&["--param-group", "*.bias: wd=0"], "unknown field `wd`"),
+        (
+            &["--param-group", "*.bias: Lion(lr=1)"],
+            "unknown optimizer 'Lion'",
+        ),
+        (
             &["--scheduler-interval", "step"],
             "invalid --scheduler-interval 'step' (expected epoch or batch)",
         ),
