@@ -4,6 +4,7 @@ mod compare;
 mod diff;
 mod eval;
 mod info;
+mod loss_args;
 mod runtime_args;
 mod train_args;
 
