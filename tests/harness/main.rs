@@ -1,8 +1,10 @@
 //! The test suite, one crate (libtorch links are slow): each module one concern.
 mod bits;
 mod common;
+mod loss_fixture;
 mod own_fixture;
 
+mod accumulate;
 mod accumulator;
 mod cli;
 mod compare;
@@ -11,6 +13,7 @@ mod compare_rows;
 mod device_data;
 mod hardened;
 mod init_parity;
+mod loss_counts;
 mod loss_sync;
 mod nonfinite;
 mod optim_more_cases;
