@@ -219,6 +219,19 @@ impl TrainArgs {
     /// name one of its keywords; PyTorch's spelling (`Adam(lr=1e-3, betas=(0.9, 0.98))`) takes
     /// its keywords only, PyTorch's defaults for the rest.
     fn optimizer_config(&self) -> anyhow::Result<OptimizerConfig> {
+        // JSON has no NaN or infinity (serde_json writes null, which would read as the default).
+        let numbers = [
+            ("momentum", self.momentum),
+            ("dampening", self.dampening),
+            ("weight decay", self.weight_decay.unwrap_or(0.0)),
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("eps", self.eps),
+            ("learning rate", self.lr),
+        ];
+        if let Some((name, v)) = numbers.iter().find(|(_, v)| !v.is_finite()) {
+            anyhow::bail!("invalid {name} (must be finite): {v}");
+        }
         let flags: [(&str, &str, Value, bool); 8] = [
             (
                 "--momentum",

@@ -182,7 +182,9 @@ impl TrainConfig {
         }
         self.experiment.validate(self.loss)?;
         if self.accumulate == 0 {
-            return Err(Error::Config("--accumulate must be at least 1, got 0".into()));
+            return Err(Error::Config(
+                "--accumulate must be at least 1, got 0".into(),
+            ));
         }
         match self.resolved_loss() {
             Some(loss) => self.loss_options.check_for(loss, None)?,

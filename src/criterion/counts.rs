@@ -33,7 +33,8 @@ impl PerSample {
     pub fn from_values(values: Vec<f64>) -> PerSample {
         match values.first() {
             Some(&first)
-                if first.fract() == 0.0 && values.iter().all(|v| v.to_bits() == first.to_bits()) =>
+                if first.fract() == 0.0
+                    && values.iter().all(|v| v.to_bits() == first.to_bits()) =>
             {
                 PerSample::Constant(first)
             }

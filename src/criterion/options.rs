@@ -100,13 +100,22 @@ impl LossOptions {
         let Some(pos) = &self.pos_weight else {
             return Ok(());
         };
-        let last = if out.len() >= 2 { out[out.len() - 1] } else { 1 };
+        let last = if out.len() >= 2 {
+            out[out.len() - 1]
+        } else {
+            1
+        };
         if pos.len() == 1 || pos.len() as i64 == last {
             return Ok(());
         }
+        let needs = if last == 1 {
+            "1".to_string()
+        } else {
+            format!("1 or {last}")
+        };
         Err(Error::Config(format!(
             "--pos-weight has {} values but the model's output {out:?} has {last} in its last \
-             dimension (it needs 1 or {last})",
+             dimension (it needs {needs})",
             pos.len()
         )))
     }

@@ -73,7 +73,12 @@ pub fn train_experiment(
     check_trainable(&mut experiment, config)?;
     // A port's own loss is known only now: its options are checked against it here.
     let device = experiment.device();
-    Criterion::new(experiment.loss, &config.loss_options, experiment.classes, device)?;
+    Criterion::new(
+        experiment.loss,
+        &config.loss_options,
+        experiment.classes,
+        device,
+    )?;
     start(experiment, config, out, stop, progress)
 }
 

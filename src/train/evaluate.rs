@@ -56,7 +56,10 @@ pub fn evaluate(
             let batch_size = inputs.size()[0];
             let planned = |counts: &[f64]| {
                 counts.get(batches).copied().ok_or_else(|| {
-                    crate::error::Error::Data(format!("eval: more batches than the split holds ({})", counts.len()))
+                    crate::error::Error::Data(format!(
+                        "eval: more batches than the split holds ({})",
+                        counts.len()
+                    ))
                 })
             };
             let count = planned(&loss_counts)?;
@@ -70,10 +73,9 @@ pub fn evaluate(
             } else {
                 total_loss.add_uncounted(batch_size); // every target ignored
             }
-            if let (Some(right), Some(counts)) = (
-                criterion.correct(&outputs, &targets)?,
-                &accuracy_counts,
-            ) {
+            if let (Some(right), Some(counts)) =
+                (criterion.correct(&outputs, &targets)?, &accuracy_counts)
+            {
                 let batch = BatchCount {
                     samples: batch_size,
                     count: planned(counts)?,

@@ -61,7 +61,12 @@ fn compare_with_accumulation_is_bit_identical() {
         "--label-smoothing",
         SMOOTHING,
     ];
-    assert_compare_identical(&task("tokens", "data.safetensors", "cross-entropy", &weights));
+    assert_compare_identical(&task(
+        "tokens",
+        "data.safetensors",
+        "cross-entropy",
+        &weights,
+    ));
 }
 
 /// Trains with `args` for 3 epochs; returns the metrics lines and the final weights.
@@ -69,7 +74,15 @@ fn train(args: &[&str]) -> (Vec<Value>, Vec<(String, tch::Tensor)>) {
     let dir = tempdir();
     let out = dir.path().join("run");
     let out_arg = path(&out);
-    let base = ["train", "--epochs", "3", "--threads", "1", "--device", "cpu"];
+    let base = [
+        "train",
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ];
     let all = [&base[..], args, &["--out", &out_arg]].concat();
     let run = run_bin(&all);
     assert!(run.status.success(), "{}", text(&run));
@@ -82,7 +95,10 @@ fn train(args: &[&str]) -> (Vec<Value>, Vec<(String, tch::Tensor)>) {
 /// batch of 26; digits: 1,347 samples, the last window one batch of 3.
 #[test]
 fn accumulation_matches_the_larger_batch_within_1e_5() {
-    for (experiment, small, n, large) in [("breast-cancer", "10", "4", "40"), ("digits-mlp", "16", "4", "64")] {
+    for (experiment, small, n, large) in [
+        ("breast-cancer", "10", "4", "40"),
+        ("digits-mlp", "16", "4", "64"),
+    ] {
         let common = ["--experiment", experiment, "--lr", "0.1"];
         let (acc_records, acc_weights) =
             train(&[&common[..], &["--batch-size", small, "--accumulate", n]].concat());
@@ -92,16 +108,25 @@ fn accumulation_matches_the_larger_batch_within_1e_5() {
                 let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
                 assert!(rel(x, y) <= 1e-5, "{experiment} {key}: {x} vs {y}");
             }
-            assert_eq!(a["batches"].as_u64().unwrap().div_ceil(4), b["batches"].as_u64().unwrap());
+            assert_eq!(
+                a["batches"].as_u64().unwrap().div_ceil(4),
+                b["batches"].as_u64().unwrap()
+            );
         }
         for ((name, a), (_, b)) in acc_weights.iter().zip(&big_weights) {
             let scale = b.abs().max().double_value(&[]);
             let diff = (a - b).abs().max().double_value(&[]);
-            assert!(diff <= 1e-5 * scale, "{experiment} {name}: max diff {diff} (scale {scale})");
+            assert!(
+                diff <= 1e-5 * scale,
+                "{experiment} {name}: max diff {diff} (scale {scale})"
+            );
         }
         // Not the same run: windows of four are not the smaller batch alone.
         let (plain, _) = train(&[&common[..], &["--batch-size", small]].concat());
-        let (x, y) = (plain[0]["train_loss"].as_f64().unwrap(), acc_records[0]["train_loss"].as_f64().unwrap());
+        let (x, y) = (
+            plain[0]["train_loss"].as_f64().unwrap(),
+            acc_records[0]["train_loss"].as_f64().unwrap(),
+        );
         assert!(rel(x, y) > 1e-4, "{experiment}: accumulation did nothing");
     }
 }
@@ -151,9 +176,30 @@ fn a_skipped_batch_inside_a_window_is_left_out_of_its_mean() {
     let dir = tempdir();
     let out = dir.path().join("run");
     let args = [
-        "train", "--model", &model, "--data", &data, "--loss", "mse", "--batch-size", "8",
-        "--accumulate", "3", "--no-shuffle", "--on-nonfinite", "skip-batch", "--epochs", "2",
-        "--lr", "0.05", "--threads", "1", "--device", "cpu", "--out", &path(&out),
+        "train",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--loss",
+        "mse",
+        "--batch-size",
+        "8",
+        "--accumulate",
+        "3",
+        "--no-shuffle",
+        "--on-nonfinite",
+        "skip-batch",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.05",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        &path(&out),
     ];
     let run = run_bin(&args);
     assert!(run.status.success(), "{}", text(&run));
@@ -161,7 +207,11 @@ fn a_skipped_batch_inside_a_window_is_left_out_of_its_mean() {
     for (record, want) in records.iter().zip(expected["losses"].as_array().unwrap()) {
         let (loss, skipped) = (want[0].as_f64().unwrap(), want[1].as_u64().unwrap());
         assert_eq!(skipped, 1);
-        assert_eq!(record["skipped_batches"].as_u64(), Some(skipped), "{record}");
+        assert_eq!(
+            record["skipped_batches"].as_u64(),
+            Some(skipped),
+            "{record}"
+        );
         assert_eq!(record["train_samples"], 203 - 8);
         let got = record["train_loss"].as_f64().unwrap();
         assert!(rel(got, loss) <= 1e-6, "{got} vs PyTorch {loss}");
@@ -171,7 +221,10 @@ fn a_skipped_batch_inside_a_window_is_left_out_of_its_mean() {
         let got = Vec::<f64>::try_from(&t.flatten(0, -1)).unwrap();
         let want: Vec<f64> = serde_json::from_value(expected["weights"][name].clone()).unwrap();
         for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{name}: {g} vs PyTorch {w}");
+            assert!(
+                (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{name}: {g} vs PyTorch {w}"
+            );
         }
     }
 }

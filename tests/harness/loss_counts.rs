@@ -75,15 +75,28 @@ fn ignored_padding_gives_pytorchs_one_shot_mean_not_the_batch_size_formula() {
         let got = eval_json(&args, split);
         let loss = got["loss"].as_f64().unwrap();
         assert_one_shot(loss, "plain", split);
-        assert!(rel(loss, seed) > 100.0 * TOL, "{split}: {loss} is the seed's {seed}");
+        assert!(
+            rel(loss, seed) > 100.0 * TOL,
+            "{split}: {loss} is the seed's {seed}"
+        );
         assert_eq!(got["count"].as_f64(), Some(count), "{got}");
         let accuracy = fx.number(&format!("/plain/{split}/accuracy"));
-        assert!((got["accuracy"].as_f64().unwrap() - accuracy).abs() < 1e-12, "{got}");
+        assert!(
+            (got["accuracy"].as_f64().unwrap() - accuracy).abs() < 1e-12,
+            "{got}"
+        );
 
         let trained = record[format!("{split}_loss")].as_f64().unwrap();
         assert_one_shot(trained, "plain", split);
-        assert!(rel(trained, seed) > 100.0 * TOL, "{split}: {trained} is {seed}");
-        assert_eq!(record[format!("{split}_count")].as_f64(), Some(count), "{record}");
+        assert!(
+            rel(trained, seed) > 100.0 * TOL,
+            "{split}: {trained} is {seed}"
+        );
+        assert_eq!(
+            record[format!("{split}_count")].as_f64(),
+            Some(count),
+            "{record}"
+        );
     }
     assert_eq!(record["train_samples"], 203);
     assert_eq!(record["batches"], 13);
@@ -106,14 +119,27 @@ fn weighted_smoothed_and_pos_weighted_means_are_pytorchs_one_shot_means() {
     let fx = loss_fixture();
     let weights = ["--class-weights", WEIGHTS, "--label-smoothing", SMOOTHING];
     let cases = [
-        ("weighted", task("tokens", "data.safetensors", "cross-entropy", &weights)),
+        (
+            "weighted",
+            task("tokens", "data.safetensors", "cross-entropy", &weights),
+        ),
         (
             "pad_zero",
-            task("tokens", "pad_zero.safetensors", "cross-entropy", &["--ignore-index", "0"]),
+            task(
+                "tokens",
+                "pad_zero.safetensors",
+                "cross-entropy",
+                &["--ignore-index", "0"],
+            ),
         ),
         (
             "multilabel",
-            task("multilabel", "data.safetensors", "bce-with-logits", &["--pos-weight", POS_WEIGHT]),
+            task(
+                "multilabel",
+                "data.safetensors",
+                "bce-with-logits",
+                &["--pos-weight", POS_WEIGHT],
+            ),
         ),
     ];
     for (case, args) in &cases {
@@ -121,7 +147,11 @@ fn weighted_smoothed_and_pos_weighted_means_are_pytorchs_one_shot_means() {
         for split in ["train", "eval"] {
             let got = eval_json(args, split);
             assert_one_shot(got["loss"].as_f64().unwrap(), case, split);
-            assert_one_shot(record[format!("{split}_loss")].as_f64().unwrap(), case, split);
+            assert_one_shot(
+                record[format!("{split}_loss")].as_f64().unwrap(),
+                case,
+                split,
+            );
             let seed = fx.number(&format!("/{case}/{split}/seed"));
             let count = match *case {
                 "weighted" => fx.reference.pointer(&format!("/{case}/{split}/weight_sum")),
@@ -133,7 +163,10 @@ fn weighted_smoothed_and_pos_weighted_means_are_pytorchs_one_shot_means() {
                     assert_eq!(got["count"].as_f64(), count.as_f64(), "{case} {got}");
                     assert_eq!(record[format!("{split}_count")].as_f64(), count.as_f64());
                     let loss = got["loss"].as_f64().unwrap();
-                    assert!(rel(loss, seed) > 100.0 * TOL, "{case} {split}: seed's formula");
+                    assert!(
+                        rel(loss, seed) > 100.0 * TOL,
+                        "{case} {split}: seed's formula"
+                    );
                 }
                 // Every element counts the same: the count is the sample count, not recorded.
                 None => {
@@ -143,7 +176,10 @@ fn weighted_smoothed_and_pos_weighted_means_are_pytorchs_one_shot_means() {
             }
             if let Some(acc) = fx.reference.pointer(&format!("/{case}/{split}/accuracy")) {
                 let got_acc = got["accuracy"].as_f64().unwrap();
-                assert!((got_acc - acc.as_f64().unwrap()).abs() < 1e-12, "{case} {got}");
+                assert!(
+                    (got_acc - acc.as_f64().unwrap()).abs() < 1e-12,
+                    "{case} {got}"
+                );
             }
         }
     }
@@ -187,13 +223,25 @@ fn a_batch_of_ignored_targets_adds_nothing() {
 fn compare_with_loss_options_is_bit_identical() {
     let weights = ["--class-weights", WEIGHTS, "--label-smoothing", SMOOTHING];
     let cases = [
-        task("tokens", "data.safetensors", "cross-entropy", &["--momentum", "0.9"]),
+        task(
+            "tokens",
+            "data.safetensors",
+            "cross-entropy",
+            &["--momentum", "0.9"],
+        ),
         task("tokens", "data.safetensors", "cross-entropy", &weights),
         task(
             "tokens",
             "pad_minus1.safetensors",
             "cross-entropy",
-            &["--ignore-index", "-1", "--optimizer", "adam", "--lr", "0.01"],
+            &[
+                "--ignore-index",
+                "-1",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+            ],
         ),
         task(
             "tokens",
@@ -205,7 +253,14 @@ fn compare_with_loss_options_is_bit_identical() {
             "multilabel",
             "data.safetensors",
             "bce-with-logits",
-            &["--pos-weight", POS_WEIGHT, "--optimizer", "adam", "--lr", "0.01"],
+            &[
+                "--pos-weight",
+                POS_WEIGHT,
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+            ],
         ),
     ];
     for args in &cases {

@@ -371,7 +371,11 @@ fn sigint_inside_an_accumulation_window_then_resume_is_bit_identical() {
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "{}", text(&out));
         let checkpoint = Checkpoint::load(&checkpoint_path(&run, LAST)).unwrap();
-        let partial = checkpoint.progress.partial.as_ref().map_or(0, |p| p.batches);
+        let partial = checkpoint
+            .progress
+            .partial
+            .as_ref()
+            .map_or(0, |p| p.batches);
         assert_eq!(
             checkpoint.grads.is_empty(),
             partial % 7 == 0,
