@@ -15,8 +15,21 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// Against the reference's loop (each window: `zero_grad()`, `(loss * (count / window_count))
-/// .backward()` per batch, `step()`), to the bit: windows with clipping and a per-step OneCycleLR
+/// Against scripts/reference.py's loop, to the bit:
+///
+/// ```python
+/// for start in range(0, len(batches), accumulate):
+///     window = batches[start:start + accumulate]            # the last one may be shorter
+///     window_count = total(count for _, _, count in window)
+///     optimizer.zero_grad()
+///     for inputs, targets, count in window:
+///         _loss = criterion(model(inputs), targets)
+///         (_loss * (count / window_count)).backward()
+///         total_loss += _loss.item() * count
+///     clip_grad_norm_(...); optimizer.step(); scheduler.step()
+/// ```
+///
+/// Windows with clipping and a per-step OneCycleLR
 /// (digits: 85 batches of 16 per epoch, 22 windows of 4, the last of one batch of 3 samples), Adam
 /// with the loss summed on the device, and class-weighted counts that are not integers.
 #[test]

@@ -219,6 +219,17 @@ fn a_batch_of_ignored_targets_adds_nothing() {
 
 /// Both sides train with the options and weigh each batch by its count, to the bit: losses,
 /// counts and final weights. The empty batch runs in stored order (it is then a whole batch).
+/// The PyTorch side is scripts/reference.py's loop:
+///
+/// ```python
+/// criterion = lambda o, t: F.cross_entropy(o, t, weight=w.to(o.dtype), ignore_index=ii, label_smoothing=ls)
+/// counts = (w[t.masked_fill(~keep, 0)].masked_fill(~keep, 0.0)).reshape(n, -1).sum(1)  # per sample
+/// for inputs, targets, counts in loader:          # count = counts summed left to right
+///     if count == 0: continue
+///     optimizer.zero_grad(); _loss = criterion(model(inputs), targets); _loss.backward(); optimizer.step()
+///     total_loss += _loss.item() * count; total_count += count
+/// average_loss = total_loss / total_count
+/// ```
 #[test]
 fn compare_with_loss_options_is_bit_identical() {
     let weights = ["--class-weights", WEIGHTS, "--label-smoothing", SMOOTHING];
