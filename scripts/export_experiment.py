@@ -13,9 +13,11 @@ Run this file for a worked example (a small CNN on synthetic 8x8 images, 3 class
 
     .venv/bin/python scripts/export_experiment.py --out runs/own-example
 
-The data file holds `inputs` (float, any shape `[N, ...]`) and `targets` (`[N, ...]`: float for
-mse/l1/smooth-l1/huber/bce-with-logits, int64 class indices for cross-entropy/nll), and optionally
-`eval_inputs`/`eval_targets`, the held-out split evaluated after every epoch.
+The data file holds `inputs` (float, any shape `[N, ...]`, or int64 token ids for a model that
+starts with `nn.Embedding`) and `targets` (`[N, ...]`: float for mse/l1/smooth-l1/huber/
+bce-with-logits, int64 class indices for cross-entropy/nll, e.g. `[N, T]` for outputs `[N, C, T]`;
+-100, PyTorch's ignore_index, marks padding), and optionally `eval_inputs`/`eval_targets`, the
+held-out split evaluated after every epoch.
 
 `method="script"` (the default) keeps train/eval behaviour (dropout, batch norm) switchable;
 `method="trace"` records the operations run on one example batch, in the mode the model is in at
@@ -36,8 +38,9 @@ DATA_FILE = "data.safetensors"
 def _check_split(inputs, targets, what):
     if not isinstance(inputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
         raise TypeError(f"{what}: inputs and targets must be tensors")
-    if not inputs.is_floating_point():
-        raise TypeError(f"{what}: inputs must be a float tensor, got {inputs.dtype}")
+    if not inputs.is_floating_point() and inputs.dtype != torch.int64:
+        raise TypeError(f"{what}: inputs must be a float tensor (or int64 token ids), got "
+                        f"{inputs.dtype}")
     if inputs.dim() == 0 or targets.dim() == 0 or inputs.shape[0] != targets.shape[0]:
         raise ValueError(
             f"{what}: inputs {tuple(inputs.shape)} and targets {tuple(targets.shape)} "

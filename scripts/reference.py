@@ -23,6 +23,11 @@ parameters, strictly (every parameter, nothing else; buffers keep their values),
 Same batches: epoch e visits the samples in torch.randperm(n) order drawn right after
 torch.manual_seed(shuffle_seed(seed, e)), shuffle_seed = (seed * 1_000_003 + e) mod 2**64.
 Same arithmetic: optimizers run with foreach=False (the single-tensor code the harness mirrors).
+Same weighting: each batch's mean counts for the number of elements it is over — its samples, or
+for cross-entropy/nll its targets that are not ignore_index, weighted by their class weights —
+summed per sample once (`Criterion.sample_counts`) and per batch left to right in float64, so the
+epoch loss is the one-shot mean over the dataset. With `accumulate` N the optimizer steps every N
+batches, each batch's loss scaled by its count over its window's before backward.
 """
 import argparse
 import fnmatch
@@ -141,12 +146,69 @@ def load_init(model, path):
             p.copy_(given[name])
 
 
-def count_correct(loss_name, outputs, targets):
-    if loss_name in ("cross-entropy", "nll"):
-        return (outputs.argmax(dim=1) == targets).sum().item()
-    if loss_name == "bce-with-logits":
-        return ((outputs > 0).to(targets.dtype) == targets).sum().item()
-    return None
+CLASS_LOSSES = ("cross-entropy", "nll")
+
+
+def total(values):
+    """Σ values left to right in float64, as the harness sums counts (Python 3.12's sum() of
+    floats compensates)."""
+    s = 0.0
+    for v in values:
+        s += v
+    return s
+
+
+class Criterion:
+    """The configuration's loss with its keyword arguments: F.cross_entropy(weight=,
+    ignore_index=, label_smoothing=), F.nll_loss(weight=, ignore_index=),
+    F.binary_cross_entropy_with_logits(pos_weight=); weights are float64, cast to the outputs'
+    dtype, as the harness casts them."""
+
+    def __init__(self, loss_name, cfg, device):
+        self.name, self.fn = loss_name, CRITERIA[loss_name]
+        self.ignore_index = cfg.get("ignore_index")
+        if self.ignore_index is None:
+            self.ignore_index = -100  # PyTorch's default
+        self.weights = cfg.get("class_weights")
+        self.label_smoothing = cfg.get("label_smoothing")
+        as_tensor = lambda v: None if v is None else torch.tensor(v, dtype=torch.float64, device=device)
+        self.weight, self.pos_weight = as_tensor(self.weights), as_tensor(cfg.get("pos_weight"))
+
+    def __call__(self, outputs, targets):
+        kwargs = {}
+        if self.name in CLASS_LOSSES:
+            kwargs["ignore_index"] = self.ignore_index
+            if self.weight is not None:
+                kwargs["weight"] = self.weight.to(outputs.dtype)
+        if self.label_smoothing is not None:
+            kwargs["label_smoothing"] = self.label_smoothing
+        if self.pos_weight is not None:
+            kwargs["pos_weight"] = self.pos_weight.to(outputs.dtype)
+        return self.fn(outputs, targets, **kwargs)
+
+    def sample_counts(self, targets):
+        """Per sample, what it adds to the count its batch's mean is over: 1 (the mean is over
+        every element, the same number per sample), or its targets that are not ignore_index,
+        weighted by weight[target] (PyTorch's weighted mean divides by that sum)."""
+        n = len(targets)
+        if self.name not in CLASS_LOSSES:
+            return torch.ones(n, dtype=torch.float64)
+        targets = targets.cpu()
+        keep = targets != self.ignore_index
+        if self.weights is None:
+            return keep.double().reshape(n, -1).sum(1, dtype=torch.float64)
+        w = torch.tensor(self.weights, dtype=torch.float64)
+        picked = w.index_select(0, targets.masked_fill(~keep, 0).flatten()).reshape(targets.shape)
+        return picked.masked_fill(~keep, 0.0).reshape(n, -1).sum(1, dtype=torch.float64)
+
+    def correct(self, outputs, targets):
+        """Right answers and the targets counted (ignored ones are neither), or None."""
+        if self.name in CLASS_LOSSES:
+            keep = targets != self.ignore_index
+            return ((outputs.argmax(dim=1) == targets) & keep).sum().item(), keep.sum().item()
+        if self.name == "bce-with-logits":
+            return ((outputs > 0).to(targets.dtype) == targets).sum().item(), targets.numel()
+        return None
 
 
 class Seams:
@@ -160,6 +222,7 @@ class Seams:
         self.norm_type = math.inf if norm_type == "inf" else norm_type
         self.scheduler = None if cfg.get("scheduler") is None else Schedulers(cfg["scheduler"], optimizer)
         self.per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
+        self.accumulate = cfg.get("accumulate", 1)
         self.lr, self.largest_norm = None, None
 
     def step(self):
@@ -189,34 +252,52 @@ class Seams:
 def train(model, device, loader, seams, criterion):
     model.train()
     total_loss = 0.0
-    batches = 0
-    for inputs, targets in loader:
-        inputs, targets = inputs.to(device), targets.to(device)
+    total_count = 0.0
+    samples = 0
+    # Each batch's count, known before its accumulation window starts (sample order is drawn
+    # when the loader starts, so listing it first draws nothing else).
+    batches = [(inputs, targets, total(counts.tolist())) for inputs, targets, counts in loader]
+    for start in range(0, len(batches), seams.accumulate):
+        window = batches[start:start + seams.accumulate]  # the last one may be shorter
+        window_count = total(count for _, _, count in window)
         seams.optimizer.zero_grad()
-        outputs = model(inputs)
-        _loss = criterion(outputs, targets)  # batch mean
-        _loss.backward()
-        seams.step()  # clipping, optimizer.step(), a per-batch scheduler
-        batch_size = inputs.size(0)
-        total_loss += _loss.item() * batch_size  # batch sum
-        batches += 1
-    average_loss = total_loss / len(loader.dataset)  # NOT / len(loader)
-    return average_loss, len(loader.dataset), batches
+        trained = 0
+        for inputs, targets, count in window:
+            samples += inputs.size(0)
+            if count == 0:
+                continue  # every target ignored: PyTorch's mean is NaN; nothing to learn or add
+            outputs = model(inputs)
+            _loss = criterion(outputs, targets)  # batch mean
+            if seams.accumulate > 1:
+                (_loss * (count / window_count)).backward()  # its share of the window's mean
+            else:
+                _loss.backward()
+            trained += 1
+            total_loss += _loss.item() * count  # batch sum (count: the seed's batch_size)
+            total_count += count
+        if trained:
+            seams.step()  # clipping, optimizer.step(), a per-batch scheduler
+    average_loss = total_loss / total_count  # NOT / len(loader)
+    return average_loss, samples, len(batches), total_count
 
 
-def test(model, device, loader, criterion, loss_name):
+def test(model, device, loader, criterion):
     model.eval()
     total_loss = 0.0
-    correct = 0
+    total_count = 0.0
+    correct, counted = 0, 0
     with torch.no_grad():
-        for inputs, targets in loader:
-            inputs, targets = inputs.to(device), targets.to(device)
+        for inputs, targets, counts in loader:
+            count = total(counts.tolist())
             outputs = model(inputs)
-            total_loss += criterion(outputs, targets).item() * inputs.size(0)
-            c = count_correct(loss_name, outputs, targets)
-            correct = None if c is None else correct + c
-    n = len(loader.dataset)
-    return total_loss / n, (None if correct is None else correct / n)
+            if count > 0:
+                total_loss += criterion(outputs, targets).item() * count
+                total_count += count
+            right = criterion.correct(outputs, targets)
+            if right is not None:
+                correct, counted = correct + right[0], counted + right[1]
+    accuracy = correct / counted if counted else None
+    return total_loss / total_count, accuracy, total_count
 
 
 # The harness's optimizer names (config.json's "kind") and the torch.optim classes they run.
@@ -312,8 +393,9 @@ def resolve_device(name):
 # Every key of the harness's configuration. The last three change how the harness runs (its
 # checkpoints, its NaN policy, when it reads the loss from the device), not what it computes.
 CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "device", "threads",
-               "shuffle", "init", "model", "data", "loss", "param_groups", "scheduler", "scheduler_interval",
-               "clip_grad_norm", "clip_norm_type", "clip_grad_value",
+               "shuffle", "init", "model", "data", "loss", "param_groups", "scheduler",
+               "scheduler_interval", "clip_grad_norm", "clip_norm_type", "clip_grad_value",
+               "accumulate", "ignore_index", "class_weights", "pos_weight", "label_smoothing",
                "checkpoint_every", "on_nonfinite", "loss_sync"}
 
 
@@ -335,7 +417,9 @@ def config_from_flags(args):
             "model": args.model, "data": args.data, "loss": args.loss,
             "scheduler": args.scheduler, "scheduler_interval": args.scheduler_interval,
             "clip_grad_norm": args.clip_grad_norm, "clip_norm_type": args.clip_norm_type,
-            "clip_grad_value": args.clip_grad_value}
+            "clip_grad_value": args.clip_grad_value, "accumulate": args.accumulate,
+            "ignore_index": args.ignore_index, "class_weights": args.class_weights,
+            "pos_weight": args.pos_weight, "label_smoothing": args.label_smoothing}
 
 
 def read_config(path):
@@ -396,6 +480,17 @@ def main():
     parser.add_argument("--clip-norm-type", type=float, default=2.0, help="its norm (default: 2)")
     parser.add_argument("--clip-grad-value", type=float, default=None,
                         help="clip_grad_value_ to this value before each step (default: none)")
+    floats = lambda text: [float(v) for v in text.split(",")]
+    parser.add_argument("--accumulate", type=int, default=1,
+                        help="step the optimizer every N batches (default: 1)")
+    parser.add_argument("--ignore-index", type=int, default=None,
+                        help="cross-entropy/nll ignore_index (default: PyTorch's -100)")
+    parser.add_argument("--class-weights", type=floats, default=None,
+                        help="cross-entropy/nll weight=, comma-separated (default: none)")
+    parser.add_argument("--pos-weight", type=floats, default=None,
+                        help="bce-with-logits pos_weight=, comma-separated (default: none)")
+    parser.add_argument("--label-smoothing", type=float, default=None,
+                        help="cross-entropy label_smoothing= (default: none)")
     args = parser.parse_args()
     if args.config is not None:
         given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
@@ -418,19 +513,25 @@ def train_from(cfg, out):
     device = resolve_device(cfg["device"])
     experiment, model_file = cfg["experiment"], cfg["model"]
     loss_name = cfg["loss"] or EXPERIMENTS[experiment]["loss"]
-    criterion = CRITERIA[loss_name]
+    criterion = Criterion(loss_name, cfg, device)
 
     torch.manual_seed(cfg["seed"])
     x_train, y_train, x_eval, y_eval = load_data(experiment, cfg["data"])
     if model_file is not None:
+        # The harness runs TorchScript from C++ the way eager PyTorch computes it; Python's graph
+        # executor would differentiate its optimized graph instead, whose gradients differ in the
+        # last bits (nn.Linear on [N, T, ...] inputs). Same gradients: no executor optimization.
+        torch._C._set_graph_executor_optimize(False)
         model = torch.jit.load(model_file, map_location="cpu")
     else:
         model = Net(EXPERIMENTS[experiment]["sizes"])
     if cfg["init"]:
         load_init(model, cfg["init"])
     model = model.to(device)
-    train_set = TensorDataset(x_train.to(device), y_train.to(device))
-    eval_set = None if x_eval is None else TensorDataset(x_eval.to(device), y_eval.to(device))
+    # Each sample's count rides along (on the CPU) with its inputs and targets.
+    train_set = TensorDataset(x_train.to(device), y_train.to(device), criterion.sample_counts(y_train))
+    eval_set = None if x_eval is None else \
+        TensorDataset(x_eval.to(device), y_eval.to(device), criterion.sample_counts(y_eval))
     sampler = EpochShuffle(len(train_set), cfg["seed"]) if cfg["shuffle"] else None
     # Private generators keep the loaders' worker-seed draws off the global RNG.
     batch_size = cfg["batch_size"]
@@ -453,16 +554,21 @@ def train_from(cfg, out):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
-            train_loss, samples, batches = train(model, device, train_loader, seams, criterion)
+            train_loss, samples, batches, train_count = train(model, device, train_loader, seams,
+                                                              criterion)
             train_seconds = time.perf_counter() - started
-            eval_loss, eval_accuracy = (None, None) if eval_loader is None else \
-                test(model, device, eval_loader, criterion, loss_name)
+            eval_loss, eval_accuracy, eval_count = (None, None, None) if eval_loader is None else \
+                test(model, device, eval_loader, criterion)
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
                       "elapsed_seconds": time.perf_counter() - run_started}
+            if train_count != samples:
+                record["train_count"] = train_count
             if eval_loss is not None:
                 record["eval_loss"] = eval_loss
+                if eval_count != len(eval_set):
+                    record["eval_count"] = eval_count
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
             if grad_norm_max is not None:

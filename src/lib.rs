@@ -31,9 +31,9 @@ mod train;
 pub use config::{
     BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
 };
-pub use criterion::Loss;
+pub use criterion::{Criterion, Loss, LossOptions};
 pub use error::{Error, Result};
 pub use experiment::{Builtin, Experiment};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use runtime::DeviceSpec;
-pub use tally::{BatchMean, Tally};
+pub use tally::{BatchCount, BatchMean, Tally};

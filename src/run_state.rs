@@ -16,6 +16,13 @@ pub struct EpochRecord {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub eval_accuracy: Option<f64>,
     pub train_samples: u64,
+    /// What `train_loss` is over when it is not `train_samples`: the non-ignored targets (or
+    /// their class-weight sum) of cross-entropy and nll.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub train_count: Option<f64>,
+    /// The same for `eval_loss`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_count: Option<f64>,
     pub batches: usize,
     #[serde(skip_serializing_if = "is_zero", default)]
     pub skipped_batches: usize,

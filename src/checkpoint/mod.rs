@@ -1,5 +1,7 @@
 //! Checkpoints: everything needed to continue a run bit for bit, in one safetensors file written
-//! atomically. Tensors are `model.<param>` and `optimizer.<param>.<state>`; the string metadata
+//! atomically. Tensors are `model.<param>`, `optimizer.<param>.<state>` and, for a run stopped
+//! inside a gradient-accumulation window, `grad.<param>` (the window's gradients so far); the
+//! string metadata
 //! holds the format, the experiment, and the run's progress as JSON (epoch records, a stopped
 //! epoch's partial loss sum, the best eval loss). The sample order needs no saved RNG state: it is
 //! a function of (seed, epoch) (see `data::epoch_order`).
@@ -30,6 +32,8 @@ pub struct Checkpoint {
     pub progress: RunState,
     pub model: NamedTensors,
     pub optimizer: NamedTensors,
+    /// The gradients of an unfinished accumulation window (empty between windows).
+    pub grads: NamedTensors,
     /// The training step's seams (scheduler, gradient transforms, the last rate), as JSON.
     pub step: Option<serde_json::Value>,
 }
@@ -60,6 +64,7 @@ impl Checkpoint {
         Ok(Checkpoint {
             model: copies(self.model)?,
             optimizer: copies(self.optimizer)?,
+            grads: copies(self.grads)?,
             ..self
         })
     }
@@ -72,6 +77,9 @@ impl Checkpoint {
         }
         for (name, t) in &self.optimizer {
             tensors.push((format!("optimizer.{name}"), t.shallow_clone()));
+        }
+        for (name, t) in &self.grads {
+            tensors.push((format!("grad.{name}"), t.shallow_clone()));
         }
         let progress = serde_json::to_string(&self.progress).map_err(|e| Error::file(path, e))?;
         let mut metadata = HashMap::from([
@@ -112,12 +120,14 @@ impl Checkpoint {
                 })?),
                 None => None,
             };
-        let (mut model, mut optimizer) = (Vec::new(), Vec::new());
+        let (mut model, mut optimizer, mut grads) = (Vec::new(), Vec::new(), Vec::new());
         for (name, t) in parse_tensors(&bytes, path)? {
             if let Some(n) = name.strip_prefix("model.") {
                 model.push((n.to_string(), t));
             } else if let Some(n) = name.strip_prefix("optimizer.") {
                 optimizer.push((n.to_string(), t));
+            } else if let Some(n) = name.strip_prefix("grad.") {
+                grads.push((n.to_string(), t));
             } else {
                 return Err(Error::file(
                     path,
@@ -130,6 +140,7 @@ impl Checkpoint {
             progress,
             model,
             optimizer,
+            grads,
             step,
         })
     }
@@ -164,6 +175,7 @@ mod tests {
             progress: RunState::default(),
             model,
             optimizer,
+            grads: Vec::new(),
             step: None,
         };
         let snapshot = checkpoint.snapshot().unwrap();

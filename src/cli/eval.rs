@@ -2,15 +2,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::loss_args::LossArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::Args;
 use tch_harness::run::{self, EvalConfig, SplitChoice};
 use tch_harness::{BatchSize, Builtin, ExperimentSource, Loss};
 
-/// Loss (and accuracy, for classification) of a model over a dataset: the sample-weighted mean,
-/// batch means times batch sizes over the number of samples, which equals PyTorch's mean over the
-/// whole split at once, whatever --batch-size.
+/// Loss (and accuracy, for classification) of a model over a dataset: batch means times the
+/// counts they are over (batch sizes, or the non-ignored targets and their class weights), over
+/// the whole split's count, which equals PyTorch's mean over the whole split at once, whatever
+/// --batch-size.
 #[derive(Debug, Clone, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["model", "experiment"]))]
 pub struct EvalArgs {
@@ -36,6 +38,8 @@ pub struct EvalArgs {
     pub weights: Option<PathBuf>,
     #[arg(long, help = super::train_args::loss_help())]
     pub loss: Option<String>,
+    #[command(flatten)]
+    pub loss_args: LossArgs,
     /// Which pair to evaluate: `train` (the `inputs`/`targets` keys) or `eval`
     /// (`eval_inputs`/`eval_targets`) [default: train with --data, eval (the held-out split) with
     /// --experiment].
@@ -74,6 +78,7 @@ impl EvalArgs {
             experiment,
             weights: self.weights.clone(),
             loss,
+            loss_options: self.loss_args.options(),
             batch_size: BatchSize::new(self.batch_size)?,
             split,
             seed: self.seed,

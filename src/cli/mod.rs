@@ -5,6 +5,7 @@ mod config_file;
 mod diff;
 mod eval;
 mod info;
+mod loss_args;
 mod optimizer_args;
 mod runtime_args;
 mod train_args;

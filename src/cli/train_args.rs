@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::config_file::{explicit_flags, merge};
+use super::loss_args::LossArgs;
 use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
@@ -33,13 +34,20 @@ pub struct TrainArgs {
         requires_all = ["data", "loss"]
     )]
     pub model: Option<PathBuf>,
-    /// Data for --model: safetensors with `inputs` (float, [N, …]) and `targets` ([N, …]: float,
-    /// or int64 class indices for cross-entropy/nll), optionally `eval_inputs`/`eval_targets`
-    /// (evaluated after each epoch). Checked before training starts.
+    /// Data for --model: safetensors with `inputs` (float, or int64 token ids, [N, …]) and
+    /// `targets` ([N, …]: float, or int64 class indices for cross-entropy/nll), optionally
+    /// `eval_inputs`/`eval_targets` (evaluated after each epoch). Checked before training starts.
     #[arg(long, value_name = "FILE.safetensors", requires = "model")]
     pub data: Option<PathBuf>,
     #[arg(long, help = loss_help())]
     pub loss: Option<String>,
+    #[command(flatten)]
+    pub loss_args: LossArgs,
+    /// Gradient accumulation: step the optimizer every N batches, on the gradient of the mean
+    /// loss over the counted elements of those N batches (each batch's loss scaled by its count
+    /// over theirs); the epoch's short last window is stepped too.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub accumulate: usize,
     /// Number of epochs.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -233,6 +241,8 @@ impl TrainArgs {
                 .iter()
                 .map(|g| ParamGroup::parse(g, &optimizer))
                 .collect::<Result<_, _>>()?,
+            accumulate: self.accumulate,
+            loss_options: self.loss_args.options(),
             ..TrainConfig::new(experiment, optimizer)
         };
         Ok(config)

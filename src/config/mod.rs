@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::criterion::Loss;
+use crate::criterion::{Loss, LossOptions};
 use crate::error::{Error, Result};
 use crate::names::named_enum;
 use crate::optim::{OptimizerConfig, ParamGroup};
@@ -56,6 +56,10 @@ pub struct TrainConfig {
     pub clip_norm_type: f64,
     /// `clip_grad_value_(clip_value=…)` before each optimizer step.
     pub clip_grad_value: Option<f64>,
+    /// Gradient accumulation: the optimizer steps every this many batches (1: every batch).
+    pub accumulate: usize,
+    /// The criterion's options: ignore index, class weights, positive weights, label smoothing.
+    pub loss_options: LossOptions,
 }
 
 /// Samples per batch: at least 1, checked once, where the value enters (flag or file).
@@ -158,6 +162,8 @@ impl TrainConfig {
             clip_grad_norm: None,
             clip_norm_type: 2.0,
             clip_grad_value: None,
+            accumulate: 1,
+            loss_options: LossOptions::default(),
         }
     }
 
@@ -180,6 +186,15 @@ impl TrainConfig {
             ));
         }
         self.experiment.validate(self.loss)?;
+        if self.accumulate == 0 {
+            return Err(Error::Config(
+                "--accumulate must be at least 1, got 0".into(),
+            ));
+        }
+        match self.resolved_loss() {
+            Some(loss) => self.loss_options.check_for(loss, None)?,
+            None => self.loss_options.validate()?,
+        }
         self.optimizer.validate()?;
         for group in &self.param_groups {
             group.optimizer.validate()?;
@@ -198,6 +213,16 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
+    /// The criterion the run trains with, when the configuration alone tells (a port's own loss
+    /// is known once it is built).
+    pub fn resolved_loss(&self) -> Option<Loss> {
+        match (&self.experiment, self.loss) {
+            (_, Some(loss)) => Some(loss),
+            (ExperimentSource::Builtin(builtin), None) => Some(builtin.loss()),
+            _ => None,
+        }
+    }
+
     /// Clipping thresholds must be positive and finite, the norm a p > 0 or infinity; clipping by
     /// norm and by value together is refused (their order would be a guess).
     fn validate_clipping(&self) -> Result<()> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
 };
-use crate::criterion::Loss;
+use crate::criterion::{Loss, LossOptions};
 use crate::error::{Error, Result};
 use crate::experiment::Builtin;
 use crate::optim::{OptimizerConfig, ParamGroup};
@@ -50,6 +50,16 @@ pub(super) struct ConfigWire {
     clip_norm_type: f64,
     #[serde(default)]
     clip_grad_value: Option<f64>,
+    #[serde(default = "one")]
+    accumulate: usize,
+    #[serde(default)]
+    ignore_index: Option<i64>,
+    #[serde(default)]
+    class_weights: Option<Vec<f64>>,
+    #[serde(default)]
+    pos_weight: Option<Vec<f64>>,
+    #[serde(default)]
+    label_smoothing: Option<f64>,
 }
 
 fn two() -> f64 {
@@ -115,6 +125,13 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_norm: w.clip_grad_norm,
             clip_norm_type: w.clip_norm_type,
             clip_grad_value: w.clip_grad_value,
+            accumulate: w.accumulate,
+            loss_options: LossOptions {
+                ignore_index: w.ignore_index,
+                class_weights: w.class_weights,
+                pos_weight: w.pos_weight,
+                label_smoothing: w.label_smoothing,
+            },
         })
     }
 }
@@ -169,6 +186,11 @@ impl From<TrainConfig> for ConfigWire {
             clip_grad_norm: c.clip_grad_norm,
             clip_norm_type: c.clip_norm_type,
             clip_grad_value: c.clip_grad_value,
+            accumulate: c.accumulate,
+            ignore_index: c.loss_options.ignore_index,
+            class_weights: c.loss_options.class_weights,
+            pos_weight: c.loss_options.pos_weight,
+            label_smoothing: c.loss_options.label_smoothing,
         }
     }
 }

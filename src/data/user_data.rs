@@ -12,8 +12,8 @@ use crate::tensor_io::{read_tensors, NamedTensors};
 /// The keys a data file may hold: the training pair, then the optional held-out pair.
 pub const DATA_KEYS: [&str; 4] = ["inputs", "targets", "eval_inputs", "eval_targets"];
 
-/// Reads and checks a data file: known keys only, `inputs`/`targets` present, float inputs with a
-/// sample dimension, no NaN or infinity in inputs or float targets, matching sample counts and at
+/// Reads and checks a data file: known keys only, `inputs`/`targets` present, float (or int64:
+/// token ids) inputs with a sample dimension, no NaN or infinity in inputs or float targets, matching sample counts and at
 /// least one sample per split, held-out tensors of the training tensors' dtypes. Target dtypes are
 /// checked against the loss later (see `Experiment::check_task`).
 pub fn read_data_file(path: &Path) -> Result<Dataset> {
@@ -62,9 +62,10 @@ pub fn check_named(tensors: &NamedTensors, origin: &Path) -> Result<()> {
                 t.size()
             )));
         }
-        if is_input && !is_float(t.kind()) {
+        if is_input && !is_float(t.kind()) && t.kind() != tch::Kind::Int64 {
             return Err(err(format!(
-                "'{name}' has dtype {:?} {:?}; inputs must be float (f32, f64, f16 or bf16)",
+                "'{name}' has dtype {:?} {:?}; inputs must be float (f32, f64, f16 or bf16) or \
+                 int64 (token ids)",
                 t.kind(),
                 t.size()
             )));

@@ -5,14 +5,15 @@
 use tch::Tensor;
 
 use super::Experiment;
-use crate::criterion::{is_float, Loss};
+use crate::criterion::{is_float, Loss, LossOptions};
 use crate::data::Split;
 use crate::error::{Error, Result};
 
 impl Experiment {
-    /// Checks the outputs of the model against the criterion and every split's targets: dtype,
-    /// per-sample shape and class range. Sets `classes` for class-index losses.
-    pub fn check_task(&mut self) -> Result<()> {
+    /// Checks the outputs of the model against the criterion (with its `options`) and every
+    /// split's targets: dtype, per-sample shape, class range (the ignore index aside), the number
+    /// of class weights and positive weights. Sets `classes` for class-index losses.
+    pub fn check_task(&mut self, options: &LossOptions) -> Result<()> {
         let output = self.probe(1)?;
         let loss = self.loss;
         let out = output.size();
@@ -45,17 +46,14 @@ impl Experiment {
             }
             self.classes = Some(out[1]);
         }
+        options.check_for(loss, self.classes)?;
+        options.check_pos_weight(&out)?;
         let output = (out.as_slice(), output.kind());
-        check_split(
-            &self.data.train,
-            ("inputs", "targets"),
-            loss,
-            output,
-            self.classes,
-        )?;
+        let check =
+            |split: &Split, keys| check_split(split, keys, (loss, options), output, self.classes);
+        check(&self.data.train, ("inputs", "targets"))?;
         if let Some(eval) = &self.data.eval {
-            let keys = ("eval_inputs", "eval_targets");
-            check_split(eval, keys, loss, output, self.classes)?;
+            check(eval, ("eval_inputs", "eval_targets"))?;
         }
         Ok(())
     }
@@ -102,13 +100,14 @@ impl Experiment {
 fn check_split(
     split: &Split,
     (inputs_key, targets_key): (&str, &str),
-    loss: Loss,
+    (loss, options): (Loss, &LossOptions),
     (out, output_kind): (&[i64], tch::Kind),
     classes: Option<i64>,
 ) -> Result<()> {
     let inputs = split.inputs.size();
     let targets = split.targets.size();
-    loss.check_targets(&split.targets, targets_key, classes, output_kind)?;
+    let ignore = options.ignore_index();
+    loss.check_targets(&split.targets, targets_key, classes, output_kind, ignore)?;
     let expected: &[i64] = if loss.takes_class_indices() {
         &out[2..]
     } else {

@@ -10,7 +10,7 @@ use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 use crate::config::ExperimentSource;
-use crate::criterion::Loss;
+use crate::criterion::{Loss, LossOptions};
 use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -32,10 +32,11 @@ pub struct Experiment {
 impl Experiment {
     /// Builds what `source` names on `device` — seeding libtorch with `seed` first, in the
     /// reference script's order — with `loss` replacing a built-in's criterion, and checks
-    /// model, data and criterion against each other before anything trains.
+    /// model, data and criterion (with its `options`) against each other before anything trains.
     pub fn build(
         source: &ExperimentSource,
         loss: Option<Loss>,
+        options: &LossOptions,
         seed: u64,
         device: Device,
     ) -> Result<Experiment> {
@@ -43,7 +44,7 @@ impl Experiment {
         let builtin = match source {
             ExperimentSource::TorchScript { model, data } => {
                 let loss = loss.expect("validated: a TorchScript source has a loss");
-                return torchscript::from_files(model, data, loss, seed, device);
+                return torchscript::from_files(model, data, (loss, options), seed, device);
             }
             ExperimentSource::Builtin(builtin) => *builtin,
             // Only the port's own code can build it (see `run::resume_with`).
@@ -53,7 +54,7 @@ impl Experiment {
         if let Some(loss) = loss {
             experiment.loss = loss;
         }
-        experiment.check_task().map_err(|e| match e {
+        experiment.check_task(options).map_err(|e| match e {
             Error::Data(message) => Error::Data(format!(
                 "experiment {} with --loss {}: {message}",
                 experiment.name, experiment.loss
@@ -104,8 +105,8 @@ impl Experiment {
         self.data.train.inputs.device()
     }
 
-    /// The model, the criterion and the training split, borrowed apart for the loop.
-    pub(crate) fn parts(&mut self) -> (&mut dyn Model, Loss, &Split) {
-        (self.model.as_mut(), self.loss, &self.data.train)
+    /// The model and the training split, borrowed apart for the loop.
+    pub(crate) fn parts(&mut self) -> (&mut dyn Model, &Split) {
+        (self.model.as_mut(), &self.data.train)
     }
 }

@@ -7,18 +7,18 @@ use tch::Device;
 
 use super::Experiment;
 use crate::config::TORCHSCRIPT;
-use crate::criterion::Loss;
+use crate::criterion::{Loss, LossOptions};
 use crate::data::read_data_file;
 use crate::error::{Error, Result};
 use crate::model::TorchScriptModel;
 
 /// Reads and checks `data`, loads `model` onto `device` with its parameters in a fresh VarStore,
-/// and checks that model, data and `loss` fit together (see [`Experiment::check_task`]). `seed`
+/// and checks that model, data and `loss` (with its options) fit together (see [`Experiment::check_task`]). `seed`
 /// seeds libtorch first (dropout draws from it).
 pub fn from_files(
     model: &Path,
     data: &Path,
-    loss: Loss,
+    (loss, options): (Loss, &LossOptions),
     seed: u64,
     device: Device,
 ) -> Result<Experiment> {
@@ -34,7 +34,7 @@ pub fn from_files(
         loss,
         classes: None,
     };
-    experiment.check_task().map_err(|e| match e {
+    experiment.check_task(options).map_err(|e| match e {
         Error::Data(message) => Error::Data(format!(
             "{} with {}: {message}",
             data.display(),

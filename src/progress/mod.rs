@@ -23,7 +23,7 @@ pub trait RunningLoss {
 
 impl RunningLoss for Tally {
     fn count(&self) -> u64 {
-        Tally::count(self)
+        Tally::samples(self)
     }
 
     fn mean(&self) -> Option<f64> {

@@ -1,12 +1,13 @@
 //! `tch-harness eval`: the loss (and accuracy) of a model over one split of a dataset, with the
-//! seed's accounting — batch means times batch sizes, summed, over the number of samples — which
-//! equals PyTorch's one-shot mean over the whole split, whatever the batch size.
+//! seed's accounting — batch means times the counts they are over (batch sizes, or non-ignored
+//! targets and their class weights), summed, over the split's count — which equals PyTorch's
+//! one-shot mean over the whole split, whatever the batch size.
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
 use crate::config::{BatchSize, ExperimentSource, LossSync};
-use crate::criterion::Loss;
+use crate::criterion::{Criterion, Loss, LossOptions};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::names::named_enum;
@@ -33,6 +34,8 @@ pub struct EvalConfig {
     /// experiment, optional for a TorchScript model (which carries its own weights).
     pub weights: Option<PathBuf>,
     pub loss: Option<Loss>,
+    /// The criterion's options (ignore index, class weights, …).
+    pub loss_options: LossOptions,
     pub batch_size: BatchSize,
     /// `None`: `train` for a data file, `eval` (the held-out split) for a built-in experiment.
     pub split: Option<SplitChoice>,
@@ -64,6 +67,9 @@ impl EvalReport {
             "batches": self.stats.batches,
             "device": self.device,
         });
+        if self.stats.count != self.stats.samples as f64 {
+            v["count"] = json!(self.stats.count);
+        }
         if let Some(accuracy) = self.stats.accuracy {
             v["accuracy"] = json!(accuracy);
         }
@@ -96,8 +102,15 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         )));
     }
     config.experiment.validate(config.loss)?;
+    config.loss_options.validate()?;
     let device = runtime::init(config.device, config.threads)?;
-    let mut experiment = Experiment::build(&config.experiment, config.loss, config.seed, device)?;
+    let mut experiment = Experiment::build(
+        &config.experiment,
+        config.loss,
+        &config.loss_options,
+        config.seed,
+        device,
+    )?;
     if let Some(weights) = &config.weights {
         experiment.load_state_dict_file(weights)?;
     }
@@ -123,9 +136,15 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         loss_sync: LossSync::Batch,
         device,
     };
+    let criterion = Criterion::new(
+        experiment.loss,
+        &config.loss_options,
+        experiment.classes,
+        device,
+    )?;
     let stats = evaluate(
         experiment.model.as_mut(),
-        experiment.loss,
+        &criterion,
         split,
         plan,
         &SingleProcess,

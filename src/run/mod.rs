@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::config::TrainConfig;
+use crate::criterion::Criterion;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::optim::{grouped, optimizer};
@@ -70,6 +71,14 @@ pub fn train_experiment(
     runtime::init_threads(config.threads)?;
     let mut experiment = experiment;
     check_trainable(&mut experiment, config)?;
+    // A port's own loss is known only now: its options are checked against it here.
+    let device = experiment.device();
+    Criterion::new(
+        experiment.loss,
+        &config.loss_options,
+        experiment.classes,
+        device,
+    )?;
     start(experiment, config, out, stop, progress)
 }
 
@@ -85,7 +94,13 @@ pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
 
 /// Builds the experiment a configuration names, on `device`, with its initial weights.
 pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
-    let mut experiment = Experiment::build(&config.experiment, config.loss, config.seed, device)?;
+    let mut experiment = Experiment::build(
+        &config.experiment,
+        config.loss,
+        &config.loss_options,
+        config.seed,
+        device,
+    )?;
     if let Some(init) = &config.init {
         experiment.load_state_dict_file(init)?;
     }

@@ -47,6 +47,7 @@ impl Recorder {
             progress: state.clone(),
             model: experiment.state_dict(),
             optimizer: step.optimizer.state(),
+            grads: step.window_grads(),
             step: Some(step.state()?),
         }
         .snapshot()?;

@@ -154,5 +154,7 @@ fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<
         .map_err(|e| Error::file(path, e))?;
     step.load_state(checkpoint.step.as_ref())
         .map_err(|e| Error::file(path, e))?;
+    step.load_window_grads(&checkpoint.grads)
+        .map_err(|e| Error::file(path, e))?;
     Ok(checkpoint.progress)
 }

@@ -10,12 +10,20 @@
 //! average_loss = total_loss / len(dataloader.dataset)   # NOT / len(dataloader)
 //! ```
 //!
+//! A batch's weight is the count its mean is over (`plan`): its size for the seed's losses, its
+//! non-ignored targets (or their class-weight sum) for cross-entropy and nll, whose mean PyTorch
+//! takes over those. A batch whose every target is ignored has no mean (PyTorch's is NaN) and is
+//! left out: no forward pass, no gradient, nothing added. With `--accumulate N` the step's seams
+//! clear the gradients at a window's start and step at its end (`Step::begin_batch`/`end_batch`).
+//!
 //! With `--loss-sync epoch` the batch sums stay on the device and `total_loss` is read once, at
 //! the end (see `tally`); the numbers are the same.
 use tch::Tensor;
 
+use super::plan::BatchPlan;
 use super::{RunContext, Step};
 use crate::config::{BatchSize, LossSync, NonFinitePolicy};
+use crate::criterion::Criterion;
 use crate::data::train_batches;
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -25,10 +33,12 @@ use crate::tally::Tally;
 /// What one finished epoch of training saw.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochStats {
-    /// Mean per-sample loss over the samples trained on (the dataset, less skipped batches).
+    /// Mean loss over what was trained on (samples, or counted targets), less skipped batches.
     pub average_loss: f64,
     /// Samples seen and counted.
     pub samples: u64,
+    /// What the average is over: `samples`, or the targets' count or class-weight sum.
+    pub count: f64,
     /// Batches, the short last one included.
     pub batches: usize,
     /// Batches skipped for a non-finite loss (`--on-nonfinite skip-batch`).
@@ -57,6 +67,9 @@ pub struct EpochPlan<'a> {
     pub start: PartialEpoch,
     pub on_nonfinite: NonFinitePolicy,
     pub loss_sync: LossSync,
+    pub criterion: &'a Criterion,
+    /// Each batch's count and accumulation window.
+    pub batches: &'a BatchPlan,
 }
 
 /// Trains the experiment's model for one epoch over its training split.
@@ -66,32 +79,35 @@ pub fn train_epoch(
     plan: EpochPlan,
     ctx: &mut RunContext,
 ) -> Result<EpochEnd> {
-    let (model, criterion, split) = experiment.parts();
+    let (model, split) = experiment.parts();
     model.set_train(true);
     let mut epoch = plan.start;
     let mut total_loss =
         std::mem::take(&mut epoch.total_loss).placed(plan.loss_sync, ctx.device)?;
     for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(epoch.batches)
     {
-        step.zero_grad()?;
-        let outputs = model.forward_t(&inputs, true)?;
-        let loss = criterion.compute(&outputs, &targets)?; // batch mean
-        loss.f_backward()?;
-        let batch_size = inputs.size()[0];
-        let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
+        let batch = plan.batches.get(epoch.batches)?; // its count and accumulation window
         epoch.batches += 1;
-        if batch_loss.is_nonfinite() {
-            if plan.on_nonfinite == NonFinitePolicy::Stop {
-                return nonfinite(&epoch, &loss);
+        step.begin_batch(&batch)?; // zero_grad at a window's start
+        let batch_size = inputs.size()[0];
+        if batch.count == 0.0 {
+            total_loss.add_uncounted(batch_size); // every target ignored
+        } else {
+            let outputs = model.forward_t(&inputs, true)?;
+            let loss = plan.criterion.compute(&outputs, &targets)?; // batch mean
+            let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
+            if batch_loss.is_nonfinite() {
+                if plan.on_nonfinite == NonFinitePolicy::Stop {
+                    return nonfinite(&epoch, &loss);
+                }
+                epoch.skip(batch_size);
+                step.skip(&batch);
+            } else {
+                step.backward(&loss, &batch)?; // scaled to its share of the window
+                total_loss.add(batch_loss, batch.counted(batch_size))?; // batch sum
             }
-            epoch.skip(batch_size);
-            continue;
         }
-        if step.transform_gradients()? {
-            step.optimizer_step()?;
-            step.schedule_step()?;
-        }
-        total_loss.add(batch_loss, batch_size)?; // batch sum
+        step.end_batch(&batch)?; // a window's end: clipping, optimizer.step(), scheduler
         ctx.progress.batch(epoch.batches, &total_loss);
         if ctx.stop.requested() {
             return stopped(epoch, &total_loss);
@@ -102,7 +118,8 @@ pub fn train_epoch(
     let average_loss = total_loss.average_over(counted, "train")?; // NOT / batches
     Ok(EpochEnd::Finished(EpochStats {
         average_loss,
-        samples: total_loss.count(),
+        samples: total_loss.samples(),
+        count: total_loss.count(),
         batches: epoch.batches,
         skipped_batches: epoch.skipped_batches,
     }))

@@ -1,20 +1,24 @@
-//! Evaluation with the seed's accounting: batch means times batch sizes, over the dataset length.
+//! Evaluation with the seed's accounting: batch means times the counts they are over (batch
+//! sizes, or non-ignored targets and their class weights), over the whole split's count — PyTorch's
+//! one-shot mean over the split, whatever the batch size.
 use tch::Device;
 
 use crate::config::{BatchSize, LossSync};
-use crate::criterion::Loss;
+use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
 use crate::error::Result;
 use crate::model::Model;
-use crate::tally::{Reduce, Tally};
+use crate::tally::{BatchCount, Reduce, Tally};
 
 /// Loss (and accuracy, for classifiers) of a model over a held-out split.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EvalStats {
     pub average_loss: f64,
-    /// Correct / samples, counted per sample; `None` for regression losses.
+    /// Correct / targets, counted per target (ignored ones left out); `None` for regression.
     pub accuracy: Option<f64>,
     pub samples: u64,
+    /// What the average is over: `samples`, or the targets' count or class-weight sum.
+    pub count: f64,
     pub batches: usize,
 }
 
@@ -29,26 +33,54 @@ pub struct EvalPlan {
 
 /// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
 /// `processes` at the end. With `LossSync::Epoch` the loss sum and the correct count stay on the
-/// device until then.
+/// device until then. A batch whose every target is ignored adds nothing to the loss.
 pub fn evaluate(
     model: &mut dyn Model,
-    criterion: Loss,
+    criterion: &Criterion,
     split: &Split,
     plan: EvalPlan,
     processes: &dyn Reduce,
 ) -> Result<EvalStats> {
     model.set_train(false);
+    let counts = criterion.sample_counts(&split.targets)?;
+    let size = plan.batch_size.get() as usize;
+    let per_batch = |c: &PerSample| c.per_batch(split.len(), size, None);
+    let loss_counts = per_batch(&counts.loss);
+    let accuracy_counts = counts.accuracy.as_ref().map(per_batch);
     tch::no_grad(|| {
         let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut batches = 0;
         for (inputs, targets) in eval_batches(split, plan.batch_size)? {
             let outputs = model.forward_t(&inputs, false)?;
-            let loss = criterion.compute(&outputs, &targets)?; // batch mean
             let batch_size = inputs.size()[0];
-            total_loss.add(total_loss.read(&loss)?, batch_size)?; // batch sum
-            if let Some(right) = criterion.correct(&outputs, &targets)? {
-                correct.add_sum(&right, batch_size)?;
+            let planned = |counts: &[f64]| {
+                counts.get(batches).copied().ok_or_else(|| {
+                    crate::error::Error::Data(format!(
+                        "eval: more batches than the split holds ({})",
+                        counts.len()
+                    ))
+                })
+            };
+            let count = planned(&loss_counts)?;
+            if count > 0.0 {
+                let loss = criterion.compute(&outputs, &targets)?; // batch mean
+                let batch = BatchCount {
+                    samples: batch_size,
+                    count,
+                };
+                total_loss.add(total_loss.read(&loss)?, batch)?; // batch sum
+            } else {
+                total_loss.add_uncounted(batch_size); // every target ignored
+            }
+            if let (Some(right), Some(counts)) =
+                (criterion.correct(&outputs, &targets)?, &accuracy_counts)
+            {
+                let batch = BatchCount {
+                    samples: batch_size,
+                    count: planned(counts)?,
+                };
+                correct.add_sum(&right, batch)?;
             }
             batches += 1;
         }
@@ -57,7 +89,8 @@ pub fn evaluate(
         Ok(EvalStats {
             average_loss: total_loss.average_over(split.len(), "eval")?,
             accuracy: correct.ratio()?,
-            samples: total_loss.count(),
+            samples: total_loss.samples(),
+            count: total_loss.count(),
             batches,
         })
     })

@@ -3,9 +3,11 @@ use std::time::Instant;
 
 use super::epoch::{EpochEnd, EpochPlan};
 use super::evaluate::EvalPlan;
+use super::plan::BatchPlan;
 use super::{evaluate, train_epoch, RunContext, Step};
 use crate::checkpoint::checkpoint_actions;
 use crate::config::TrainConfig;
+use crate::criterion::{Criterion, PerSample};
 use crate::data::{batch_count, epoch_order};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
@@ -30,6 +32,15 @@ pub fn fit(
     ctx: &mut RunContext,
 ) -> Result<FitEnd> {
     let train_len = experiment.data.train.len();
+    let criterion = Criterion::new(
+        experiment.loss,
+        &config.loss_options,
+        experiment.classes,
+        ctx.device,
+    )?;
+    let train_counts = criterion
+        .sample_counts(&experiment.data.train.targets)?
+        .loss;
     let run_started = Instant::now();
     for epoch in state.records.len() + 1..=config.epochs {
         let started = Instant::now();
@@ -38,6 +49,7 @@ pub fn fit(
         let order = config
             .shuffle
             .then(|| epoch_order(train_len, config.seed, epoch));
+        let batches = epoch_plan(&train_counts, train_len, config, order.as_ref())?;
         let plan = EpochPlan {
             batch_size: config.batch_size,
             order: order.as_ref(),
@@ -48,6 +60,8 @@ pub fn fit(
                 .unwrap_or_else(|| PartialEpoch::start(epoch)),
             on_nonfinite: config.on_nonfinite,
             loss_sync: config.loss_sync,
+            criterion: &criterion,
+            batches: &batches,
         };
         let train = match train_epoch(experiment, step, plan, ctx)? {
             EpochEnd::Finished(stats) if !stats.average_loss.is_finite() => {
@@ -80,7 +94,7 @@ pub fn fit(
         let eval = match &experiment.data.eval {
             Some(split) => Some(evaluate(
                 experiment.model.as_mut(),
-                experiment.loss,
+                &criterion,
                 split,
                 eval_plan,
                 ctx.processes,
@@ -97,6 +111,8 @@ pub fn fit(
             eval_loss: eval.map(|e| e.average_loss),
             eval_accuracy: eval.and_then(|e| e.accuracy),
             train_samples: train.samples,
+            train_count: counted_apart(train.count, train.samples),
+            eval_count: eval.and_then(|e| counted_apart(e.count, e.samples)),
             batches: train.batches,
             skipped_batches: train.skipped_batches,
             lr: step.last_lrs.first().copied(),
@@ -129,4 +145,25 @@ pub fn fit(
         }
     }
     Ok(FitEnd::Finished)
+}
+
+/// The epoch's batches: their counts in the epoch's sample order, in windows of `--accumulate`.
+fn epoch_plan(
+    counts: &PerSample,
+    n: usize,
+    config: &TrainConfig,
+    order: Option<&tch::Tensor>,
+) -> Result<BatchPlan> {
+    let order = match (counts, order) {
+        (PerSample::Each(_), Some(order)) => Some(Vec::<i64>::try_from(order)?),
+        _ => None,
+    };
+    let size = config.batch_size.get() as usize;
+    let counts = counts.per_batch(n, size, order.as_deref());
+    Ok(BatchPlan::new(&counts, config.accumulate))
+}
+
+/// A count for metrics.jsonl when it is not the sample count.
+fn counted_apart(count: f64, samples: u64) -> Option<f64> {
+    (count != samples as f64).then_some(count)
 }

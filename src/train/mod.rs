@@ -1,10 +1,12 @@
 //! The training loop: one epoch of the seed (`epoch`), the step and its seams (`step`),
 //! evaluation (`evaluate`), the run of all epochs (`fit`) and what they are handed (`context`).
+mod accumulate;
 mod clip;
 mod context;
 mod epoch;
 mod evaluate;
 mod fit;
+mod plan;
 mod schedule;
 mod step;
 

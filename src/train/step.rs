@@ -1,19 +1,32 @@
-//! One optimizer step and its seams. Between backward and the optimizer's update the gradients
-//! pass through [`GradientTransform`]s (clipping, accumulation, an all-reduce across processes);
-//! after the update, and after each epoch, an [`LrSchedule`] may set the learning rate. A run
-//! without them pays one empty loop and one `None` check per batch.
+//! One optimizer step and its seams. Gradients are cleared at the start of an accumulation
+//! window and the optimizer steps at its end (every batch without `--accumulate`); between the
+//! last backward pass and the optimizer's update the gradients pass through
+//! [`GradientTransform`]s (clipping, an all-reduce across processes); after the update, and after
+//! each epoch, an [`LrSchedule`] may set the learning rate. A run without them pays one empty
+//! loop and one `None` check per batch.
+//!
+//! Accumulation scales each batch's loss before its backward pass, by its count over the window's
+//! count (see `plan`), rather than the gradients after it: the window's count is known before its
+//! first batch, the scale is one multiply of a scalar instead of a pass over every gradient, and it
+//! is the loop a PyTorch user writes (`(loss * scale).backward()`), which `scripts/reference.py`
+//! runs as it is. A batch left out for a non-finite loss inside a window gives no gradient; when
+//! the window ends, the others' gradients are rescaled by `window count / trained count`, so the
+//! step is still the gradient of the mean over the elements trained on.
 use serde_json::Value;
 use tch::Tensor;
 
+use super::accumulate::{held_grads, rescale, restore_grads, Window};
+use super::plan::PlannedBatch;
 use crate::error::Result;
 use crate::optim::Optimizer;
 use crate::run_state::EpochRecord;
+use crate::tensor_io::NamedTensors;
 
 /// Changes a batch's gradients in place before the optimizer sees them.
 pub trait GradientTransform {
     /// `params` are the trained parameters with their state_dict names; their `.grad()` holds
-    /// the batch's gradients. Returns whether the optimizer steps now (false inside an
-    /// accumulation window).
+    /// the gradients of the step (its accumulation window's). Returns whether the optimizer steps
+    /// now.
     fn transform(&mut self, params: &[(String, Tensor)]) -> Result<bool>;
 
     /// At the end of an epoch: a value for its metrics line (`grad_norm_max`), reset after.
@@ -53,6 +66,7 @@ pub struct Step {
     params: Vec<(String, Tensor)>,
     transforms: Vec<Box<dyn GradientTransform>>,
     schedule: Option<Box<dyn LrSchedule>>,
+    window: Window,
 }
 
 impl Step {
@@ -64,6 +78,7 @@ impl Step {
             params,
             transforms: Vec::new(),
             schedule: None,
+            window: Window::default(),
         }
     }
 
@@ -83,6 +98,73 @@ impl Step {
     #[inline]
     pub fn zero_grad(&mut self) -> Result<()> {
         self.optimizer.zero_grad()
+    }
+
+    /// Before a batch: clears the gradients at the start of its accumulation window (before every
+    /// batch without accumulation: the seed's `optimizer.zero_grad()`).
+    #[inline]
+    pub fn begin_batch(&mut self, batch: &PlannedBatch) -> Result<()> {
+        if batch.starts_window {
+            self.window = Window::default();
+            self.zero_grad()?;
+        }
+        Ok(())
+    }
+
+    /// The batch's backward pass, its loss scaled by its share of the window's count when
+    /// batches accumulate.
+    #[inline]
+    pub fn backward(&mut self, loss: &Tensor, batch: &PlannedBatch) -> Result<()> {
+        match batch.loss_scale() {
+            Some(scale) => loss.f_mul_scalar(scale)?.f_backward()?,
+            None => loss.f_backward()?,
+        }
+        self.window.trained += 1;
+        Ok(())
+    }
+
+    /// A batch left out of its window for a non-finite loss: no backward pass from it.
+    pub fn skip(&mut self, batch: &PlannedBatch) {
+        self.window.skipped += batch.count;
+    }
+
+    /// After a batch: at the end of its window, the gradient transforms, the optimizer's update
+    /// and a per-step schedule — unless no batch of the window was trained on (every target
+    /// ignored, or every loss non-finite): there is no gradient to step from.
+    #[inline]
+    pub fn end_batch(&mut self, batch: &PlannedBatch) -> Result<()> {
+        if !batch.ends_window {
+            self.window.open = true;
+            return Ok(());
+        }
+        let window = std::mem::take(&mut self.window);
+        if window.trained == 0 {
+            return Ok(());
+        }
+        if window.skipped > 0.0 {
+            let trained = batch.window_count - window.skipped;
+            rescale(&self.params, batch.window_count / trained)?;
+        }
+        if self.transform_gradients()? {
+            self.optimizer_step()?;
+            self.schedule_step()?;
+        }
+        Ok(())
+    }
+
+    /// The gradients of an accumulation window a stop came inside (for its checkpoint); none
+    /// between windows.
+    pub fn window_grads(&self) -> NamedTensors {
+        if self.window.open {
+            held_grads(&self.params)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Puts back [`Step::window_grads`] from a checkpoint.
+    pub fn load_window_grads(&mut self, grads: &NamedTensors) -> Result<()> {
+        restore_grads(&self.params, grads)
     }
 
     /// The gradient seam; returns whether the optimizer steps now.
@@ -144,6 +226,7 @@ impl Step {
             "last_lr": self.last_lrs[0],
             "last_lrs": self.last_lrs,
             "transforms": transforms,
+            "window": self.window.state(),
         }))
     }
 
@@ -181,6 +264,7 @@ impl Step {
                 .as_f64()
                 .ok_or_else(|| corrupt("no last_lr"))?],
         };
+        self.window = Window::load(&state["window"])?;
         Ok(())
     }
 }

@@ -76,7 +76,8 @@ fn accumulator_properties_over_sizes() {
             );
             let mut merged = Tally::new();
             shards.iter().for_each(|s| merged.merge(s).unwrap());
-            assert_eq!(merged.count(), n as u64);
+            assert_eq!(merged.samples(), n as u64);
+            assert_eq!(merged.count(), n as f64);
             let merged_avg = merged.average_over(n, "train").unwrap();
             assert!(
                 (merged_avg - avg).abs() <= 1e-12 * avg.abs(),

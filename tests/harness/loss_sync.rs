@@ -106,7 +106,8 @@ fn device_accumulator_detaches() {
         assert!(matches!(batch, BatchMean::OnDevice(_)), "{batch:?}");
         total.add(batch, 3).unwrap();
     }
-    assert_eq!(total.count(), 6);
+    assert_eq!(total.samples(), 6);
+    assert_eq!(total.count(), 6.0);
     assert_eq!(total.average_over(6, "train").unwrap(), 2.0);
 }
 

@@ -1,8 +1,10 @@
 //! The test suite, one crate (libtorch links are slow): each module one concern.
 mod bits;
 mod common;
+mod loss_fixture;
 mod own_fixture;
 
+mod accumulate;
 mod accumulator;
 mod cli;
 mod compare;
@@ -12,6 +14,7 @@ mod config_file;
 mod device_data;
 mod hardened;
 mod init_parity;
+mod loss_counts;
 mod loss_sync;
 mod nonfinite;
 mod optim_more_cases;
@@ -26,5 +29,6 @@ mod own_experiment_errors;
 mod own_experiment_files;
 mod port_example;
 mod resume;
+mod resume_window;
 mod schedule_parity;
 mod scripts;

@@ -12,7 +12,7 @@ fn flags(optimizer: &[&'static str]) -> Vec<&'static str> {
     epochs_flags("10", optimizer)
 }
 
-fn epochs_flags(epochs: &'static str, optimizer: &[&'static str]) -> Vec<&'static str> {
+pub(crate) fn epochs_flags(epochs: &'static str, optimizer: &[&'static str]) -> Vec<&'static str> {
     let mut f = vec![
         "--epochs",
         epochs,
@@ -30,7 +30,7 @@ fn epochs_flags(epochs: &'static str, optimizer: &[&'static str]) -> Vec<&'stati
 const SGD_MOMENTUM: &[&str] = &["--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.002"];
 const ADAM: &[&str] = &["--optimizer", "adam", "--lr", "0.0005"];
 
-fn spawn_train(out: &Path, flags: &[&str]) -> Child {
+pub(crate) fn spawn_train(out: &Path, flags: &[&str]) -> Child {
     bin()
         .arg("train")
         .args(flags)
@@ -42,7 +42,7 @@ fn spawn_train(out: &Path, flags: &[&str]) -> Child {
         .expect("spawn")
 }
 
-fn spawn_resume(out: &Path) -> Child {
+pub(crate) fn spawn_resume(out: &Path) -> Child {
     bin()
         .args(["train", "--resume"])
         .arg(out)
@@ -52,7 +52,7 @@ fn spawn_resume(out: &Path) -> Child {
         .expect("spawn")
 }
 
-fn signal(child: &Child, signal: i32) {
+pub(crate) fn signal(child: &Child, signal: i32) {
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc_kill(child.id() as i32, signal) };
 }
@@ -64,7 +64,7 @@ extern "C" {
 
 /// Waits until the run has written its config.json: by then its signal handlers are installed
 /// (a SIGINT before that would kill it the default way, which is not what these tests check).
-fn wait_until_training(run: &Path) {
+pub(crate) fn wait_until_training(run: &Path) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !run.join("config.json").exists() {
         assert!(
@@ -75,11 +75,11 @@ fn wait_until_training(run: &Path) {
     }
 }
 
-const SIGINT: i32 = 2;
+pub(crate) const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
 /// metrics.jsonl without the wall-clock `seconds`: what must be bit-identical.
-fn losses(run: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn losses(run: &Path) -> Vec<serde_json::Value> {
     read_jsonl(&run.join("metrics.jsonl"))
         .into_iter()
         .map(|mut v| {
@@ -123,7 +123,7 @@ fn kill_times(seed: u64, count: usize) -> Vec<Duration> {
         .collect()
 }
 
-fn kill_and_resume_trials(optimizer: &[&'static str], seed: u64) -> usize {
+pub(crate) fn kill_and_resume_trials(optimizer: &[&'static str], seed: u64) -> usize {
     let flags = flags(optimizer);
     let dir = tempdir();
     let reference = dir.path().join("uninterrupted");

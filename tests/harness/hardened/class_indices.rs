@@ -2,8 +2,9 @@
 use super::own_cases::{Cases, Task};
 use super::tensor_edits::{base, get, set_in_sample, with};
 
-/// Class indices outside [0, classes): negative, equal to the class count, far beyond, and
-/// PyTorch's ignore_index -100 (the harness's sample-weighted means do not ignore samples).
+/// Class indices outside [0, classes): negative, equal to the class count, far beyond, and -100
+/// when another ignore index is given (PyTorch's -100 is ignored by default, and accepted); and a
+/// split whose every target is ignored (its loss has no mean).
 pub(super) fn class_range_cases(cases: &mut Cases) {
     for (loss, classes) in [("cross-entropy", 4), ("nll", 3)] {
         let (model, _, data) = base(loss);
@@ -26,11 +27,22 @@ pub(super) fn class_range_cases(cases: &mut Cases) {
                         classes - 1
                     )
                 };
-                let task = Task::new(&model, &file, loss);
+                let mut task = Task::new(&model, &file, loss);
+                if value == -100 {
+                    task.extra = &["--ignore-index", "-1"];
+                }
                 cases.add(&name, task, &needle, key == "targets" && value == classes);
             }
         }
     }
+    let (model, _, data) = base("cross-entropy");
+    let ignored = get(&data, "targets").fill_(-100);
+    let file = cases.data("all-targets-ignored", &with(&data, "targets", ignored));
+    cases.both(
+        "all-targets-ignored",
+        Task::new(&model, &file, "cross-entropy"),
+        "every target of 'targets' [203] is the ignore index -100: there is nothing to average",
+    );
     // An mse model (one output column) used as a classifier: only class 0 exists.
     let (mse, _, _) = base("mse");
     let (_, ce_file, _) = base("cross-entropy");

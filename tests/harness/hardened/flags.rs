@@ -33,6 +33,11 @@ pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
         &["--no-shuffle"],
         &["--checkpoint-every", "2"],
         &["--on-nonfinite", "stop"],
+        &["--accumulate", "2"],
+        &["--ignore-index", "0"],
+        &["--class-weights", "1,2"],
+        &["--label-smoothing", "0.1"],
+        &["--pos-weight", "2"],
     ];
     for extra in with_resume {
         let mut c = case(
@@ -136,6 +141,67 @@ pub(super) fn flag_cases(dir: &Path, base: &Path) -> Vec<Case> {
         (
             &["--scheduler-interval", "step"],
             "invalid --scheduler-interval 'step' (expected epoch or batch)",
+        ),
+        (
+            &["--accumulate", "0"],
+            "--accumulate must be at least 1, got 0",
+        ),
+        (
+            &["--class-weights", "1,2,3"],
+            "--class-weights has 3 weights but the model outputs 10 classes",
+        ),
+        (
+            &["--class-weights", "1,1,1,1,-1,1,1,1,1,1"],
+            "--class-weights must be finite and >= 0, got -1",
+        ),
+        (
+            &["--class-weights", "1,nan,1,1,1,1,1,1,1,1"],
+            "--class-weights must be finite and >= 0, got NaN",
+        ),
+        (
+            &["--class-weights", "0,0,0,0,0,0,0,0,0,0"],
+            "--class-weights are all 0",
+        ),
+        (&["--class-weights", "1,,2"], "--class-weights"),
+        (
+            &["--experiment", "linear-regression", "--ignore-index", "-1"],
+            "--ignore-index applies to cross-entropy and nll, not --loss mse",
+        ),
+        (
+            &["--experiment", "breast-cancer", "--class-weights", "1,2"],
+            "--class-weights applies to cross-entropy and nll, not --loss bce-with-logits",
+        ),
+        (
+            &["--pos-weight", "2"],
+            "--pos-weight applies to bce-with-logits, not --loss cross-entropy",
+        ),
+        (
+            &["--experiment", "breast-cancer", "--pos-weight", "1,2,3"],
+            "--pos-weight has 3 values but the model's output [1, 1] has 1 in its last dimension",
+        ),
+        (
+            &["--experiment", "breast-cancer", "--pos-weight", "-2"],
+            "--pos-weight must be finite and >= 0, got -2",
+        ),
+        (
+            &["--label-smoothing", "1.5"],
+            "--label-smoothing must be in [0, 1], got 1.5",
+        ),
+        (
+            &["--label-smoothing=-0.1"],
+            "--label-smoothing must be in [0, 1], got -0.1",
+        ),
+        (
+            &["--label-smoothing", "nan"],
+            "--label-smoothing must be in [0, 1], got NaN",
+        ),
+        (
+            &["--loss", "nll", "--label-smoothing", "0.1"],
+            "--label-smoothing applies to cross-entropy, not --loss nll",
+        ),
+        (
+            &["--loss", "mse", "--label-smoothing", "0.1"],
+            "--label-smoothing applies to cross-entropy, not --loss mse",
         ),
     ];
     for (args, needle) in invalid {

@@ -1,6 +1,14 @@
 //! Loss functions. Each returns the *mean* over the batch, as PyTorch's criteria do by default;
-//! the training loop turns it back into a sum with the batch size.
-use tch::{Kind, Reduction, Tensor};
+//! the training loop turns it back into a sum with the count that mean is over (see [`counts`]).
+mod configured;
+mod counts;
+mod options;
+
+pub use configured::Criterion;
+pub use counts::{PerSample, SampleCounts};
+pub use options::{LossOptions, DEFAULT_IGNORE_INDEX};
+
+use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::names::named_enum;
@@ -18,7 +26,7 @@ named_enum! {
         Huber = "huber",
         /// `F.cross_entropy`: logits `[N, C, …]`, int64 class indices `[N, …]`.
         CrossEntropy = "cross-entropy",
-        /// `F.nll_loss`: log-probabilities `[N, C]`, int64 class indices `[N]`.
+        /// `F.nll_loss`: log-probabilities `[N, C, …]`, int64 class indices `[N, …]`.
         Nll = "nll",
         /// `F.binary_cross_entropy_with_logits`: logits and 0/1 float targets of the same shape.
         BceWithLogits = "bce-with-logits",
@@ -31,30 +39,15 @@ impl Loss {
         matches!(self, Loss::CrossEntropy | Loss::Nll)
     }
 
-    /// The batch-mean loss of `outputs` against `targets`. Their shapes must fit exactly
-    /// (`[N, …]` and `[N, …]`, or `[N, C, …]` and `[N, …]` for class indices): libtorch would
-    /// broadcast a model's `[1, 1]` against targets `[64, 1]` and train on a wrong loss.
+    /// The batch-mean loss of `outputs` against `targets` with PyTorch's default options
+    /// (`ignore_index=-100`, no weights, no smoothing); see [`Criterion`] for the others.
     pub fn compute(self, outputs: &Tensor, targets: &Tensor) -> Result<Tensor> {
-        self.check_shapes(outputs, targets)?;
-        let mean = Reduction::Mean;
-        Ok(match self {
-            Loss::Mse => outputs.f_mse_loss(targets, mean)?,
-            Loss::L1 => outputs.f_l1_loss(targets, mean)?,
-            Loss::SmoothL1 => outputs.f_smooth_l1_loss(targets, mean, 1.0)?,
-            Loss::Huber => outputs.f_huber_loss(targets, mean, 1.0)?,
-            // PyTorch's F.cross_entropy: class dimension 1, ignore_index -100, no smoothing.
-            Loss::CrossEntropy => {
-                outputs.f_cross_entropy_loss::<Tensor>(targets, None, mean, -100, 0.0)?
-            }
-            Loss::Nll => outputs.f_nll_loss::<Tensor>(targets, None, mean, -100)?,
-            Loss::BceWithLogits => {
-                outputs.f_binary_cross_entropy_with_logits::<Tensor>(targets, None, None, mean)?
-            }
-        })
+        Criterion::plain(self).compute(outputs, targets)
     }
 
     /// An error unless `outputs` and `targets` have the shapes the loss takes, without
-    /// broadcasting.
+    /// broadcasting: libtorch would broadcast a model's `[1, 1]` against targets `[64, 1]` and
+    /// train on a wrong loss.
     fn check_shapes(self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
         let (out, tgt) = (outputs.size(), targets.size());
         let fits = if self.takes_class_indices() {
@@ -77,25 +70,18 @@ impl Loss {
         )))
     }
 
-    /// Right answers in a batch, for classification losses: an int64 scalar on the outputs'
-    /// device, not read back.
-    pub fn correct(self, outputs: &Tensor, targets: &Tensor) -> Result<Option<Tensor>> {
-        Ok(match self {
-            Loss::CrossEntropy | Loss::Nll => Some(correct_classes(outputs, targets)?),
-            Loss::BceWithLogits => Some(correct_binary(outputs, targets)?),
-            _ => None,
-        })
-    }
-
     /// Checks the targets' dtype (and class range, given the number of classes) before training.
-    /// Float targets must have the dtype of the model's output (`output`): libtorch computes a
-    /// mixed-dtype loss but its backward pass fails ("Found dtype Double but expected Float").
+    /// Targets equal to `ignore_index` are left out of the range (PyTorch ignores them); a split
+    /// whose every target is ignored is an error. Float targets must have the dtype of the model's
+    /// output (`output`): libtorch computes a mixed-dtype loss but its backward pass fails
+    /// ("Found dtype Double but expected Float").
     pub fn check_targets(
         self,
         targets: &Tensor,
         key: &str,
         classes: Option<i64>,
         output: Kind,
+        ignore_index: i64,
     ) -> Result<()> {
         let kind = targets.kind();
         if self.takes_class_indices() {
@@ -106,15 +92,24 @@ impl Loss {
                     self.name()
                 )));
             }
+            let kept = targets.f_masked_select(&targets.f_ne(ignore_index)?)?;
+            if kept.numel() == 0 {
+                return Err(Error::Data(format!(
+                    "every target of '{key}' {:?} is the ignore index {ignore_index}: there is \
+                     nothing to average",
+                    targets.size()
+                )));
+            }
             if let Some(classes) = classes {
                 let (lo, hi) = (
-                    targets.f_min()?.f_int64_value(&[])?,
-                    targets.f_max()?.f_int64_value(&[])?,
+                    kept.f_min()?.f_int64_value(&[])?,
+                    kept.f_max()?.f_int64_value(&[])?,
                 );
                 if lo < 0 || hi >= classes {
                     return Err(Error::Data(format!(
                         "'{key}' {:?} holds class indices in [{lo}, {hi}] but the model outputs \
-                         {classes} classes (output dimension 1), so they must lie in [0, {}]",
+                         {classes} classes (output dimension 1), so they must lie in [0, {}] (or \
+                         be the ignore index {ignore_index})",
                         targets.size(),
                         classes - 1
                     )));
@@ -136,19 +131,6 @@ impl Loss {
         }
         Ok(())
     }
-}
-
-/// Number of right answers in a batch of class logits `[N, C, …]` against class indices `[N, …]`,
-/// as an int64 scalar left on the logits' device.
-fn correct_classes(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    let predicted = logits.f_argmax(1, false)?;
-    Ok(predicted.f_eq_tensor(targets)?.f_sum(Kind::Int64)?)
-}
-
-/// Number of right answers for binary logits against 0/1 float targets of the same shape.
-fn correct_binary(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    let predicted = logits.f_gt(0.0)?.f_to_kind(targets.kind())?;
-    Ok(predicted.f_eq_tensor(targets)?.f_sum(Kind::Int64)?)
 }
 
 /// Whether a tensor dtype is a floating-point one.
