@@ -341,8 +341,10 @@ class Optimizers:
         pairs = [(spec, ps) for spec, ps in zip([cfg["optimizer"]] + [g["optimizer"] for g in groups],
                                                  members) if ps]
         if len({spec["kind"] for spec, _ in pairs}) == 1:
+            # The main optimizer's keywords go to the constructor as well: some are read there
+            # only (Adagrad's initial_accumulator_value fills its state at construction).
             param_groups = [{"params": ps, **keywords(spec)} for spec, ps in pairs]
-            self.parts = [make_optimizer({"kind": pairs[0][0]["kind"]}, param_groups)]
+            self.parts = [make_optimizer(pairs[0][0], param_groups)]
         else:
             self.parts = [make_optimizer(spec, ps) for spec, ps in pairs]
 
