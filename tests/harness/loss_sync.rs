@@ -4,7 +4,7 @@ use std::cell::Cell;
 
 use tch::{Device, Kind, Tensor};
 use tch_harness::run::{BarProgress, PlainProgress, Progress, RunningLoss, Silent};
-use tch_harness::{BatchMean, LossSync, Tally};
+use tch_harness::{BatchCount, BatchMean, LossSync, Tally};
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 
@@ -93,6 +93,36 @@ fn device_accumulator_is_bit_identical_to_the_host_one() {
     );
     assert_eq!(h.to_bits(), d.to_bits(), "{h} vs {d}");
     assert!(device.average_over(n + 1, "train").is_err());
+}
+
+/// Counts that are not integers (class-weight sums): the device adds `mean × count` in two
+/// roundings, as the host does, so the sums are still the same bits; integer counts that are not
+/// batch sizes (non-ignored targets) too.
+#[test]
+fn device_tally_with_weighted_counts_is_bit_identical_to_the_host_one() {
+    tch::manual_seed(11);
+    let means = Tensor::rand([300], (Kind::Float, Device::Cpu)).exp();
+    let mut host = Tally::new();
+    let mut device = Tally::for_sync(LossSync::Epoch, Device::Cpu).unwrap();
+    for i in 0..300 {
+        let mean = means.get(i);
+        let count = if i % 2 == 0 {
+            0.1 * (i % 17) as f64 + 0.25 * (i % 5) as f64 + 0.3
+        } else {
+            (7 * i % 50 + 1) as f64
+        };
+        let batch = BatchCount { samples: 16, count };
+        host.add(BatchMean::Read(mean.double_value(&[])), batch)
+            .unwrap();
+        device.add(device.read(&mean).unwrap(), batch).unwrap();
+    }
+    assert_eq!(device.count().to_bits(), host.count().to_bits());
+    assert_eq!(device.samples(), 300 * 16);
+    let (h, d) = (
+        host.average_over(4800, "train").unwrap(),
+        device.average_over(4800, "train").unwrap(),
+    );
+    assert_eq!(h.to_bits(), d.to_bits(), "{h} vs {d}");
 }
 
 /// The accumulated loss holds no autograd graph.

@@ -163,12 +163,25 @@ fn data_keys_counts_and_shapes_give_clean_errors() {
 fn data_dtypes_classes_and_values_give_clean_errors() {
     let x = || floats(&[203, 5]);
     let y = || floats(&[203, 1]);
-    // Dtypes.
+    // Dtypes: int64 inputs are token ids, which this model (nn.Linear) cannot take.
+    assert_train_fails(
+        "mse",
+        "mse",
+        vec![("inputs", x().to_kind(Kind::Int)), ("targets", y())],
+        &[
+            "'inputs' has dtype Int [203, 5]",
+            "must be float",
+            "or int64 (token ids)",
+        ],
+    );
     assert_train_fails(
         "mse",
         "mse",
         vec![("inputs", x().to_kind(Kind::Int64)), ("targets", y())],
-        &["'inputs' has dtype Int64 [203, 5]", "must be float"],
+        &[
+            "the model fails on one sample [1, 5] of 'inputs' [203, 5]",
+            "Long and Float",
+        ],
     );
     assert_train_fails(
         "mse",
