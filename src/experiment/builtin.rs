@@ -1,12 +1,13 @@
-//! The built-in experiments, each mirrored by `scripts/reference.py`.
-use tch::nn::VarStore;
+//! The built-in experiments, each mirrored by `scripts/experiments.py` (models, data) and
+//! trained there by `scripts/reference.py`.
+use tch::nn::{Path, VarStore};
 use tch::Device;
 
 use super::Experiment;
 use crate::criterion::Loss;
-use crate::data::{breast_cancer, digits, synthetic_regression};
+use crate::data::{breast_cancer, cmudict_words, digits, synthetic_regression};
 use crate::error::Result;
-use crate::model::mlp;
+use crate::model::{digits_cnn, mlp, word_gru, Model, WORD_TOKENS};
 use crate::names::named_enum;
 
 named_enum! {
@@ -18,26 +19,42 @@ named_enum! {
         LinearRegression = "linear-regression",
         /// Breast cancer (426 / 143), MLP 30-16-1, BCE with logits.
         BreastCancer = "breast-cancer",
+        /// 8x8 digits (1,347 / 450), CNN: conv, batch norm, max-pool, dropout; cross-entropy.
+        DigitsCnn = "digits-cnn",
+        /// Words of the CMU Pronouncing Dictionary (2,131 / 533), a character-level language
+        /// model (embedding, GRU); cross-entropy over the letters, padding ignored.
+        CmudictGru = "cmudict-gru",
     }
 }
 
 impl Builtin {
-    /// Layer sizes of the model (`fc1` … `fcN`).
-    pub fn layer_sizes(self) -> &'static [i64] {
-        match self {
-            Builtin::DigitsMlp => &[64, 128, 10],
-            Builtin::LinearRegression => &[8, 1],
-            Builtin::BreastCancer => &[30, 16, 1],
-        }
-    }
-
     /// The criterion.
     pub fn loss(self) -> Loss {
         match self {
-            Builtin::DigitsMlp => Loss::CrossEntropy,
+            Builtin::DigitsMlp | Builtin::DigitsCnn | Builtin::CmudictGru => Loss::CrossEntropy,
             Builtin::LinearRegression => Loss::Mse,
             Builtin::BreastCancer => Loss::BceWithLogits,
         }
+    }
+
+    /// Number of classes of a class-index criterion.
+    fn classes(self) -> Option<i64> {
+        match self {
+            Builtin::DigitsMlp | Builtin::DigitsCnn => Some(10),
+            Builtin::CmudictGru => Some(WORD_TOKENS),
+            Builtin::LinearRegression | Builtin::BreastCancer => None,
+        }
+    }
+
+    /// The model, its layers built (and their weights drawn) in `experiments.py`'s order.
+    fn model(self, vs: &Path) -> Result<Box<dyn Model>> {
+        Ok(match self {
+            Builtin::DigitsMlp => Box::new(mlp(vs, &[64, 128, 10])?),
+            Builtin::LinearRegression => Box::new(mlp(vs, &[8, 1])?),
+            Builtin::BreastCancer => Box::new(mlp(vs, &[30, 16, 1])?),
+            Builtin::DigitsCnn => Box::new(digits_cnn(vs)?),
+            Builtin::CmudictGru => Box::new(word_gru(vs)?),
+        })
     }
 
     /// Seeds libtorch with `seed`, then makes the data (synthetic data draws first) and the model,
@@ -45,23 +62,20 @@ impl Builtin {
     pub fn build(self, seed: u64, device: Device) -> Result<Experiment> {
         tch::manual_seed(seed as i64);
         let data = match self {
-            Builtin::DigitsMlp => digits()?,
+            Builtin::DigitsMlp | Builtin::DigitsCnn => digits()?,
             Builtin::LinearRegression => synthetic_regression()?,
             Builtin::BreastCancer => breast_cancer()?,
+            Builtin::CmudictGru => cmudict_words()?,
         };
         let vs = VarStore::new(device);
-        let model = mlp(&vs.root(), self.layer_sizes())?;
-        let sizes = self.layer_sizes();
+        let model = self.model(&vs.root())?;
         Ok(Experiment {
             name: self.name().to_string(),
             vs,
-            model: Box::new(model),
+            model,
             data: data.to_device(device)?,
             loss: self.loss(),
-            classes: self
-                .loss()
-                .takes_class_indices()
-                .then(|| sizes[sizes.len() - 1]),
+            classes: self.classes(),
         })
     }
 }

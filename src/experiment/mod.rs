@@ -64,14 +64,10 @@ impl Experiment {
         Ok(experiment)
     }
 
-    /// Trainable parameters with their state_dict names, sorted by name.
+    /// The trainable parameters with their state_dict names, sorted by name (what optimizers
+    /// take; buffers such as batch norm's running statistics are not among them).
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
-        let mut named: Vec<_> = self
-            .vs
-            .variables()
-            .into_iter()
-            .map(|(name, t)| (self.model.parameter_name(&name), t))
-            .collect();
+        let mut named = self.parameters_in_model_order();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         named
     }
@@ -80,7 +76,7 @@ impl Experiment {
     /// for the built-in models, TorchScript modules and ports that build their layers as Python's
     /// `__init__` does. Gradient clipping's total norm depends on it.
     pub fn parameters_in_model_order(&self) -> Vec<(String, Tensor)> {
-        let named = self.parameters();
+        let named = self.state_dict();
         let variables = self.vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
         variables
             .trainable_variables
@@ -95,9 +91,18 @@ impl Experiment {
             .collect()
     }
 
-    /// The parameters as a PyTorch `state_dict` (CPU copies are made when saving).
+    /// The PyTorch `state_dict`: every variable of the store — parameters, and buffers such as
+    /// batch norm's running statistics — under its state_dict name, sorted by name (CPU copies
+    /// are made when saving). `--init`, `model.safetensors` and checkpoints hold all of it.
     pub fn state_dict(&self) -> NamedTensors {
-        self.parameters()
+        let mut named: Vec<_> = self
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(name, t)| (self.model.parameter_name(&name), t))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named
     }
 
     /// The device the experiment's tensors live on.

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::tensor_io::{read_tensors, NamedTensors};
 
 impl Experiment {
-    /// Copies a state_dict file into the parameters. Names and shapes must match exactly; every
+    /// Copies a state_dict file into the parameters and buffers. Names and shapes must match exactly; every
     /// offending key is listed in the error.
     pub fn load_state_dict_file(&mut self, path: &Path) -> Result<()> {
         let tensors = read_tensors(path)?;
@@ -15,9 +15,10 @@ impl Experiment {
             .map_err(|e| Error::file(path, e))
     }
 
-    /// Copies named tensors into the parameters, after checking every name and shape.
+    /// Copies named tensors into the parameters and buffers, after checking every name, shape
+    /// and dtype.
     pub fn load_state_dict(&mut self, tensors: &NamedTensors) -> Result<()> {
-        let params: BTreeMap<String, tch::Tensor> = self.parameters().into_iter().collect();
+        let params: BTreeMap<String, tch::Tensor> = self.state_dict().into_iter().collect();
         let given: BTreeMap<&str, &tch::Tensor> =
             tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let missing: Vec<&str> = params

@@ -5,8 +5,9 @@
 //! `bias ~ U(±1/sqrt(fan_in))` — weight drawn first, on the CPU generator. tch's own `nn::linear`
 //! uses a different bound and draws the bias first, so seeded runs would not match.
 use tch::nn::Path;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
+use super::init::{bias_bound, kaiming_uniform_bound, parameter, uniform};
 use crate::error::Result;
 
 /// Options of a [`Linear`] layer.
@@ -31,15 +32,11 @@ pub struct Linear {
 /// Creates a linear layer under `vs`, drawing its parameters as PyTorch does (on the CPU, then
 /// copied to the store's device so that a CUDA run starts from the same numbers).
 pub fn linear(vs: &Path, in_dim: i64, out_dim: i64, config: LinearConfig) -> Result<Linear> {
-    let fan_in = in_dim as f64;
-    let a = 5f64.sqrt();
-    let gain = (2.0 / (1.0 + a * a)).sqrt();
-    let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
-    let weight = uniform(&[out_dim, in_dim], weight_bound)?;
-    let weight = vs.f_var_copy("weight", &weight)?;
+    let weight = uniform(&[out_dim, in_dim], kaiming_uniform_bound(in_dim))?;
+    let weight = parameter(vs, "weight", &weight)?;
     let bias = if config.bias {
-        let bias_bound = if in_dim > 0 { 1.0 / fan_in.sqrt() } else { 0.0 };
-        Some(vs.f_var_copy("bias", &uniform(&[out_dim], bias_bound)?)?)
+        let bound = bias_bound(in_dim);
+        Some(parameter(vs, "bias", &uniform(&[out_dim], bound)?)?)
     } else {
         None
     };
@@ -51,10 +48,4 @@ impl Linear {
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         Ok(xs.f_linear(&self.weight, self.bias.as_ref())?)
     }
-}
-
-fn uniform(shape: &[i64], bound: f64) -> Result<Tensor> {
-    let mut t = Tensor::f_empty(shape, (Kind::Float, Device::Cpu))?;
-    let _ = tch::no_grad(|| t.f_uniform_(-bound, bound))?;
-    Ok(t)
 }
