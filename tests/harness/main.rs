@@ -14,6 +14,7 @@ mod config_file;
 mod device_data;
 mod hardened;
 mod init_parity;
+mod layer_parity;
 mod loss_counts;
 mod loss_sync;
 mod nonfinite;
