@@ -7,7 +7,7 @@
 #
 # It (1) points the loader at python3's torch/lib and checks that the binary sees CUDA
 # (`tch-harness info`), (2) trains digits-mlp on CUDA with --loss-sync batch and epoch, on the CPU,
-# and runs scripts/reference.py on CUDA, (3) compares the per-epoch losses (max relative
+# and runs scripts/reference.py on CUDA, and digits-cnn and cmudict-gru on CUDA on both sides, (3) compares the per-epoch losses (max relative
 # differences), (4) times --loss-sync batch vs epoch vs the reference on CUDA (training part of each
 # epoch, `train_seconds`: median over epochs 2..E, then over runs) and prints one table. Exit status 0 when every
 # comparison is within tolerance. Takes about a minute; well under 5.
@@ -81,6 +81,13 @@ for i in $(seq 1 "$runs"); do
   done
   run "reference-$i" "$python" scripts/reference.py "${common[@]}" --device "$device" --out "$tmp/reference-$i"
 done
+# The porting kit's layers on the device (cuDNN convolutions, batch norm, GRU): 3 epochs each.
+for exp in digits-cnn cmudict-gru; do
+  layers=(--config "configs/$exp.toml" --epochs 3)
+  run "$exp-$device" "$harness" train "${layers[@]}" --device "$device" --out "$tmp/$exp-$device"
+  run "$exp-reference" "$python" scripts/reference.py --config "$tmp/$exp-$device/config.json" \
+    --out "$tmp/$exp-reference"
+done
 
 "$python" - "$tmp" "$device" "$runs" "$epochs" <<'EOF'
 import json, os, statistics, sys
@@ -98,6 +105,8 @@ checks = [  # (what, a, b, tolerance)
     (f"{device} --loss-sync epoch vs batch", dev("epoch"), dev("batch"), 1e-6),
     (f"{device} harness vs reference.py --device {device}", dev("batch"), "reference-1", 1e-4),
     (f"{device} harness vs cpu harness", dev("batch"), "cpu", 1e-3),
+    (f"digits-cnn {device} harness vs reference.py", f"digits-cnn-{device}", "digits-cnn-reference", 1e-4),
+    (f"cmudict-gru {device} harness vs reference.py", f"cmudict-gru-{device}", "cmudict-gru-reference", 1e-4),
 ]
 for what, a, b, tol in checks:
     for key in ("train_loss", "eval_loss"):

@@ -49,6 +49,6 @@ pub(crate) fn parameter(vs: &Path, name: &str, t: &Tensor) -> Result<Tensor> {
 pub(crate) fn buffer(vs: &Path, name: &str, t: &Tensor) -> Result<Tensor> {
     // A fresh tensor on the store's device, never an alias of `t`.
     let mut b = Tensor::f_empty(t.size(), (t.kind(), vs.device()))?;
-    let _ = tch::no_grad(|| b.f_copy_(t))?;
+    tch::no_grad(|| b.f_copy_(t))?;
     Ok(vs.add(name, b, false))
 }

@@ -2,15 +2,19 @@
 //! seeds and shapes, each layer built after `manual_seed(seed)` holds PyTorch's initial
 //! `state_dict` (names, shapes, dtypes, bits); on PyTorch's input its training-mode outputs, the
 //! gradients of every parameter and of the input, the buffers after the step (batch norm's
-//! running statistics) and the evaluation-mode outputs are PyTorch's.
+//! running statistics) and the evaluation-mode outputs are PyTorch's — dropout's masks included,
+//! drawn from libtorch's global generator after the same seed.
 use std::collections::BTreeMap;
 
 use tch::nn::{Path, VarStore};
 use tch::{Device, Kind, Tensor};
 use tch_harness::data::read_tensors;
+use tch_harness::model::functional::{
+    adaptive_avg_pool2d, avg_pool2d_with, flatten, gelu, max_pool2d, PoolConfig,
+};
 use tch_harness::model::{
-    batch_norm1d, batch_norm2d, conv1d, conv2d, embedding, gru, layer_norm, lstm, BatchNormConfig,
-    ConvConfig, EmbeddingConfig, LayerNormConfig, RnnConfig, StringPadding,
+    batch_norm1d, batch_norm2d, conv1d, conv2d, dropout, embedding, gru, layer_norm, lstm,
+    BatchNormConfig, ConvConfig, EmbeddingConfig, LayerNormConfig, RnnConfig, StringPadding,
 };
 
 use crate::bits::assert_bits_eq;
@@ -42,6 +46,10 @@ CASES = {
     "gru": (lambda: nn.GRU(5, 6, num_layers=2), (4, 3, 5)),
     "gru_bidirectional": (lambda: nn.GRU(4, 3, bidirectional=True, batch_first=True, bias=False),
                           (2, 5, 4)),
+    "dropout": (lambda: nn.Dropout(0.3), (6, 50)),
+    "pooling": (lambda: nn.Sequential(nn.MaxPool2d(2), nn.AvgPool2d(3, stride=1, padding=1),
+                                      nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(), nn.GELU()),
+                (2, 3, 8, 8)),
 }
 
 def flat(out):
@@ -199,6 +207,21 @@ fn build(case: &str, vs: &Path) -> Forward {
                 vec![out, h]
             })
         }
+        "dropout" => {
+            let l = dropout(0.3).unwrap();
+            Box::new(move |x, train| vec![l.forward_t(x, train).unwrap()])
+        }
+        "pooling" => Box::new(|x, _| {
+            let pool = PoolConfig {
+                stride: Some(1),
+                padding: 1,
+                ..Default::default()
+            };
+            let x = max_pool2d(x, 2).unwrap();
+            let x = avg_pool2d_with(&x, 3, pool).unwrap();
+            let x = adaptive_avg_pool2d(&x, [2, 2]).unwrap();
+            vec![gelu(&flatten(&x, 1, -1).unwrap()).unwrap()]
+        }),
         other => panic!("no Rust twin for case {other}"),
     }
 }
@@ -233,34 +256,66 @@ fn check_case(case: &str, seed: u64, file: &BTreeMap<String, Tensor>) {
     tch::manual_seed(seed as i64);
     let vs = VarStore::new(Device::Cpu);
     let forward = build(case, &vs.root());
-    assert_state_eq(&format!("{what}: initial"), &state(&vs), &under(file, "init"));
+    assert_state_eq(
+        &format!("{what}: initial"),
+        &state(&vs),
+        &under(file, "init"),
+    );
 
     let x = file["x"].shallow_clone();
-    let x = if x.kind() == Kind::Float { x.set_requires_grad(true) } else { x };
+    let x = if x.kind() == Kind::Float {
+        x.set_requires_grad(true)
+    } else {
+        x
+    };
     let outs = forward(&x, true);
     let ws = under(file, "w");
     let mut loss = Tensor::zeros([], (Kind::Float, Device::Cpu));
     for (i, out) in outs.iter().enumerate() {
-        assert_bits_eq(&format!("{what}: output {i}"), out, &file[&format!("out.{i}")]);
-        loss = loss + (out * &ws[&i.to_string()]).sum(Kind::Float);
+        assert_bits_eq(
+            &format!("{what}: output {i}"),
+            out,
+            &file[&format!("out.{i}")],
+        );
+        loss += (out * &ws[&i.to_string()]).sum(Kind::Float);
     }
     assert_eq!(outs.len(), ws.len(), "{what}: number of outputs");
     loss.backward();
     if let Some(expected) = file.get("grad.input") {
-        assert_bits_eq(&format!("{what}: gradient of the input"), &x.grad(), expected);
+        assert_bits_eq(
+            &format!("{what}: gradient of the input"),
+            &x.grad(),
+            expected,
+        );
     }
     let grads = under(file, "grad");
     let trainable = vs.trainable_variables().len();
-    assert_eq!(grads.len() - file.contains_key("grad.input") as usize, trainable, "{what}: parameters");
+    assert_eq!(
+        grads.len() - file.contains_key("grad.input") as usize,
+        trainable,
+        "{what}: parameters"
+    );
     for (name, var) in vs.variables() {
         if let Some(expected) = grads.get(&name) {
-            assert_bits_eq(&format!("{what}: gradient of {name}"), &var.grad(), expected);
+            assert_bits_eq(
+                &format!("{what}: gradient of {name}"),
+                &var.grad(),
+                expected,
+            );
         }
     }
-    assert_state_eq(&format!("{what}: after the forward"), &state(&vs), &under(file, "after"));
+    assert_state_eq(
+        &format!("{what}: after the forward"),
+        &state(&vs),
+        &under(file, "after"),
+    );
     let evals = tch::no_grad(|| forward(&x.detach(), false));
     for (i, out) in evals.iter().enumerate() {
-        assert_bits_eq(&format!("{what}: eval output {i}"), out, &file[&format!("eval.{i}")]);
+        assert_bits_eq(
+            &format!("{what}: eval output {i}"),
+            out,
+            &file[&format!("eval.{i}")],
+        );
     }
 }
 
@@ -270,7 +325,7 @@ fn layers_match_pytorch_bit_for_bit() {
     let seeds = serde_json::to_string(&SEEDS).unwrap();
     let cases = run_python(PYTORCH_LAYERS, &[dir.path().to_str().unwrap(), &seeds]);
     let cases: Vec<String> = serde_json::from_str(cases.trim()).unwrap();
-    assert_eq!(cases.len(), 13);
+    assert_eq!(cases.len(), 15);
     for case in &cases {
         for seed in SEEDS {
             let path = dir.path().join(format!("{case}-{seed}.safetensors"));

@@ -8,6 +8,7 @@ mod accumulate;
 mod accumulator;
 mod cli;
 mod compare;
+mod compare_layers;
 mod compare_own;
 mod compare_rows;
 mod config_file;
