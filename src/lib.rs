@@ -15,6 +15,7 @@ pub mod model;
 pub mod optim;
 pub mod run;
 pub mod schedule;
+pub mod trace;
 
 mod atomic;
 mod call_spec;

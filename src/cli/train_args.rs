@@ -48,6 +48,11 @@ pub struct TrainArgs {
     /// over theirs); the epoch's short last window is stepped too.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub accumulate: usize,
+    /// Write trace.jsonl in the run directory: the initial state, then per optimizer step the
+    /// batch loss, its samples and every tensor's gradient and new value as fingerprints, for
+    /// `diff` to find the first step where two runs part.
+    #[arg(long)]
+    pub trace: bool,
     /// Number of epochs.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -242,6 +247,7 @@ impl TrainArgs {
                 .map(|g| ParamGroup::parse(g, &optimizer))
                 .collect::<Result<_, _>>()?,
             accumulate: self.accumulate,
+            trace: self.trace,
             loss_options: self.loss_args.options(),
             ..TrainConfig::new(experiment, optimizer)
         };

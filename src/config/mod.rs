@@ -58,6 +58,8 @@ pub struct TrainConfig {
     pub clip_grad_value: Option<f64>,
     /// Gradient accumulation: the optimizer steps every this many batches (1: every batch).
     pub accumulate: usize,
+    /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints (`--trace`).
+    pub trace: bool,
     /// The criterion's options: ignore index, class weights, positive weights, label smoothing.
     pub loss_options: LossOptions,
 }
@@ -163,6 +165,7 @@ impl TrainConfig {
             clip_norm_type: 2.0,
             clip_grad_value: None,
             accumulate: 1,
+            trace: false,
             loss_options: LossOptions::default(),
         }
     }

@@ -53,6 +53,8 @@ pub(super) struct ConfigWire {
     #[serde(default = "one")]
     accumulate: usize,
     #[serde(default)]
+    trace: bool,
+    #[serde(default)]
     ignore_index: Option<i64>,
     #[serde(default)]
     class_weights: Option<Vec<f64>>,
@@ -126,6 +128,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_norm_type: w.clip_norm_type,
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
+            trace: w.trace,
             loss_options: LossOptions {
                 ignore_index: w.ignore_index,
                 class_weights: w.class_weights,
@@ -187,6 +190,7 @@ impl From<TrainConfig> for ConfigWire {
             clip_norm_type: c.clip_norm_type,
             clip_grad_value: c.clip_grad_value,
             accumulate: c.accumulate,
+            trace: c.trace,
             ignore_index: c.loss_options.ignore_index,
             class_weights: c.loss_options.class_weights,
             pos_weight: c.loss_options.pos_weight,

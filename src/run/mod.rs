@@ -28,6 +28,7 @@ use crate::optim::{grouped, optimizer};
 use crate::runtime::{self, device_name};
 use crate::tally::SingleProcess;
 use crate::tensor_io::write_tensors;
+use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, Scheduled, Step};
 use recorder::Recorder;
 
@@ -161,9 +162,12 @@ pub(crate) fn start(
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    let step = make_step(config, &experiment)?;
+    let mut step = make_step(config, &experiment)?;
     let device = experiment.device();
     let dir = RunDir::create(out, &experiment.name)?;
+    if config.trace {
+        step.set_trace(StepTrace::start(&dir.file(TRACE_FILE), &experiment)?);
+    }
     dir.write_json(
         CONFIG_FILE,
         &json!({

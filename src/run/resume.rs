@@ -12,6 +12,7 @@ use crate::interrupt::StopFlag;
 use crate::progress::Progress;
 use crate::run_state::RunState;
 use crate::runtime::{self, device_name};
+use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{FitEnd, Step};
 
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
@@ -41,6 +42,10 @@ pub fn resume_with(
     } else {
         RunState::default()
     };
+    if config.trace {
+        let path = run_dir.file(TRACE_FILE);
+        step.set_trace(StepTrace::resume(&path, &experiment, &state)?);
+    }
     if state.records.len() >= config.epochs && run_dir.file(WEIGHTS_FILE).exists() {
         progress.message(&format!(
             "{}: the run is already complete ({} epochs)",

@@ -50,14 +50,17 @@ pub fn fit(
             .shuffle
             .then(|| epoch_order(train_len, config.seed, epoch));
         let batches = epoch_plan(&train_counts, train_len, config, order.as_ref())?;
+        let start = state
+            .partial
+            .take()
+            .filter(|p| p.epoch == epoch)
+            .unwrap_or_else(|| PartialEpoch::start(epoch));
+        let size = config.batch_size.get();
+        step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
         let plan = EpochPlan {
             batch_size: config.batch_size,
             order: order.as_ref(),
-            start: state
-                .partial
-                .take()
-                .filter(|p| p.epoch == epoch)
-                .unwrap_or_else(|| PartialEpoch::start(epoch)),
+            start,
             on_nonfinite: config.on_nonfinite,
             loss_sync: config.loss_sync,
             criterion: &criterion,

@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::optim::Optimizer;
 use crate::run_state::EpochRecord;
 use crate::tensor_io::NamedTensors;
+use crate::trace::StepTrace;
 
 /// Changes a batch's gradients in place before the optimizer sees them.
 pub trait GradientTransform {
@@ -67,6 +68,8 @@ pub struct Step {
     transforms: Vec<Box<dyn GradientTransform>>,
     schedule: Option<Box<dyn LrSchedule>>,
     window: Window,
+    /// `--trace`: each optimizer step into trace.jsonl.
+    trace: Option<Box<StepTrace>>,
 }
 
 impl Step {
@@ -79,6 +82,27 @@ impl Step {
             transforms: Vec::new(),
             schedule: None,
             window: Window::default(),
+            trace: None,
+        }
+    }
+
+    /// Traces every optimizer step (`--trace`).
+    pub(crate) fn set_trace(&mut self, trace: StepTrace) {
+        self.trace = Some(Box::new(trace));
+    }
+
+    /// Tells the trace, if any, where an epoch begins (see [`StepTrace::begin_epoch`]).
+    pub(crate) fn begin_epoch(
+        &mut self,
+        epoch: usize,
+        order: Option<&Tensor>,
+        n: usize,
+        batch_size: i64,
+        skipped: usize,
+    ) -> Result<()> {
+        match &mut self.trace {
+            Some(trace) => trace.begin_epoch(epoch, order, n, batch_size, skipped),
+            None => Ok(()),
         }
     }
 
@@ -108,6 +132,9 @@ impl Step {
             self.window = Window::default();
             self.zero_grad()?;
         }
+        if let Some(trace) = &mut self.trace {
+            trace.begin_batch(batch.starts_window);
+        }
         Ok(())
     }
 
@@ -115,6 +142,9 @@ impl Step {
     /// batches accumulate.
     #[inline]
     pub fn backward(&mut self, loss: &Tensor, batch: &PlannedBatch) -> Result<()> {
+        if let Some(trace) = &mut self.trace {
+            trace.loss(loss)?;
+        }
         match batch.loss_scale() {
             Some(scale) => loss.f_mul_scalar(scale)?.f_backward()?,
             None => loss.f_backward()?,
@@ -147,6 +177,9 @@ impl Step {
         }
         if self.transform_gradients()? {
             self.optimizer_step()?;
+            if let Some(trace) = &mut self.trace {
+                trace.after_step(&self.params)?;
+            }
             self.schedule_step()?;
         }
         Ok(())
