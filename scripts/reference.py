@@ -43,6 +43,7 @@ from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from experiments import EXPERIMENTS, Net, load_data, make_net  # noqa: F401 (Net: for tests)
+from trace import Tracer
 
 CRITERIA = {
     "mse": F.mse_loss,
@@ -70,7 +71,8 @@ class EpochShuffle(Sampler):
 
     def __iter__(self):
         torch.manual_seed(shuffle_seed(self.seed, self.epoch))
-        return iter(torch.randperm(self.n).tolist())
+        self.order = torch.randperm(self.n).tolist()  # kept for --trace
+        return iter(self.order)
 
 
 def model_state(model, with_buffers):
@@ -207,7 +209,8 @@ class Seams:
         return values
 
 
-def train(model, device, loader, seams, criterion):
+def train(model, device, loader, seams, criterion, trace=None):
+    """One epoch; `trace` is (Tracer, epoch, EpochShuffle or None) for --trace, or None."""
     model.train()
     total_loss = 0.0
     total_count = 0.0
@@ -219,7 +222,7 @@ def train(model, device, loader, seams, criterion):
         window = batches[start:start + seams.accumulate]  # the last one may be shorter
         window_count = total(count for _, _, count in window)
         seams.optimizer.zero_grad()
-        trained = 0
+        trained, losses = 0, []
         for inputs, targets, count in window:
             samples += inputs.size(0)
             if count == 0:
@@ -231,10 +234,17 @@ def train(model, device, loader, seams, criterion):
             else:
                 _loss.backward()
             trained += 1
+            losses.append(_loss.item())
             total_loss += _loss.item() * count  # batch sum (count: the seed's batch_size)
             total_count += count
         if trained:
             seams.step()  # clipping, optimizer.step(), a per-batch scheduler
+            if trace is not None:
+                tracer, epoch, sampler = trace  # the order is drawn by now (batches listed)
+                order = sampler.order if sampler is not None else range(len(loader.dataset))
+                size = loader.batch_size
+                indices = order[start * size:(start + len(window)) * size]
+                tracer.step(model, losses, indices, epoch, start + len(window))
     average_loss = total_loss / total_count  # NOT / len(loader)
     return average_loss, samples, len(batches), total_count
 
@@ -356,7 +366,7 @@ CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "devic
                "shuffle", "init", "model", "data", "loss", "param_groups", "scheduler",
                "scheduler_interval", "clip_grad_norm", "clip_norm_type", "clip_grad_value",
                "accumulate", "ignore_index", "class_weights", "pos_weight", "label_smoothing",
-               "checkpoint_every", "on_nonfinite", "loss_sync"}
+               "checkpoint_every", "on_nonfinite", "loss_sync", "trace"}
 
 
 def config_from_flags(args):
@@ -379,7 +389,8 @@ def config_from_flags(args):
             "clip_grad_norm": args.clip_grad_norm, "clip_norm_type": args.clip_norm_type,
             "clip_grad_value": args.clip_grad_value, "accumulate": args.accumulate,
             "ignore_index": args.ignore_index, "class_weights": args.class_weights,
-            "pos_weight": args.pos_weight, "label_smoothing": args.label_smoothing}
+            "pos_weight": args.pos_weight, "label_smoothing": args.label_smoothing,
+            "trace": args.trace}
 
 
 def read_config(path):
@@ -451,6 +462,8 @@ def main():
                         help="bce-with-logits pos_weight=, comma-separated (default: none)")
     parser.add_argument("--label-smoothing", type=float, default=None,
                         help="cross-entropy label_smoothing= (default: none)")
+    parser.add_argument("--trace", action="store_true",
+                        help="write trace.jsonl (scripts/trace.py) for `tch-harness diff` (default: off)")
     args = parser.parse_args()
     if args.config is not None:
         given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
@@ -508,14 +521,18 @@ def train_from(cfg, out):
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
     epochs = cfg["epochs"]
+    tracer = Tracer(os.path.join(out, "trace.jsonl")) if cfg.get("trace") else None
+    if tracer is not None:
+        tracer.start(model)
     with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
         run_started = time.perf_counter()
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
+            trace = None if tracer is None else (tracer, epoch, sampler)
             train_loss, samples, batches, train_count = train(model, device, train_loader, seams,
-                                                              criterion)
+                                                              criterion, trace)
             train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy, eval_count = (None, None, None) if eval_loader is None else \
                 test(model, device, eval_loader, criterion)
@@ -539,6 +556,8 @@ def train_from(cfg, out):
                   + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
                   + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
                   + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
+    if tracer is not None:
+        tracer.close()
     # The state_dict, as the harness saves it; a TorchScript model also as model.pt, in eval mode.
     save_file({k: v.detach().cpu().contiguous() for k, v in model_state(model, model_file is None).items()},
               os.path.join(out, "model.safetensors"))

@@ -55,6 +55,9 @@ impl CompareArgs {
         )
         .context("compare failed")?;
         println!("\n{}", compare::render_table(&outcome.comparison));
+        if let Some(divergence) = &outcome.divergence {
+            println!("{divergence}");
+        }
         println!(
             "wrote {} and {}",
             outcome.dir.join(COMPARE_FILE).display(),

@@ -45,6 +45,9 @@ impl DiffArgs {
         println!("run A: {}", self.run_a.display());
         println!("run B: {}", self.run_b.display());
         println!("\n{}", compare::render_table(&outcome.comparison));
+        if let Some(divergence) = &outcome.divergence {
+            println!("{divergence}");
+        }
         let compare_json = outcome.dir.join(COMPARE_FILE);
         match &outcome.plot_error {
             None => println!(

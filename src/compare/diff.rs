@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::divergence::{trace_divergence, Divergence};
 use super::python::PythonEnv;
 use super::rows::{compare_labelled, validate_tolerance, Comparison, Labels};
 use super::{write_report, COMPARE_FILE, PLOT_FILE};
@@ -22,6 +23,8 @@ pub struct DiffOutcome {
     pub comparison: Comparison,
     /// Why there is no `losses.png` (no Python or matplotlib): a warning, not a failure.
     pub plot_error: Option<Error>,
+    /// The traces' first divergence, when both runs have a trace.jsonl.
+    pub divergence: Option<Divergence>,
 }
 
 /// The default output folder: `RUN_A/diff-<name of RUN_B>`.
@@ -67,6 +70,8 @@ pub fn diff(
     ));
     report["harness_dir"] = json!(run_a);
     report["reference_dir"] = json!(run_b);
+    let divergence = trace_divergence(run_a, run_b)?;
+    report["divergence"] = json!(divergence);
     let compare_json = dir.join(COMPARE_FILE);
     write_report(&compare_json, &report)?;
     // A plot from an earlier diff would no longer match compare.json.
@@ -77,6 +82,7 @@ pub fn diff(
         dir,
         comparison,
         plot_error,
+        divergence,
     })
 }
 

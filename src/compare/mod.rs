@@ -5,11 +5,13 @@
 //! `<out>/reference` and `<out>/harness` are ordinary run directories; `<out>/compare.json` holds
 //! the rows and the verdict, `<out>/losses.png` both runs' curves.
 mod diff;
+mod divergence;
 mod python;
 mod rows;
 mod table;
 
 pub use diff::{diff, diff_dir, DiffOutcome};
+pub use divergence::{first_divergence, trace_divergence, Difference, Divergence};
 
 pub use python::{PythonEnv, SETUP_HINT};
 pub use rows::{
@@ -44,6 +46,8 @@ pub const SHARED_CONFIG_FILE: &str = "train-config.json";
 pub struct CompareOutcome {
     pub dir: PathBuf,
     pub comparison: Comparison,
+    /// The traces' first divergence, when both sides traced (`--trace`).
+    pub divergence: Option<Divergence>,
 }
 
 /// Runs the reference, then the harness, into `out` (or a fresh `runs/compare-<experiment>-…`),
@@ -112,10 +116,16 @@ pub fn compare(
     report["reference_dir"] = json!(reference_dir);
     report["libtorch_version"] = json!(LIBTORCH_VERSION);
     report["torch_version"] = reference_torch_version(&reference_dir);
+    let divergence = trace_divergence(&harness_dir, &reference_dir)?;
+    report["divergence"] = json!(divergence);
     let compare_json = dir.join(COMPARE_FILE);
     write_report(&compare_json, &report)?;
     python.plot(&compare_json, &dir.join(PLOT_FILE))?;
-    Ok(CompareOutcome { dir, comparison })
+    Ok(CompareOutcome {
+        dir,
+        comparison,
+        divergence,
+    })
 }
 
 /// Writes `value` as pretty-printed JSON to `path`, atomically.
