@@ -193,11 +193,15 @@ impl fmt::Display for Divergence {
                     (Some(name), what) => format!("{what} of {name}"),
                     (None, what) => what.to_string(),
                 };
-                writeln!(
-                    f,
-                    "traces: identical through step {}; first divergence at {place}: {what}",
-                    self.identical_through
-                )?;
+                if d.step == 0 {
+                    writeln!(f, "traces: they differ from the start, at {place}: {what}")?;
+                } else {
+                    let through = self.identical_through;
+                    writeln!(
+                        f,
+                        "traces: identical through step {through}; first divergence at {place}: {what}"
+                    )?;
+                }
                 write!(f, "  {}", d.detail)
             }
         }
