@@ -34,3 +34,4 @@ mod resume;
 mod resume_window;
 mod schedule_parity;
 mod scripts;
+mod trace;
