@@ -34,6 +34,7 @@ import fnmatch
 import json
 import math
 import os
+import sys
 import time
 
 import torch
@@ -42,6 +43,8 @@ from safetensors.torch import load_file, save_file
 from torch.optim import lr_scheduler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
+# Its siblings (experiments.py, trace.py), also when it is run through runpy from elsewhere.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from experiments import EXPERIMENTS, Net, load_data, make_net  # noqa: F401 (Net: for tests)
 from trace import Tracer
 
