@@ -524,7 +524,7 @@ def train_from(cfg, out):
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
     epochs = cfg["epochs"]
-    tracer = Tracer(os.path.join(out, "trace.jsonl")) if cfg.get("trace") else None
+    tracer = Tracer(os.path.join(out, "trace.jsonl"), buffers=model_file is None) if cfg.get("trace") else None
     if tracer is not None:
         tracer.start(model)
     with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:

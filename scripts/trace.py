@@ -60,15 +60,23 @@ def fingerprint(name, t, layout=False):
 
 
 class Tracer:
-    def __init__(self, path):
-        self.file, self.steps = open(path, "w"), 0
+    """`buffers=False` leaves buffers out of the values (as the harness does for a TorchScript
+    model, whose buffers stay inside the module)."""
+
+    def __init__(self, path, buffers=True):
+        self.file, self.steps, self.buffers = open(path, "w"), 0, buffers
+
+    def _state(self, model):
+        if self.buffers:
+            return model.state_dict().items()
+        return [(k, p.detach()) for k, p in model.named_parameters()]
 
     def _write(self, line):
         self.file.write(json.dumps(line) + "\n")
         self.file.flush()
 
     def start(self, model):
-        self._write({"step": 0, "values": [fingerprint(k, v, True) for k, v in model.state_dict().items()]})
+        self._write({"step": 0, "values": [fingerprint(k, v, True) for k, v in self._state(model)]})
 
     def step(self, model, losses, indices, epoch, batch):
         self.steps += 1
@@ -77,7 +85,7 @@ class Tracer:
             "step": self.steps, "epoch": epoch, "batch": batch, "losses": [float(v) for v in losses],
             "samples": indices.numel(), "order": hash_bytes(_bytes(indices)),
             "grads": [fingerprint(k, p.grad) for k, p in model.named_parameters() if p.grad is not None],
-            "values": [fingerprint(k, v) for k, v in model.state_dict().items()],
+            "values": [fingerprint(k, v) for k, v in self._state(model)],
         })
 
     def close(self):
