@@ -22,6 +22,7 @@ mod checkpoint;
 mod interrupt;
 mod names;
 mod progress;
+mod rng_state;
 mod run_state;
 mod runtime;
 mod tally;
