@@ -51,6 +51,49 @@ fn set_unchecked(state: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// A saved generator state, checked: what a checkpoint holds (`rng.cpu`) and resume puts back.
+pub struct CpuRngState(Tensor);
+
+impl CpuRngState {
+    /// The generator's state now.
+    pub fn capture() -> Result<CpuRngState> {
+        cpu_rng_state().map(CpuRngState)
+    }
+
+    /// A state read from a file; an error unless it has the shape of this libtorch's states.
+    pub fn from_tensor(state: Tensor) -> Result<CpuRngState> {
+        check_state(&state)?;
+        Ok(CpuRngState(state))
+    }
+
+    /// Puts the generator back to this state.
+    pub fn restore(&self) -> Result<()> {
+        set_cpu_rng_state(&self.0)
+    }
+
+    pub fn tensor(&self) -> &Tensor {
+        &self.0
+    }
+}
+
+impl Clone for CpuRngState {
+    fn clone(&self) -> Self {
+        CpuRngState(self.0.copy())
+    }
+}
+
+impl PartialEq for CpuRngState {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.equal(&other.0)
+    }
+}
+
+impl std::fmt::Debug for CpuRngState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CpuRngState({} bytes)", self.0.numel())
+    }
+}
+
 /// An error unless `state` looks like a CPU generator state of this libtorch.
 fn check_state(state: &Tensor) -> Result<()> {
     let size = state.size();

@@ -49,15 +49,15 @@ pub fn fit(
         let order = config
             .shuffle
             .then(|| epoch_order(train_len, config.seed, epoch));
+        let mut start = state.partial.take().filter(|p| p.epoch == epoch);
+        if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
+            rng.restore()?; // the generator as the stopped run left it, past this order's draw
+        }
         let batches = epoch_plan(&train_counts, train_len, config, order.as_ref())?;
         let plan = EpochPlan {
             batch_size: config.batch_size,
             order: order.as_ref(),
-            start: state
-                .partial
-                .take()
-                .filter(|p| p.epoch == epoch)
-                .unwrap_or_else(|| PartialEpoch::start(epoch)),
+            start: start.unwrap_or_else(|| PartialEpoch::start(epoch)),
             on_nonfinite: config.on_nonfinite,
             loss_sync: config.loss_sync,
             criterion: &criterion,
