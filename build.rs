@@ -4,7 +4,12 @@
 //! LD_LIBRARY_PATH to start), and `--as-needed` drops libtorch_cuda.so, so
 //! `tch::Cuda::is_available()` is false even on a CUDA machine. Both are fixed here, in the crate
 //! that owns the binary: link args from a library crate do not reach downstream binaries.
-use std::path::PathBuf;
+//!
+//! It also compiles `src/native/rng.cpp`, the small C++ shim that gets and sets the state of
+//! libtorch's global CPU generator (tch exposes neither); see `src/rng_state.rs`.
+use std::path::{Path, PathBuf};
+
+const RNG_SHIM: &str = "src/native/rng.cpp";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
@@ -13,7 +18,10 @@ fn main() {
 
     // torch-sys prints `cargo:libtorch_lib=…`; Cargo passes it on as DEP_TCH_LIBTORCH_LIB to
     // crates that depend on torch-sys directly (it declares `links = "tch"`).
-    let Some(lib_dir) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") else {
+    // LIBTORCH (`<dir>` with include/ and lib/) is what torch-sys itself was pointed at.
+    let lib_dir = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
+        .or_else(|| std::env::var_os("LIBTORCH").map(|dir| PathBuf::from(dir).join("lib").into()));
+    let Some(lib_dir) = lib_dir else {
         println!("cargo:warning=DEP_TCH_LIBTORCH_LIB is not set: run scripts/setup.sh");
         return;
     };
@@ -29,6 +37,7 @@ fn main() {
         println!("cargo:rustc-link-arg=-ltorch_cuda");
     }
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    build_rng_shim(&lib_dir);
     println!(
         "cargo:rustc-env=TCH_HARNESS_LIBTORCH_LIB={}",
         lib_dir.display()
@@ -43,4 +52,21 @@ fn main() {
         })
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=TCH_HARNESS_LIBTORCH_VERSION={version}");
+}
+
+/// Compiles the generator-state shim against the libtorch whose `lib/` is `lib_dir`, with the
+/// flags torch-sys compiles its own wrapper with. torch-sys already links torch_cpu and c10.
+fn build_rng_shim(lib_dir: &Path) {
+    println!("cargo:rerun-if-changed={RNG_SHIM}");
+    let libtorch = lib_dir.parent().unwrap_or(lib_dir);
+    cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .warnings(false)
+        .include(libtorch.join("include"))
+        .include(libtorch.join("include/torch/csrc/api/include"))
+        .flag("-std=c++17")
+        .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
+        .file(RNG_SHIM)
+        .compile("tch_harness_rng");
 }

@@ -23,6 +23,7 @@ mod checkpoint;
 mod interrupt;
 mod names;
 mod progress;
+mod rng_state;
 mod run_state;
 mod runtime;
 mod tally;

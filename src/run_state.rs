@@ -3,6 +3,7 @@
 //! reads it back. Its own module, so that neither `train` nor `checkpoint` depends on the other.
 use serde::{Deserialize, Serialize};
 
+use crate::rng_state::CpuRngState;
 use crate::tally::Tally;
 
 /// One line of `metrics.jsonl`.
@@ -87,6 +88,10 @@ pub struct PartialEpoch {
     /// Batches skipped for a non-finite loss, and their samples.
     pub skipped_batches: usize,
     pub skipped_samples: u64,
+    /// libtorch's global CPU generator at the stop (from the checkpoint's `rng.cpu`, not its
+    /// JSON): `fit` puts it back after redrawing the epoch's order, before the next batch.
+    #[serde(skip)]
+    pub(crate) rng: Option<CpuRngState>,
 }
 
 impl PartialEpoch {

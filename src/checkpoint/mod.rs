@@ -1,10 +1,17 @@
 //! Checkpoints: everything needed to continue a run bit for bit, in one safetensors file written
-//! atomically. Tensors are `model.<param>`, `optimizer.<param>.<state>` and, for a run stopped
-//! inside a gradient-accumulation window, `grad.<param>` (the window's gradients so far); the
-//! string metadata
-//! holds the format, the experiment, and the run's progress as JSON (epoch records, a stopped
-//! epoch's partial loss sum, the best eval loss). The sample order needs no saved RNG state: it is
-//! a function of (seed, epoch) (see `data::epoch_order`).
+//! atomically. Tensors are `model.<param>`, `optimizer.<param>.<state>`, for a run stopped inside
+//! a gradient-accumulation window `grad.<param>` (the window's gradients so far), and `rng.cpu`:
+//! libtorch's global CPU generator (5056 uint8 bytes) when the snapshot was taken, at the end of
+//! an epoch or at the batch boundary of a stop. The string metadata holds the format, the
+//! experiment, and the run's progress as JSON (epoch records, a stopped epoch's partial loss sum,
+//! the best eval loss).
+//!
+//! The shuffled sample order is a function of (seed, epoch) (see `data::epoch_order`, which
+//! reseeds the generator); the generator state is for what draws from it while training (dropout:
+//! `at::dropout`), and for runs without shuffling, whose generator carries on across epochs.
+//! Resume puts it back where the run was: at once for an epoch boundary, after `fit` has redrawn
+//! the order for a stopped epoch. Checkpoints written before `rng.cpu` existed still load and
+//! resume, without restoring it: exact only for models that draw nothing while training.
 mod policy;
 mod writer;
 
@@ -15,6 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::rng_state::CpuRngState;
 use crate::run_state::RunState;
 use crate::tensor_io::{parse_tensors, serialize_tensors, NamedTensors};
 
@@ -25,6 +33,8 @@ pub const LAST: &str = "last.safetensors";
 /// The checkpoint with the lowest eval loss.
 pub const BEST: &str = "best.safetensors";
 const FORMAT: &str = "tch-harness-checkpoint-1";
+/// The tensor entry of the CPU generator's state.
+const RNG_CPU: &str = "rng.cpu";
 
 /// A saved run state.
 pub struct Checkpoint {
@@ -36,6 +46,8 @@ pub struct Checkpoint {
     pub grads: NamedTensors,
     /// The training step's seams (scheduler, gradient transforms, the last rate), as JSON.
     pub step: Option<serde_json::Value>,
+    /// libtorch's global CPU generator when the checkpoint was taken (`None` in old checkpoints).
+    pub rng: Option<CpuRngState>,
 }
 
 /// `<run>/checkpoints/<name>`.
@@ -81,6 +93,9 @@ impl Checkpoint {
         for (name, t) in &self.grads {
             tensors.push((format!("grad.{name}"), t.shallow_clone()));
         }
+        if let Some(rng) = &self.rng {
+            tensors.push((RNG_CPU.to_string(), rng.tensor().shallow_clone()));
+        }
         let progress = serde_json::to_string(&self.progress).map_err(|e| Error::file(path, e))?;
         let mut metadata = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
@@ -121,8 +136,11 @@ impl Checkpoint {
                 None => None,
             };
         let (mut model, mut optimizer, mut grads) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rng = None;
         for (name, t) in parse_tensors(&bytes, path)? {
-            if let Some(n) = name.strip_prefix("model.") {
+            if name == RNG_CPU {
+                rng = Some(CpuRngState::from_tensor(t).map_err(|e| Error::file(path, e))?);
+            } else if let Some(n) = name.strip_prefix("model.") {
                 model.push((n.to_string(), t));
             } else if let Some(n) = name.strip_prefix("optimizer.") {
                 optimizer.push((n.to_string(), t));
@@ -142,6 +160,7 @@ impl Checkpoint {
             optimizer,
             grads,
             step,
+            rng,
         })
     }
 }
@@ -177,6 +196,7 @@ mod tests {
             optimizer,
             grads: Vec::new(),
             step: None,
+            rng: Some(CpuRngState::capture().unwrap()),
         };
         let snapshot = checkpoint.snapshot().unwrap();
         // The training thread goes on: an optimizer step updates both in place.
@@ -191,5 +211,30 @@ mod tests {
         assert!(saved.model[0].1.equal(&expected), "{}", saved.model[0].1);
         assert!(saved.optimizer[0].1.equal(&momentum.ones_like()));
         assert!(!snapshot.model[0].1.requires_grad());
+        assert!(saved.rng.is_some() && saved.rng == snapshot.rng);
+    }
+
+    #[test]
+    fn a_corrupt_generator_state_is_a_one_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last.safetensors");
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("experiment".to_string(), "e".to_string()),
+            ("progress".to_string(), "{\"records\": []}".to_string()),
+        ]);
+        let bad = Tensor::zeros([100], (Kind::Uint8, tch::Device::Cpu));
+        let tensors = [(RNG_CPU.to_string(), bad)];
+        std::fs::write(
+            &path,
+            serialize_tensors(&tensors, Some(metadata), &path).unwrap(),
+        )
+        .unwrap();
+        let err = Checkpoint::load(&path).err().expect("refused").to_string();
+        assert!(
+            err.contains("last.safetensors") && err.contains("100 bytes"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
 }

@@ -5,6 +5,7 @@ use crate::checkpoint::{
 };
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::rng_state::CpuRngState;
 use crate::run_state::RunState;
 use crate::train::{RunSink, Step};
 
@@ -49,6 +50,7 @@ impl Recorder {
             optimizer: step.optimizer.state(),
             grads: step.window_grads(),
             step: Some(step.state()?),
+            rng: Some(CpuRngState::capture()?),
         }
         .snapshot()?;
         self.writer

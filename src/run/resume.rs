@@ -161,5 +161,17 @@ fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<
         .map_err(|e| Error::file(path, e))?;
     step.load_window_grads(&checkpoint.grads)
         .map_err(|e| Error::file(path, e))?;
-    Ok(checkpoint.progress)
+    let mut progress = checkpoint.progress;
+    // libtorch's global CPU generator goes back to where the run was when the checkpoint was
+    // taken. At an epoch boundary that is now: the experiment is built (its init drew from the
+    // generator) and nothing else draws before the next epoch, whose order, when shuffled,
+    // reseeds it as in the uninterrupted run. A stopped epoch's state was taken after its order
+    // was drawn, and `fit` draws that order again: `fit` puts it back after that draw. An old
+    // checkpoint has no state: resumed as before (exact when the model draws nothing).
+    match (checkpoint.rng, progress.partial.as_mut()) {
+        (Some(rng), Some(partial)) => partial.rng = Some(rng),
+        (Some(rng), None) => rng.restore().map_err(|e| Error::file(path, e))?,
+        (None, _) => {}
+    }
+    Ok(progress)
 }

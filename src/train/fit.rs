@@ -49,12 +49,12 @@ pub fn fit(
         let order = config
             .shuffle
             .then(|| epoch_order(train_len, config.seed, epoch));
+        let mut start = state.partial.take().filter(|p| p.epoch == epoch);
+        if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
+            rng.restore()?; // the generator as the stopped run left it, past this order's draw
+        }
         let batches = epoch_plan(&train_counts, train_len, config, order.as_ref())?;
-        let start = state
-            .partial
-            .take()
-            .filter(|p| p.epoch == epoch)
-            .unwrap_or_else(|| PartialEpoch::start(epoch));
+        let start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
         let size = config.batch_size.get();
         step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
         let plan = EpochPlan {

@@ -1,0 +1,69 @@
+// Get and set the state of libtorch's global CPU generator (the one `tch::manual_seed`, randperm
+// and at::dropout draw from), which tch 0.24 does not expose. Compiled by build.rs; the Rust side
+// is src/rng_state.rs. No C++ exception crosses into Rust: each one becomes a malloc'd message
+// that the caller frees with `tch_harness_rng_free_error`.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+
+namespace {
+
+char *copy_message(const char *text) {
+  size_t len = std::strlen(text);
+  char *copy = static_cast<char *>(std::malloc(len + 1));
+  if (copy != nullptr) {
+    std::memcpy(copy, text, len + 1);
+  }
+  return copy;
+}
+
+// Runs `body`; on a C++ exception, stores its message in `*error` (when non-null) and returns
+// false.
+template <typename F> bool guarded(char **error, F body) {
+  try {
+    body();
+    return true;
+  } catch (const std::exception &e) {
+    if (error != nullptr) *error = copy_message(e.what());
+  } catch (...) {
+    if (error != nullptr) *error = copy_message("unknown C++ exception");
+  }
+  return false;
+}
+
+} // namespace
+
+extern "C" {
+
+// A new tensor holding the generator's state (`torch.get_rng_state()`), or null with `*error`
+// set. The caller owns the tensor (tch's `Tensor::from_ptr`).
+at::Tensor *tch_harness_cpu_rng_get_state(char **error) {
+  at::Tensor *out = nullptr;
+  guarded(error, [&] {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    out = new at::Tensor(gen.get_state());
+  });
+  return out;
+}
+
+// Sets the generator's state from `state` (`torch.set_rng_state(state)`); returns 0, or 1 with
+// `*error` set. The tensor stays the caller's.
+int tch_harness_cpu_rng_set_state(const at::Tensor *state, char **error) {
+  bool ok = guarded(error, [&] {
+    if (state == nullptr) throw std::invalid_argument("null state tensor");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(*state);
+  });
+  return ok ? 0 : 1;
+}
+
+void tch_harness_rng_free_error(char *error) { std::free(error); }
+
+} // extern "C"
