@@ -151,8 +151,10 @@ pub(crate) fn kill_and_resume_trials(optimizer: &[&'static str], seed: u64) -> u
         if !run.join("config.json").exists() {
             // Killed before the run existed: a user would start it again.
             let _ = std::fs::remove_dir_all(&run);
+            // Killed once the run exists (a fixed delay is not enough on a loaded machine).
             let mut fresh = spawn_train(&run, &flags);
-            std::thread::sleep(Duration::from_millis(900));
+            wait_until_training(&run);
+            std::thread::sleep(Duration::from_millis(200));
             signal(&fresh, SIGKILL);
             fresh.wait().unwrap();
             assert_intact(&run);
