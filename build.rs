@@ -5,11 +5,14 @@
 //! `tch::Cuda::is_available()` is false even on a CUDA machine. Both are fixed here, in the crate
 //! that owns the binary: link args from a library crate do not reach downstream binaries.
 //!
-//! It also compiles `src/native/rng.cpp`, the small C++ shim that gets and sets the state of
-//! libtorch's global CPU generator (tch exposes neither); see `src/rng_state.rs`.
+//! It also compiles the two C++ shims under `src/native/`: `rng.cpp` gets and sets the state of
+//! libtorch's global CPU generator (tch exposes neither; see `src/rng_state.rs`), and `c10d.cpp`
+//! is a c10d process group, Gloo always and NCCL when the CUDA and NCCL headers are there (see
+//! `src/distributed/`).
 use std::path::{Path, PathBuf};
 
 const RNG_SHIM: &str = "src/native/rng.cpp";
+const C10D_SHIM: &str = "src/native/c10d.cpp";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
@@ -37,7 +40,7 @@ fn main() {
         println!("cargo:rustc-link-arg=-ltorch_cuda");
     }
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
-    build_rng_shim(&lib_dir);
+    build_shims(&lib_dir);
     println!(
         "cargo:rustc-env=TCH_HARNESS_LIBTORCH_LIB={}",
         lib_dir.display()
@@ -54,19 +57,56 @@ fn main() {
     println!("cargo:rustc-env=TCH_HARNESS_LIBTORCH_VERSION={version}");
 }
 
-/// Compiles the generator-state shim against the libtorch whose `lib/` is `lib_dir`, with the
-/// flags torch-sys compiles its own wrapper with. torch-sys already links torch_cpu and c10.
-fn build_rng_shim(lib_dir: &Path) {
-    println!("cargo:rerun-if-changed={RNG_SHIM}");
+/// Compiles the shims against the libtorch whose `lib/` is `lib_dir`, with the flags torch-sys
+/// compiles its own wrapper with. torch-sys already links torch_cpu and c10.
+fn build_shims(lib_dir: &Path) {
+    println!("cargo:rerun-if-changed=src/native");
     let libtorch = lib_dir.parent().unwrap_or(lib_dir);
-    cc::Build::new()
-        .cpp(true)
-        .pic(true)
-        .warnings(false)
-        .include(libtorch.join("include"))
-        .include(libtorch.join("include/torch/csrc/api/include"))
-        .flag("-std=c++17")
-        .flag("-D_GLIBCXX_USE_CXX11_ABI=1")
-        .file(RNG_SHIM)
-        .compile("tch_harness_rng");
+    let shim = || {
+        let mut build = cc::Build::new();
+        build
+            .cpp(true)
+            .pic(true)
+            .warnings(false)
+            .include(libtorch.join("include"))
+            .include(libtorch.join("include/torch/csrc/api/include"))
+            .flag("-std=c++17")
+            .flag("-D_GLIBCXX_USE_CXX11_ABI=1");
+        build
+    };
+    shim().file(RNG_SHIM).compile("tch_harness_rng");
+
+    // ProcessGroupGloo.hpp is empty without USE_C10D_GLOO and includes gloo's headers, which the
+    // wheel lacks: src/native/gloo declares the few types it names (nothing of gloo is called).
+    let mut c10d = shim();
+    c10d.include("src/native/gloo")
+        .define("USE_C10D_GLOO", None);
+    match nccl_includes(lib_dir) {
+        Some(includes) => {
+            c10d.define("USE_C10D_NCCL", None).define("USE_CUDA", None);
+            for include in includes {
+                c10d.include(include);
+            }
+        }
+        None => println!(
+            "cargo:warning=building without the NCCL backend: the CUDA/NCCL headers are not next to libtorch (scripts/setup.sh installs them)"
+        ),
+    }
+    c10d.file(C10D_SHIM).compile("tch_harness_c10d");
+}
+
+/// The include directories for ProcessGroupNCCL.hpp, from the wheel's `nvidia/` packages
+/// (`cu13` or `cuda_runtime` for the CUDA headers, with the header-only `nvidia-cuda-cccl` and
+/// `nvidia-cuda-crt` that setup adds; `nccl`), when all are there and libtorch_cuda is too.
+fn nccl_includes(lib_dir: &Path) -> Option<Vec<PathBuf>> {
+    if !lib_dir.join("libtorch_cuda.so").exists() {
+        return None;
+    }
+    let nvidia = lib_dir.join("../../nvidia");
+    let cuda = ["cu13/include", "cu12/include", "cuda_runtime/include"]
+        .iter()
+        .map(|dir| nvidia.join(dir))
+        .find(|dir| dir.join("crt/host_config.h").exists() && dir.join("nv/target").exists())?;
+    let nccl = nvidia.join("nccl/include");
+    nccl.join("nccl.h").exists().then(|| vec![cuda, nccl])
 }

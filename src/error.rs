@@ -32,6 +32,9 @@ pub enum Error {
     /// A loss that is NaN or infinite.
     #[error("{0}")]
     NonFinite(String),
+    /// Data-parallel training: the process group, a collective, or another rank failed.
+    #[error("{0}")]
+    Distributed(String),
 
     /// The Python side (reference script, .venv) failed or is missing.
     #[error("{0}")]

@@ -115,16 +115,25 @@ fn check_state(state: &Tensor) -> Result<()> {
 
 /// The shim's message (one line, without a C++ backtrace), freeing it.
 fn shim_error(what: &str, error: *mut c_char) -> Error {
+    Error::Config(format!("{what} failed: {}", shim_message(error)))
+}
+
+/// The first line of a message a C++ shim (`src/native/guard.h`) malloc'd, freeing it.
+pub(crate) fn shim_message(error: *mut c_char) -> String {
     if error.is_null() {
-        return Error::Config(format!("{what} failed"));
+        return "unknown error".to_string();
     }
     // SAFETY: a NUL-terminated string the shim malloc'd; freed once, here.
     let message = unsafe { CStr::from_ptr(error) }
         .to_string_lossy()
         .into_owned();
     unsafe { tch_harness_rng_free_error(error) };
-    let line = message.lines().next().unwrap_or_default().trim();
-    Error::Config(format!("{what} failed: {line}"))
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -64,14 +64,34 @@ pub fn init_threads(threads: Option<i32>) -> Result<()> {
     Ok(())
 }
 
-/// An error naming `--threads` unless it is at least 1.
+/// Threads per core beyond which a run only thrashes (and, far beyond, never finishes).
+const MAX_THREADS_PER_CORE: usize = 8;
+
+/// An error naming `--threads` unless it is at least 1 and within what this machine can run.
 pub fn check_threads(threads: i32) -> Result<()> {
     if threads < 1 {
         return Err(Error::Config(format!(
             "--threads must be at least 1, got {threads}"
         )));
     }
-    Ok(())
+    check_workload(1, threads as usize)
+}
+
+/// An error unless `processes` × `threads` stay within [`MAX_THREADS_PER_CORE`] per core.
+pub fn check_workload(processes: usize, threads: usize) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = cores * MAX_THREADS_PER_CORE;
+    let total = processes.saturating_mul(threads);
+    if total <= limit {
+        return Ok(());
+    }
+    let asked = match processes {
+        1 => format!("--threads {threads}"),
+        _ => format!("--nproc {processes} × {threads} thread(s) each"),
+    };
+    Err(Error::Config(format!(
+        "{asked} is far more than this machine's {cores} core(s) can run (at most {limit} threads in all, {MAX_THREADS_PER_CORE} per core)"
+    )))
 }
 
 /// How a resolved device is written in config.json and reports (`cpu`, `cuda:0`).

@@ -3,6 +3,7 @@
 mod compare;
 mod config_file;
 mod diff;
+mod dist_args;
 mod eval;
 mod info;
 mod loss_args;

@@ -3,11 +3,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::config_file::{explicit_flags, merge};
+use super::dist_args::{DistArgs, DIST_FLAGS};
 use super::loss_args::LossArgs;
 use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::{ArgMatches, Args};
+use tch_harness::distributed::WorldEnv;
 use tch_harness::optim::{OptimizerConfig, OptimizerKind, ParamGroup};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{
@@ -134,13 +136,15 @@ pub struct TrainCommand {
     /// flag may be given).
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub dist: DistArgs,
 }
 
 /// With `--resume`, every setting comes from the run: a flag given as well is an error.
 fn check_resume_alone(matches: &ArgMatches) -> anyhow::Result<()> {
     let given: Vec<String> = explicit_flags(matches)
         .into_iter()
-        .filter(|id| id != "resume")
+        .filter(|id| id != "resume" && !DIST_FLAGS.contains(&id.as_str()))
         .map(|id| format!("--{}", id.replace('_', "-")))
         .collect();
     if !given.is_empty() {
@@ -158,16 +162,45 @@ impl TrainCommand {
         if self.resume.is_some() {
             check_resume_alone(matches)?;
         }
+        let world = WorldEnv::from_env()?;
+        let nproc = self.dist.nproc(world.as_ref())?;
+        let dist = self.dist.config()?;
+        let config = match &self.resume {
+            Some(_) => None,
+            None => Some(self.args.resolve(matches)?), // checked once, before any worker starts
+        };
         let stop = StopFlag::on_signals()?;
+        if nproc > 1 && world.is_none() {
+            let threads = config.as_ref().and_then(|c| c.threads);
+            let code = self
+                .dist
+                .launch(nproc, threads, &stop)
+                .context("training failed")?;
+            return Ok(ExitCode::from(code));
+        }
         let mut progress = run::for_stdout();
-        let outcome = match &self.resume {
-            Some(dir) => run::resume(dir, &stop, progress.as_mut()).context("cannot resume")?,
-            None => {
-                let config = self.args.resolve(matches)?;
-                run::train(&config, self.args.out.as_deref(), &stop, progress.as_mut())
-                    .context("training failed")?
+        let outcome = match (&self.resume, config) {
+            (Some(dir), _) => {
+                run::resume_job(dir, &stop, progress.as_mut(), &dist).context("cannot resume")?
+            }
+            (None, config) => {
+                let config = config.expect("resolved above");
+                run::train_job(
+                    &config,
+                    self.args.out.as_deref(),
+                    &stop,
+                    progress.as_mut(),
+                    &dist,
+                )
+                .context("training failed")?
             }
         };
+        if world.as_ref().is_some_and(|w| w.rank > 0) {
+            return Ok(match outcome.end {
+                FitEnd::Stopped => ExitCode::from(INTERRUPTED_EXIT_CODE),
+                FitEnd::Finished => ExitCode::SUCCESS,
+            });
+        }
         let dir = outcome.run_dir.display();
         if outcome.end == FitEnd::Stopped {
             eprintln!("interrupted: checkpoint saved in {dir}/checkpoints; resume with: tch-harness train --resume {dir}");

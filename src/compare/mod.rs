@@ -102,6 +102,7 @@ pub fn compare(
         Some(&harness_dir),
         &StopFlag::new(),
         progress,
+        None,
     )?;
 
     let harness = read_metrics(&harness_dir.join(METRICS_FILE))?;

@@ -10,6 +10,8 @@
 //! the batch's sample order in float64 — `scripts/reference.py` sums the same values in the same
 //! order, so both sides get the same bits.
 
+use crate::distributed::Shard;
+
 /// What each sample of a split adds to a count.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PerSample {
@@ -48,12 +50,21 @@ impl PerSample {
     }
 
     /// The counts of the batches of `batch_size` samples of a split of `n` samples visited in
-    /// `order` (sample indices; `None`: stored order), the short last batch included.
-    pub fn per_batch(&self, n: usize, batch_size: usize, order: Option<&[i64]>) -> Vec<f64> {
+    /// `order` (sample indices; `None`: stored order), the short last batch included: of each
+    /// whole batch, or of a rank's rows of each (`shard`).
+    pub fn per_batch(
+        &self,
+        n: usize,
+        batch_size: usize,
+        order: Option<&[i64]>,
+        shard: Shard,
+    ) -> Vec<f64> {
         let batches = n.div_ceil(batch_size);
         (0..batches)
             .map(|b| {
-                let (start, end) = (b * batch_size, ((b + 1) * batch_size).min(n));
+                let batch = b * batch_size..((b + 1) * batch_size).min(n);
+                let rows = shard.range(batch.len());
+                let (start, end) = (batch.start + rows.start, batch.start + rows.end);
                 match self {
                     PerSample::Constant(c) => (end - start) as f64 * c,
                     PerSample::Each(values) => {
@@ -86,17 +97,26 @@ mod tests {
         );
         let weights = PerSample::from_values(vec![0.1; 3]);
         assert!(matches!(weights, PerSample::Each(_)));
-        assert_eq!(weights.per_batch(3, 3, None), vec![0.1 + 0.1 + 0.1]);
+        assert_eq!(
+            weights.per_batch(3, 3, None, Shard::WHOLE),
+            vec![0.1 + 0.1 + 0.1]
+        );
     }
 
     #[test]
     fn batches_follow_the_order_and_keep_the_short_last_one() {
         let counts = PerSample::from_values(vec![1.0, 2.0, 0.0, 5.0, 3.0]);
-        assert_eq!(counts.per_batch(5, 2, None), vec![3.0, 5.0, 3.0]);
-        let order = [4, 3, 2, 1, 0];
-        assert_eq!(counts.per_batch(5, 2, Some(&order)), vec![8.0, 2.0, 1.0]);
         assert_eq!(
-            PerSample::Constant(1.0).per_batch(5, 2, None),
+            counts.per_batch(5, 2, None, Shard::WHOLE),
+            vec![3.0, 5.0, 3.0]
+        );
+        let order = [4, 3, 2, 1, 0];
+        assert_eq!(
+            counts.per_batch(5, 2, Some(&order), Shard::WHOLE),
+            vec![8.0, 2.0, 1.0]
+        );
+        assert_eq!(
+            PerSample::Constant(1.0).per_batch(5, 2, None, Shard::WHOLE),
             vec![2.0, 2.0, 1.0]
         );
     }

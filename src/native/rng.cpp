@@ -6,37 +6,12 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdlib>
-#include <cstring>
-#include <exception>
 #include <mutex>
 #include <stdexcept>
 
-namespace {
+#include "guard.h"
 
-char *copy_message(const char *text) {
-  size_t len = std::strlen(text);
-  char *copy = static_cast<char *>(std::malloc(len + 1));
-  if (copy != nullptr) {
-    std::memcpy(copy, text, len + 1);
-  }
-  return copy;
-}
-
-// Runs `body`; on a C++ exception, stores its message in `*error` (when non-null) and returns
-// false.
-template <typename F> bool guarded(char **error, F body) {
-  try {
-    body();
-    return true;
-  } catch (const std::exception &e) {
-    if (error != nullptr) *error = copy_message(e.what());
-  } catch (...) {
-    if (error != nullptr) *error = copy_message("unknown C++ exception");
-  }
-  return false;
-}
-
-} // namespace
+using tch_harness::guarded;
 
 extern "C" {
 

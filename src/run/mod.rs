@@ -2,13 +2,15 @@
 //! build the experiment, create (or reopen) the run directory, train, save the weights.
 mod dir;
 mod eval;
+mod job;
 mod recorder;
 mod resume;
 
 pub(crate) use dir::{fresh_path, read_metrics, RunDir};
 pub use dir::{CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 pub use eval::{eval, EvalConfig, EvalReport, SplitChoice};
-pub use resume::{resume, resume_with};
+pub use job::DistConfig;
+pub use resume::{resume, resume_job, resume_with};
 
 pub use crate::checkpoint::{checkpoint_path, Checkpoint, BEST, LAST};
 pub use crate::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
@@ -17,19 +19,22 @@ pub use crate::run_state::{EpochRecord, PartialEpoch, RunState};
 pub use crate::train::FitEnd;
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde_json::json;
 
-use crate::config::TrainConfig;
+use crate::config::{NonFinitePolicy, TrainConfig};
 use crate::criterion::Criterion;
+use crate::distributed::{ProcessGroup, WorldEnv};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::optim::{grouped, optimizer};
-use crate::runtime::{self, device_name};
-use crate::tally::SingleProcess;
+use crate::runtime::{self, device_name, DeviceSpec};
+use crate::tally::{Reduce, SingleProcess};
 use crate::tensor_io::write_tensors;
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, Scheduled, Step};
+use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, RunSink, Scheduled, Step};
+use job::JobSink;
 use recorder::Recorder;
 
 /// The tch version this binary was built with.
@@ -46,15 +51,53 @@ pub struct TrainOutcome {
     pub end: FitEnd,
 }
 
-/// Runs `config` from scratch, writing into `out` (or a fresh folder under `runs/`).
+/// Runs `config` from scratch, writing into `out` (or a fresh folder under `runs/`) — as one
+/// rank of a data-parallel job when the torchrun variables say so (see [`train_job`]).
 pub fn train(
     config: &TrainConfig,
     out: Option<&Path>,
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    let experiment = prepare(config)?;
-    start(experiment, config, out, stop, progress)
+    train_job(config, out, stop, progress, &DistConfig::default())
+}
+
+/// [`train`], joining the job of `RANK`/`WORLD_SIZE`/`MASTER_ADDR`/`MASTER_PORT` when they are
+/// set, as `dist` says: each rank trains on its rows of every batch, rank 0 writes the run.
+pub fn train_job(
+    config: &TrainConfig,
+    out: Option<&Path>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+    dist: &DistConfig,
+) -> Result<TrainOutcome> {
+    let Some(env) = job::world()? else {
+        let experiment = prepare(config)?;
+        return start(experiment, config, out, stop, progress, None);
+    };
+    config.validate()?;
+    let (device, group) = join_job(config, &env, dist)?;
+    let mut experiment = build_experiment(config, device)?;
+    check_trainable(&mut experiment, config)?;
+    job::share_weights(&group, &experiment)?;
+    start(experiment, config, out, stop, progress, Some(group))
+}
+
+/// A rank's device and group: one libtorch thread unless `--threads` says otherwise.
+fn join_job(
+    config: &TrainConfig,
+    env: &WorldEnv,
+    dist: &DistConfig,
+) -> Result<(tch::Device, Rc<ProcessGroup>)> {
+    if config.trace {
+        return Err(Error::Config(
+            "--trace records one process's steps: it does not run with more than one process"
+                .into(),
+        ));
+    }
+    let device = runtime::init(config.device, config.threads.or(Some(1)))?;
+    let device = job::rank_device(device, config.device == DeviceSpec::Auto, Some(env));
+    Ok((device, job::join(env, dist, device)?))
 }
 
 /// Trains an experiment built in Rust — a port of your own PyTorch experiment (see README,
@@ -80,7 +123,7 @@ pub fn train_experiment(
         experiment.classes,
         device,
     )?;
-    start(experiment, config, out, stop, progress)
+    start(experiment, config, out, stop, progress, None)
 }
 
 /// Checks `config`, sets up the runtime (threads, device) and builds the experiment with its
@@ -161,9 +204,22 @@ pub(crate) fn start(
     out: Option<&Path>,
     stop: &StopFlag,
     progress: &mut dyn Progress,
+    group: Option<Rc<ProcessGroup>>,
 ) -> Result<TrainOutcome> {
-    let mut step = make_step(config, &experiment)?;
+    let step = make_step(config, &experiment)?;
+    let mut step = with_group(step, group.as_ref(), &experiment, config, stop)?;
     let device = experiment.device();
+    if group.as_ref().is_some_and(|g| g.rank > 0) {
+        let run = Run {
+            config,
+            experiment,
+            step,
+            state: RunState::default(),
+            dir: None,
+            group,
+        };
+        return run.go(stop, progress); // rank 0 alone writes the run directory
+    }
     let dir = RunDir::create(out, &experiment.name)?;
     if config.trace {
         step.set_trace(StepTrace::start(&dir.file(TRACE_FILE), &experiment)?);
@@ -174,6 +230,8 @@ pub(crate) fn start(
             "config": config,
             "device": device_name(device),
             "threads": tch::get_num_threads(),
+            "world_size": group.as_ref().map_or(1, |g| g.world),
+            "backend": group.as_ref().map(|g| g.backend),
             "tch_version": TCH_VERSION,
             "libtorch_version": LIBTORCH_VERSION,
             "harness_version": env!("CARGO_PKG_VERSION"),
@@ -182,11 +240,15 @@ pub(crate) fn start(
         }),
     )?;
     progress.message(&format!(
-        "training {} on {} ({} train samples, batch {}), run directory {}",
+        "training {} on {} ({} train samples, batch {}{}), run directory {}",
         experiment.name,
         device_name(device),
         experiment.data.train.len(),
         config.batch_size.get(),
+        group.as_ref().map_or(String::new(), |g| format!(
+            " over {} {} processes",
+            g.world, g.backend
+        )),
         dir.path().display()
     ));
     let run = Run {
@@ -194,9 +256,30 @@ pub(crate) fn start(
         experiment,
         step,
         state: RunState::default(),
-        dir,
+        dir: Some(dir),
+        group,
     };
     run.go(stop, progress)
+}
+
+/// The step of one rank of `group`: its gradients summed over the ranks at each window's end.
+fn with_group(
+    step: Step,
+    group: Option<&Rc<ProcessGroup>>,
+    experiment: &Experiment,
+    config: &TrainConfig,
+    stop: &StopFlag,
+) -> Result<Step> {
+    match group {
+        Some(group) => job::sync_step(
+            step,
+            group,
+            experiment,
+            stop,
+            config.on_nonfinite == NonFinitePolicy::Stop,
+        ),
+        None => Ok(step),
+    }
 }
 
 /// A run ready for its (remaining) epochs.
@@ -205,19 +288,40 @@ struct Run<'a> {
     experiment: Experiment,
     step: Step,
     state: RunState,
-    dir: RunDir,
+    /// `None` on the ranks after 0 of a data-parallel run, which write nothing.
+    dir: Option<RunDir>,
+    group: Option<Rc<ProcessGroup>>,
 }
 
 impl Run<'_> {
     /// Trains to the last epoch (or a stop), then saves the final weights.
     fn go(mut self, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
-        let mut recorder = Recorder::new(self.dir)?;
+        let mut recorder = self.dir.take().map(Recorder::new).transpose()?;
+        let mut silent = Silent;
+        let progress: &mut dyn Progress = match recorder {
+            Some(_) => progress,
+            None => &mut silent, // only rank 0 shows the run
+        };
+        let group = self.group.clone();
+        let processes: &dyn Reduce = match &group {
+            Some(group) => group.as_ref(),
+            None => &SingleProcess,
+        };
+        let mut job_sink;
+        let sink: &mut dyn RunSink = match (&group, recorder.as_mut()) {
+            (Some(group), recorder) => {
+                job_sink = JobSink { group, recorder };
+                &mut job_sink
+            }
+            (None, Some(recorder)) => recorder,
+            (None, None) => return Err(Error::Config("a run without a directory".into())),
+        };
         let mut ctx = RunContext {
             device: self.experiment.device(),
             stop,
             progress,
-            sink: &mut recorder,
-            processes: &SingleProcess,
+            sink,
+            processes,
         };
         let end = fit(
             &mut self.experiment,
@@ -226,6 +330,13 @@ impl Run<'_> {
             &mut self.state,
             &mut ctx,
         )?;
+        let Some(mut recorder) = recorder else {
+            return Ok(TrainOutcome {
+                run_dir: PathBuf::new(),
+                records: self.state.records,
+                end,
+            });
+        };
         recorder.finish()?;
         let dir = &recorder.dir;
         if end == FitEnd::Finished {

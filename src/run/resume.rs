@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use super::dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
-use super::{build_experiment, check_trainable, make_step, Run, TrainOutcome};
+use super::job::{self, DistConfig};
+use super::{
+    build_experiment, check_trainable, join_job, make_step, with_group, Run, TrainOutcome,
+};
 use crate::checkpoint::{checkpoint_path, Checkpoint, LAST};
 use crate::config::{ExperimentSource, TrainConfig};
 use crate::error::{Error, Result};
@@ -18,7 +21,18 @@ use crate::train::{FitEnd, Step};
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
 /// before the first one), with the configuration saved in its config.json.
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
-    resume_with(dir, build_experiment, stop, progress)
+    resume_job(dir, stop, progress, &DistConfig::default())
+}
+
+/// [`resume`] as one rank of the job the torchrun variables describe (any number of ranks: the
+/// epoch's order is global, so the checkpoint means the same batches for all).
+pub fn resume_job(
+    dir: &Path,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+    dist: &DistConfig,
+) -> Result<TrainOutcome> {
+    resume_in(dir, build_experiment, stop, progress, dist)
 }
 
 /// [`resume`] for an experiment built in Rust: `build` makes it again from the saved
@@ -29,24 +43,53 @@ pub fn resume_with(
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
+    resume_in(dir, build, stop, progress, &DistConfig::default())
+}
+
+fn resume_in(
+    dir: &Path,
+    build: impl FnOnce(&TrainConfig, tch::Device) -> Result<Experiment>,
+    stop: &StopFlag,
+    progress: &mut dyn Progress,
+    dist: &DistConfig,
+) -> Result<TrainOutcome> {
     let run_dir = RunDir::open(dir)?;
     let (config, saved) = saved_config(&run_dir)?;
-    let device = runtime::init(config.device, config.threads)?;
+    let (device, group) = match job::world()? {
+        Some(env) => {
+            let (device, group) = join_job(&config, &env, dist)?;
+            (device, Some(group))
+        }
+        None => (runtime::init(config.device, config.threads)?, None),
+    };
     let mut experiment = build(&config, device)?;
     check_same_samples(&saved, &config, &experiment, dir)?;
     check_trainable(&mut experiment, &config)?;
-    let mut step = make_step(&config, &experiment)?;
+    let step = make_step(&config, &experiment)?;
+    let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
     let last = checkpoint_path(run_dir.path(), LAST);
     let state = if last.exists() {
         restore(&last, &mut experiment, &mut step)?
     } else {
         RunState::default()
     };
+    let rank0 = group.as_ref().map_or(true, |g| g.rank == 0);
+    if !rank0 {
+        // The gradients of a window a one-process run stopped in count once, on rank 0.
+        step.zero_grad()?;
+    }
     if config.trace {
         let path = run_dir.file(TRACE_FILE);
         step.set_trace(StepTrace::resume(&path, &experiment, &state)?);
     }
     if state.records.len() >= config.epochs && run_dir.file(WEIGHTS_FILE).exists() {
+        if !rank0 {
+            return Ok(TrainOutcome {
+                run_dir: dir.to_path_buf(),
+                records: state.records,
+                end: FitEnd::Finished,
+            });
+        }
         progress.message(&format!(
             "{}: the run is already complete ({} epochs)",
             dir.display(),
@@ -57,6 +100,17 @@ pub fn resume_with(
             records: state.records,
             end: FitEnd::Finished,
         });
+    }
+    if !rank0 {
+        let run = Run {
+            config: &config,
+            experiment,
+            step,
+            state,
+            dir: None,
+            group,
+        };
+        return run.go(stop, progress); // rank 0 alone writes the run directory
     }
     // metrics.jsonl may hold epochs after the checkpoint (killed in between): the checkpoint's
     // records are the truth, so each epoch ends up in the file exactly once.
@@ -83,7 +137,8 @@ pub fn resume_with(
         experiment,
         step,
         state,
-        dir: run_dir,
+        dir: Some(run_dir),
+        group,
     };
     run.go(stop, progress)
 }

@@ -9,8 +9,23 @@ pub trait Reduce {
     /// How many processes take part (1: nothing to reduce).
     fn world_size(&self) -> usize;
 
+    /// This process's rank among them (0 for a single process).
+    fn rank(&self) -> usize {
+        0
+    }
+
     /// Replaces each value by its sum over every process.
     fn sum_f64(&self, values: &mut [f64]) -> Result<()>;
+
+    /// A count summed over every process (no collective for one).
+    fn sum_u64(&self, value: u64) -> Result<u64> {
+        if self.world_size() == 1 {
+            return Ok(value);
+        }
+        let mut values = [value as f64];
+        self.sum_f64(&mut values)?;
+        Ok(values[0] as u64)
+    }
 }
 
 /// A run of one process.

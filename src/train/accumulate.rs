@@ -17,6 +17,9 @@ pub(super) struct Window {
     pub trained: u64,
     /// The counts of the window's batches left out for a non-finite loss.
     pub skipped: f64,
+    /// How many they are (a data-parallel run's ranks agree on them at the window's end, where
+    /// a stopped window cannot be: not in checkpoints).
+    pub nonfinite: u64,
 }
 
 impl Window {
@@ -35,6 +38,7 @@ impl Window {
             open: state["open"].as_bool().ok_or_else(bad)?,
             trained: state["trained"].as_u64().ok_or_else(bad)?,
             skipped: state["skipped"].as_f64().ok_or_else(bad)?,
+            nonfinite: 0,
         })
     }
 }

@@ -25,6 +25,7 @@ use super::{RunContext, Step};
 use crate::config::{BatchSize, LossSync, NonFinitePolicy};
 use crate::criterion::Criterion;
 use crate::data::train_batches;
+use crate::distributed::Shard;
 use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::run_state::PartialEpoch;
@@ -84,7 +85,9 @@ pub fn train_epoch(
     let mut epoch = plan.start;
     let mut total_loss =
         std::mem::take(&mut epoch.total_loss).placed(plan.loss_sync, ctx.device)?;
-    for (inputs, targets) in train_batches(split, plan.batch_size, plan.order)?.skip(epoch.batches)
+    let shard = Shard::of(ctx.processes); // this process's rows of each batch: all of them, unless data-parallel
+    for (inputs, targets) in
+        train_batches(split, plan.batch_size, plan.order, shard)?.skip(epoch.batches)
     {
         let batch = plan.batches.get(epoch.batches)?; // its count and accumulation window
         epoch.batches += 1;
@@ -97,8 +100,8 @@ pub fn train_epoch(
             let loss = plan.criterion.compute(&outputs, &targets)?; // batch mean
             let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
             if batch_loss.is_nonfinite() {
-                if plan.on_nonfinite == NonFinitePolicy::Stop {
-                    return nonfinite(&epoch, &loss);
+                if plan.on_nonfinite == NonFinitePolicy::Stop && !step.is_distributed() {
+                    return nonfinite(&epoch, &loss); // (data-parallel: all ranks, at the step)
                 }
                 epoch.skip(batch_size);
                 step.skip(&batch);
@@ -109,12 +112,13 @@ pub fn train_epoch(
         }
         step.end_batch(&batch)?; // a window's end: clipping, optimizer.step(), scheduler
         ctx.progress.batch(epoch.batches, &total_loss);
-        if ctx.stop.requested() {
-            return stopped(epoch, &total_loss);
+        if step.stop_requested(ctx.stop) {
+            return stopped(epoch, &total_loss); // data-parallel: agreed at the window's end
         }
     }
     total_loss.reduce(ctx.processes)?;
-    let counted = split.len() - epoch.skipped_samples as usize;
+    let skipped = ctx.processes.sum_u64(epoch.skipped_samples)?; // every rank's
+    let counted = split.len() - skipped as usize;
     let average_loss = total_loss.average_over(counted, "train")?; // NOT / batches
     Ok(EpochEnd::Finished(EpochStats {
         average_loss,

@@ -6,6 +6,7 @@ use tch::Device;
 use crate::config::{BatchSize, LossSync};
 use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
+use crate::distributed::Shard;
 use crate::error::Result;
 use crate::model::Model;
 use crate::tally::{BatchCount, Reduce, Tally};
@@ -32,7 +33,7 @@ pub struct EvalPlan {
 }
 
 /// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
-/// `processes` at the end. With `LossSync::Epoch` the loss sum and the correct count stay on the
+/// `processes` at the end, each of which evaluates its rows of every batch. With `LossSync::Epoch` the loss sum and the correct count stay on the
 /// device until then. A batch whose every target is ignored adds nothing to the loss.
 pub fn evaluate(
     model: &mut dyn Model,
@@ -44,14 +45,15 @@ pub fn evaluate(
     model.set_train(false);
     let counts = criterion.sample_counts(&split.targets)?;
     let size = plan.batch_size.get() as usize;
-    let per_batch = |c: &PerSample| c.per_batch(split.len(), size, None);
+    let shard = Shard::of(processes);
+    let per_batch = |c: &PerSample| c.per_batch(split.len(), size, None, shard);
     let loss_counts = per_batch(&counts.loss);
     let accuracy_counts = counts.accuracy.as_ref().map(per_batch);
     tch::no_grad(|| {
         let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut batches = 0;
-        for (inputs, targets) in eval_batches(split, plan.batch_size)? {
+        for (inputs, targets) in eval_batches(split, plan.batch_size, shard)? {
             let outputs = model.forward_t(&inputs, false)?;
             let batch_size = inputs.size()[0];
             let planned = |counts: &[f64]| {

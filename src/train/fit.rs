@@ -9,6 +9,7 @@ use crate::checkpoint::checkpoint_actions;
 use crate::config::TrainConfig;
 use crate::criterion::{Criterion, PerSample};
 use crate::data::{batch_count, epoch_order};
+use crate::distributed::Shard;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::run_state::{EpochRecord, PartialEpoch, RunState};
@@ -41,6 +42,8 @@ pub fn fit(
     let train_counts = criterion
         .sample_counts(&experiment.data.train.targets)?
         .loss;
+    // This process's rows of every batch (all of them in a single process).
+    let shard = Shard::of(ctx.processes);
     let run_started = Instant::now();
     for epoch in state.records.len() + 1..=config.epochs {
         let started = Instant::now();
@@ -53,7 +56,7 @@ pub fn fit(
         if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
             rng.restore()?; // the generator as the stopped run left it, past this order's draw
         }
-        let batches = epoch_plan(&train_counts, train_len, config, order.as_ref())?;
+        let batches = epoch_plan(&train_counts, train_len, config, order.as_ref(), shard)?;
         let start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
         let size = config.batch_size.get();
         step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
@@ -127,7 +130,7 @@ pub fn fit(
             elapsed_seconds: run_started.elapsed().as_secs_f64(),
         };
         step.schedule_epoch(&record)?;
-        let stopping = ctx.stop.requested();
+        let stopping = step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,
             config.epochs,
@@ -150,20 +153,26 @@ pub fn fit(
     Ok(FitEnd::Finished)
 }
 
-/// The epoch's batches: their counts in the epoch's sample order, in windows of `--accumulate`.
+/// The epoch's batches: their counts in the epoch's sample order, in windows of `--accumulate`;
+/// of this rank's rows, in windows of the whole batches' counts.
 fn epoch_plan(
     counts: &PerSample,
     n: usize,
     config: &TrainConfig,
     order: Option<&tch::Tensor>,
+    shard: Shard,
 ) -> Result<BatchPlan> {
     let order = match (counts, order) {
         (PerSample::Each(_), Some(order)) => Some(Vec::<i64>::try_from(order)?),
         _ => None,
     };
     let size = config.batch_size.get() as usize;
-    let counts = counts.per_batch(n, size, order.as_deref());
-    Ok(BatchPlan::new(&counts, config.accumulate))
+    let global = counts.per_batch(n, size, order.as_deref(), Shard::WHOLE);
+    if shard == Shard::WHOLE {
+        return Ok(BatchPlan::new(&global, config.accumulate));
+    }
+    let local = counts.per_batch(n, size, order.as_deref(), shard);
+    Ok(BatchPlan::sharded(&local, &global, config.accumulate, true))
 }
 
 /// A count for metrics.jsonl when it is not the sample count.

@@ -2,6 +2,11 @@
 //! the gradient-accumulation window it belongs to. Windows are `--accumulate` consecutive batches
 //! of an epoch; the last one may be shorter and is stepped like the others. Every count is known
 //! from the targets before the epoch, so a window's count is known before its first backward pass.
+//!
+//! In a data-parallel run a batch is a rank's rows of a global batch: its count is theirs, while
+//! its window's count is the global window's (every rank holds all the targets, so no collective
+//! is needed). Each rank's loss is then always scaled, by its count over the window's, so that
+//! the gradients summed over the ranks are one process's.
 use crate::error::{Error, Result};
 use crate::tally::BatchCount;
 
@@ -17,16 +22,16 @@ pub struct PlannedBatch {
     pub ends_window: bool,
     /// The counts of its window's batches, summed in order.
     pub window_count: f64,
-    /// Whether windows hold more than one batch.
-    accumulating: bool,
+    /// Whether the loss is scaled before backward: windows of more than one batch, or shards.
+    scaled: bool,
 }
 
 impl PlannedBatch {
     /// The factor the batch's loss is scaled by before backward: its count over its window's, so
     /// that the window's gradient is the gradient of the mean over all its counted elements.
-    /// `None` without accumulation (the seed's plain `loss.backward()`).
+    /// `None` without accumulation in one process (the seed's plain `loss.backward()`).
     pub fn loss_scale(&self) -> Option<f64> {
-        self.accumulating.then(|| self.count / self.window_count)
+        self.scaled.then(|| self.count / self.window_count)
     }
 
     /// Its samples and count, for the epoch's tally.
@@ -47,19 +52,26 @@ pub struct BatchPlan {
 impl BatchPlan {
     /// Windows of `accumulate` (at least 1) batches over the batches' `counts`.
     pub fn new(counts: &[f64], accumulate: usize) -> BatchPlan {
-        let mut batches = Vec::with_capacity(counts.len());
-        for window in counts.chunks(accumulate.max(1)) {
+        BatchPlan::sharded(counts, counts, accumulate, false)
+    }
+
+    /// A rank's batches: `local` are its rows' counts, `global` the whole batches' (the windows'
+    /// counts); `sharded` for a data-parallel run.
+    pub fn sharded(local: &[f64], global: &[f64], accumulate: usize, sharded: bool) -> BatchPlan {
+        let size = accumulate.max(1);
+        let mut batches = Vec::with_capacity(local.len());
+        for (window, counts) in global.chunks(size).zip(local.chunks(size)) {
             let mut window_count = 0.0;
             for count in window {
                 window_count += count;
             }
-            for (i, &count) in window.iter().enumerate() {
+            for (i, &count) in counts.iter().enumerate() {
                 batches.push(PlannedBatch {
                     count,
                     starts_window: i == 0,
-                    ends_window: i + 1 == window.len(),
+                    ends_window: i + 1 == counts.len(),
                     window_count,
-                    accumulating: accumulate > 1,
+                    scaled: accumulate > 1 || sharded,
                 });
             }
         }
@@ -105,5 +117,18 @@ mod tests {
         assert_eq!(plan.get(0).unwrap().window_count, 8.0);
         assert_eq!(plan.get(0).unwrap().loss_scale(), Some(7.0 / 8.0));
         assert_eq!(plan.get(1).unwrap().loss_scale(), Some(1.0 / 8.0));
+    }
+
+    #[test]
+    fn a_shard_weighs_by_its_share_of_the_global_window() {
+        // Rank 1 of 2 over batches of 3, 3, 1: rows 1..3, 1..3 and 0..1.
+        let plan = BatchPlan::sharded(&[2.0, 2.0, 1.0], &[3.0, 3.0, 1.0], 1, true);
+        assert_eq!(plan.get(0).unwrap().loss_scale(), Some(2.0 / 3.0));
+        assert_eq!(plan.get(2).unwrap().loss_scale(), Some(1.0));
+        // Rank 0 holds none of the last batch: count 0, scale 0, still in its window.
+        let rank0 = BatchPlan::sharded(&[1.0, 1.0, 0.0], &[3.0, 3.0, 1.0], 2, true);
+        assert_eq!(rank0.get(0).unwrap().window_count, 6.0);
+        assert_eq!(rank0.get(2).unwrap().count, 0.0);
+        assert!(rank0.get(2).unwrap().ends_window);
     }
 }

@@ -17,7 +17,9 @@ use tch::Tensor;
 
 use super::accumulate::{held_grads, rescale, restore_grads, Window};
 use super::plan::PlannedBatch;
+use crate::distributed::{GradSync, WindowTally};
 use crate::error::Result;
+use crate::interrupt::StopFlag;
 use crate::optim::Optimizer;
 use crate::run_state::EpochRecord;
 use crate::tensor_io::NamedTensors;
@@ -70,6 +72,8 @@ pub struct Step {
     window: Window,
     /// `--trace`: each optimizer step into trace.jsonl.
     trace: Option<Box<StepTrace>>,
+    /// Data-parallel: the gradients summed over the ranks at each window's end.
+    sync: Option<GradSync>,
 }
 
 impl Step {
@@ -83,6 +87,29 @@ impl Step {
             schedule: None,
             window: Window::default(),
             trace: None,
+            sync: None,
+        }
+    }
+
+    /// Sums each window's gradients over the ranks before the gradient transforms.
+    pub fn with_sync(mut self, sync: GradSync) -> Step {
+        self.sync = Some(sync);
+        self
+    }
+
+    /// Whether this step is one rank's of a data-parallel run.
+    #[inline]
+    pub fn is_distributed(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    /// Whether to stop now: this process was asked to, or, data-parallel, every rank agreed at
+    /// the last window's end (ranks get their signals at different batches).
+    #[inline]
+    pub fn stop_requested(&self, stop: &StopFlag) -> bool {
+        match &self.sync {
+            Some(sync) => sync.stopping(),
+            None => stop.requested(),
         }
     }
 
@@ -156,6 +183,7 @@ impl Step {
     /// A batch left out of its window for a non-finite loss: no backward pass from it.
     pub fn skip(&mut self, batch: &PlannedBatch) {
         self.window.skipped += batch.count;
+        self.window.nonfinite += 1;
     }
 
     /// After a batch: at the end of its window, the gradient transforms, the optimizer's update
@@ -167,7 +195,20 @@ impl Step {
             self.window.open = true;
             return Ok(());
         }
-        let window = std::mem::take(&mut self.window);
+        let mut window = std::mem::take(&mut self.window);
+        if let Some(sync) = &mut self.sync {
+            if batch.window_count == 0.0 {
+                return Ok(()); // every target of the whole window ignored: no rank steps
+            }
+            let local = WindowTally {
+                trained: window.trained as f64,
+                skipped: window.skipped,
+                nonfinite: window.nonfinite as f64,
+                stop: 0.0,
+            };
+            let all = sync.reduce(&self.params, local)?; // one collective per bucket
+            (window.trained, window.skipped) = (all.trained as u64, all.skipped);
+        }
         if window.trained == 0 {
             return Ok(());
         }

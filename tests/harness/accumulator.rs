@@ -1,6 +1,7 @@
 //! The seed's accounting: sample-weighted epoch loss, never the mean of batch means.
 use tch::{Kind, Tensor};
 use tch_harness::data::{train_batches, Split};
+use tch_harness::distributed::Shard;
 use tch_harness::{BatchMean, BatchSize, Tally};
 
 /// `tally.add(batch_mean, batch_size)` for a mean already on the host.
@@ -18,7 +19,7 @@ fn seed_worked_example_105_samples_batch_10() {
     let mut total_loss = Tally::new();
     let mut batch_sizes = Vec::new();
     let batch = BatchSize::new(10).unwrap();
-    for (inputs, targets) in train_batches(&split, batch, None).unwrap() {
+    for (inputs, targets) in train_batches(&split, batch, None, Shard::WHOLE).unwrap() {
         // Every sample's loss is 1: |0 - 1|, so the batch mean is 1.
         let loss = inputs
             .sum_dim_intlist(1, false, Kind::Float)

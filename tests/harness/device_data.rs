@@ -3,6 +3,7 @@
 //! particular no per-batch host-to-device copy on CUDA. Checked on the CPU through data pointers.
 use tch::{Device, Kind, Tensor};
 use tch_harness::data::{epoch_order, eval_batches, train_batches};
+use tch_harness::distributed::Shard;
 use tch_harness::{BatchSize, Builtin};
 
 /// Bytes per sample (row) of a contiguous tensor.
@@ -29,14 +30,15 @@ fn unshuffled_batches_are_views_of_the_device_resident_split() {
     let experiment = Builtin::DigitsMlp.build(0, Device::Cpu).unwrap();
     let split = &experiment.data.train;
     assert_eq!(split.inputs.device(), Device::Cpu);
-    let (xs, ys): (Vec<_>, Vec<_>) = train_batches(split, BatchSize::new(64).unwrap(), None)
-        .unwrap()
-        .unzip();
+    let (xs, ys): (Vec<_>, Vec<_>) =
+        train_batches(split, BatchSize::new(64).unwrap(), None, Shard::WHOLE)
+            .unwrap()
+            .unzip();
     assert_eq!(xs.len(), 22);
     assert_views_of(&split.inputs, &xs, 64);
     assert_views_of(&split.targets, &ys, 64);
     let eval = experiment.data.eval.as_ref().unwrap();
-    let (xs, ys): (Vec<_>, Vec<_>) = eval_batches(eval, BatchSize::new(64).unwrap())
+    let (xs, ys): (Vec<_>, Vec<_>) = eval_batches(eval, BatchSize::new(64).unwrap(), Shard::WHOLE)
         .unwrap()
         .unzip();
     assert_views_of(&eval.inputs, &xs, 64);
@@ -50,10 +52,14 @@ fn shuffled_batches_are_views_of_one_gather() {
     let experiment = Builtin::DigitsMlp.build(0, Device::Cpu).unwrap();
     let split = &experiment.data.train;
     let order = epoch_order(split.len(), 0, 3);
-    let (xs, ys): (Vec<_>, Vec<_>) =
-        train_batches(split, BatchSize::new(64).unwrap(), Some(&order))
-            .unwrap()
-            .unzip();
+    let (xs, ys): (Vec<_>, Vec<_>) = train_batches(
+        split,
+        BatchSize::new(64).unwrap(),
+        Some(&order),
+        Shard::WHOLE,
+    )
+    .unwrap()
+    .unzip();
     let gathered = Tensor::cat(&xs, 0);
     assert!(gathered.equal(&split.inputs.index_select(0, &order)));
     assert!(Tensor::cat(&ys, 0).equal(&split.targets.index_select(0, &order)));

@@ -1,0 +1,159 @@
+//! The gradient all-reduce of data-parallel training: at the end of each accumulation window
+//! (each batch without `--accumulate`, as DDP's `no_sync` windows), every rank's gradients are
+//! summed in flat buckets, one collective per bucket. Each rank's loss was scaled by its share of
+//! the window's count before backward (see `train::plan`), so the sum is the gradient of the
+//! window's mean over every rank's samples: one process's gradient, the short last batch
+//! included. Riding along in the last bucket, the ranks' window tallies (batches trained, counts
+//! skipped, non-finite losses, stop requests): every rank takes the same decisions from them.
+use std::rc::Rc;
+
+use tch::{Kind, Tensor};
+
+use super::group::{ProcessGroup, ReduceOp};
+use crate::error::{Error, Result};
+use crate::interrupt::StopFlag;
+
+/// At most this many bytes of gradient per collective (DDP's default bucket_cap_mb = 25).
+const BUCKET_BYTES: usize = 25 << 20;
+
+/// A window as one rank saw it, or (after [`GradSync::reduce`]) as all did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WindowTally {
+    /// Batches (shards) trained on.
+    pub trained: f64,
+    /// The counts of shards left out for a non-finite loss.
+    pub skipped: f64,
+    /// Shards whose loss was NaN or infinite.
+    pub nonfinite: f64,
+    /// Ranks asked to stop (Ctrl-C, SIGTERM).
+    pub stop: f64,
+}
+
+/// Sums the gradients of a window over the ranks.
+pub struct GradSync {
+    group: Rc<ProcessGroup>,
+    /// Parameter index ranges, each one collective.
+    buckets: Vec<std::ops::Range<usize>>,
+    stop: StopFlag,
+    /// `--on-nonfinite stop`: a NaN or infinite loss on any rank ends the run on every rank.
+    stop_on_nonfinite: bool,
+    /// Whether every rank has agreed to stop (set at a window's end).
+    stopping: bool,
+}
+
+impl GradSync {
+    /// Syncs `params`' gradients over `group`; `stop` is this rank's own stop request.
+    pub fn new(
+        group: Rc<ProcessGroup>,
+        params: &[(String, Tensor)],
+        stop: StopFlag,
+        stop_on_nonfinite: bool,
+    ) -> Result<Self> {
+        define_grads(params)?;
+        Ok(GradSync {
+            buckets: buckets(params),
+            group,
+            stop,
+            stop_on_nonfinite,
+            stopping: false,
+        })
+    }
+
+    /// Whether all ranks agreed to stop at the last window's end.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// Sums the window's gradients and `local` over the ranks; returns the summed tally.
+    pub fn reduce(
+        &mut self,
+        params: &[(String, Tensor)],
+        mut local: WindowTally,
+    ) -> Result<WindowTally> {
+        local.stop = f64::from(u8::from(self.stop.requested()));
+        let mut total = local;
+        let last = self.buckets.len() - 1;
+        for (b, bucket) in self.buckets.iter().enumerate() {
+            let grads: Vec<Tensor> = params[bucket.clone()]
+                .iter()
+                .map(|(_, p)| p.grad())
+                .collect();
+            let kind = grads[0].kind();
+            let device = grads[0].device();
+            let mut flat: Vec<Tensor> = grads.iter().map(|g| g.flatten(0, -1)).collect();
+            if b == last {
+                let tally = [local.trained, local.skipped, local.nonfinite, local.stop];
+                flat.push(Tensor::from_slice(&tally).to_kind(kind).to_device(device));
+            }
+            let flat = Tensor::f_cat(&flat, 0)?;
+            self.group.all_reduce(&flat, ReduceOp::Sum)?;
+            let mut offset = 0;
+            for grad in &grads {
+                let n = grad.numel() as i64;
+                tch::no_grad(|| {
+                    grad.shallow_clone()
+                        .f_copy_(&flat.f_narrow(0, offset, n)?.f_view_as(grad)?)
+                })?;
+                offset += n;
+            }
+            if b == last {
+                let tally =
+                    Vec::<f64>::try_from(flat.f_narrow(0, offset, 4)?.f_to_kind(Kind::Double)?)?;
+                total = WindowTally {
+                    trained: tally[0],
+                    skipped: tally[1],
+                    nonfinite: tally[2],
+                    stop: tally[3],
+                };
+            }
+        }
+        self.stopping = total.stop > 0.0;
+        if total.nonfinite > 0.0 && self.stop_on_nonfinite {
+            // Decided on the summed tally, so every rank ends here, at the same step.
+            return Err(Error::NonFinite(format!(
+                "the loss was NaN or infinite in {} of this step's {} shards (no update was made from it); use --on-nonfinite skip-batch to go on",
+                total.nonfinite,
+                total.nonfinite + total.trained
+            )));
+        }
+        Ok(total)
+    }
+}
+
+/// Gradients for every parameter (zeros), so that a rank whose shard of a window was empty
+/// still sends its part of every bucket.
+fn define_grads(params: &[(String, Tensor)]) -> Result<()> {
+    if params.iter().all(|(_, p)| p.grad().defined()) {
+        return Ok(());
+    }
+    let mut zero = Tensor::f_zeros([], (Kind::Float, params[0].1.device()))?;
+    for (_, p) in params {
+        zero = zero.f_add(
+            &p.f_sum(p.kind())?
+                .f_to_kind(Kind::Float)?
+                .f_mul_scalar(0.0)?,
+        )?;
+    }
+    zero.f_backward()?;
+    Ok(())
+}
+
+/// Consecutive parameters of one dtype and device, up to `BUCKET_BYTES` each.
+fn buckets(params: &[(String, Tensor)]) -> Vec<std::ops::Range<usize>> {
+    let mut buckets = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, p)) in params.iter().enumerate() {
+        let size = p.numel() * p.kind().elt_size_in_bytes();
+        let same = i == start
+            || (p.kind() == params[start].1.kind() && p.device() == params[start].1.device());
+        if i > start && (!same || bytes + size > BUCKET_BYTES) {
+            buckets.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < params.len() {
+        buckets.push(start..params.len());
+    }
+    buckets
+}

@@ -1,0 +1,17 @@
+//! Data-parallel training on libtorch's own c10d (Gloo, NCCL), with one process's arithmetic:
+//! every rank visits the same global batches of the epoch's permutation and takes its rows of
+//! each (`shard`); its loss is scaled by its share of the window's count, the gradients are summed
+//! once per window (`grad_sync`), and every tally is summed as (sum, count) at the epoch's end
+//! (`tally::Reduce`, implemented by the `group`). The job comes from the torchrun environment
+//! (`env`); `train --nproc N` starts one on this machine (`launch`).
+mod env;
+mod grad_sync;
+mod group;
+mod launch;
+mod shard;
+
+pub use env::{Backend, WorldEnv};
+pub use grad_sync::{GradSync, WindowTally};
+pub use group::{has_nccl, ProcessGroup, ReduceOp};
+pub use launch::{launch, LaunchPlan};
+pub use shard::Shard;

@@ -1,0 +1,19 @@
+// See ../README.md: a declaration-only stand-in for gloo's header (the virtual methods that
+// ProcessGroupGloo::GlooStore overrides).
+#pragma once
+#include <chrono>
+#include <string>
+#include <vector>
+namespace gloo {
+namespace rendezvous {
+class Store {
+ public:
+  virtual ~Store();
+  virtual void set(const std::string &key, const std::vector<char> &data) = 0;
+  virtual std::vector<char> get(const std::string &key) = 0;
+  virtual void wait(const std::vector<std::string> &keys) = 0;
+  virtual void wait(const std::vector<std::string> &keys,
+                    const std::chrono::milliseconds &timeout) = 0;
+};
+} // namespace rendezvous
+} // namespace gloo
