@@ -39,6 +39,9 @@ pub struct GradSync {
     stop_on_nonfinite: bool,
     /// Whether every rank has agreed to stop (set at a window's end).
     stopping: bool,
+    /// Tensors that are not trained but change (batch norm's running statistics): rank 0's for
+    /// everyone at each window's end, as DDP's `broadcast_buffers`.
+    buffers: Vec<Tensor>,
 }
 
 impl GradSync {
@@ -56,7 +59,14 @@ impl GradSync {
             stop,
             stop_on_nonfinite,
             stopping: false,
+            buffers: Vec::new(),
         })
+    }
+
+    /// Also gives every rank rank 0's `buffers` at each window's end.
+    pub fn with_buffers(mut self, buffers: Vec<Tensor>) -> GradSync {
+        self.buffers = buffers;
+        self
     }
 
     /// Whether all ranks agreed to stop at the last window's end.
@@ -71,6 +81,9 @@ impl GradSync {
         mut local: WindowTally,
     ) -> Result<WindowTally> {
         local.stop = f64::from(u8::from(self.stop.requested()));
+        if !self.buffers.is_empty() {
+            self.group.broadcast(&self.buffers, 0)?;
+        }
         let mut total = local;
         let last = self.buckets.len() - 1;
         for (b, bucket) in self.buckets.iter().enumerate() {

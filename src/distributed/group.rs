@@ -107,9 +107,9 @@ impl ProcessGroup {
         };
         let raw = NonNull::new(raw).ok_or_else(|| {
             Error::Distributed(format!(
-                "rank {}: cannot join the {} group at {}:{}: {}",
-                env.rank,
+                "cannot join the {} group of {} processes at {}:{}: {}",
                 backend.name(),
+                env.world,
                 env.master_addr,
                 env.master_port,
                 shim_message(error)
@@ -206,8 +206,7 @@ impl ProcessGroup {
             return Ok(());
         }
         Err(Error::Distributed(format!(
-            "rank {}: {what} over {} processes failed (another rank stopped or is unreachable): {}",
-            self.rank,
+            "{what} over {} processes failed (another rank stopped or is unreachable): {}",
             self.world,
             shim_message(error)
         )))

@@ -194,7 +194,7 @@ fn relay(
 fn failure(rank: usize, world: usize, status: ExitStatus, error: Option<&str>) -> String {
     let how = match (status.signal(), error) {
         (Some(signal), _) => format!("was killed by signal {signal}{}", signal_name(signal)),
-        (None, Some(error)) => format!("failed: {error}"),
+        (None, Some(error)) => format!("failed: {}", error.trim_start_matches("training failed: ")),
         (None, None) => format!("exited with status {}", status.code().unwrap_or(-1)),
     };
     format!("rank {rank} of {world} {how}; the other ranks were stopped")

@@ -80,7 +80,7 @@ pub(crate) fn share_weights(group: &ProcessGroup, experiment: &Experiment) -> Re
     group.broadcast(&tensors, 0)
 }
 
-/// The step's gradient all-reduce over `group`.
+/// The step's gradient all-reduce over `group` (and rank 0's buffers for every rank).
 pub(crate) fn sync_step(
     step: Step,
     group: &Rc<ProcessGroup>,
@@ -88,13 +88,35 @@ pub(crate) fn sync_step(
     stop: &StopFlag,
     stop_on_nonfinite: bool,
 ) -> Result<Step> {
-    let sync = GradSync::new(
-        group.clone(),
-        &experiment.parameters_in_model_order(),
-        stop.clone(),
-        stop_on_nonfinite,
-    )?;
+    let params = experiment.parameters_in_model_order();
+    let sync = GradSync::new(group.clone(), &params, stop.clone(), stop_on_nonfinite)?
+        .with_buffers(buffers(experiment));
     Ok(step.with_sync(sync))
+}
+
+/// The state_dict's tensors that are not trained (batch norm's running statistics).
+pub(crate) fn buffers(experiment: &Experiment) -> Vec<tch::Tensor> {
+    let params: Vec<String> = experiment
+        .parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    experiment
+        .state_dict()
+        .into_iter()
+        .filter(|(name, _)| !params.contains(name))
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// What a model with buffers changes: they are statistics of each rank's own rows.
+pub(crate) fn buffers_warning(experiment: &Experiment) -> Option<String> {
+    (!buffers(experiment).is_empty()).then(|| {
+        format!(
+            "warning: {} has buffers (batch norm): each process normalises with its own rows' statistics and rank 0's running statistics are kept, as DDP without SyncBatchNorm, so its losses are not one process's",
+            experiment.name
+        )
+    })
 }
 
 /// The sink of a data-parallel run: every rank checks its replica, rank 0 records.
@@ -112,10 +134,9 @@ impl JobSink<'_> {
         let mut values = [hash, -hash];
         self.group.all_reduce_f64(&mut values, ReduceOp::Max)?;
         if values[0] != -values[1] {
-            return Err(Error::Distributed(format!(
-                "rank {}: the ranks' parameters differ after this epoch (they must stay one model)",
-                self.group.rank
-            )));
+            return Err(Error::Distributed(
+                "the ranks' parameters differ after this epoch (they must stay one model)".into(),
+            ));
         }
         Ok(())
     }

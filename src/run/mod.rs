@@ -221,6 +221,12 @@ pub(crate) fn start(
         return run.go(stop, progress); // rank 0 alone writes the run directory
     }
     let dir = RunDir::create(out, &experiment.name)?;
+    if let Some(warning) = group
+        .as_ref()
+        .and_then(|_| job::buffers_warning(&experiment))
+    {
+        progress.message(&warning);
+    }
     if config.trace {
         step.set_trace(StepTrace::start(&dir.file(TRACE_FILE), &experiment)?);
     }
