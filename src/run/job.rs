@@ -111,6 +111,10 @@ pub(crate) fn buffers(experiment: &Experiment) -> Vec<tch::Tensor> {
 
 /// What a model with buffers changes: they are statistics of each rank's own rows.
 pub(crate) fn buffers_warning(experiment: &Experiment) -> Option<String> {
+    if experiment.model.torchscript().is_some() {
+        // tch cannot reach a module's buffers: they stay each rank's own.
+        return Some("warning: a TorchScript module's buffers (batch norm), if it has any, are each process's own statistics: such a model's losses are not one process's".into());
+    }
     (!buffers(experiment).is_empty()).then(|| {
         format!(
             "warning: {} has buffers (batch norm): each process normalises with its own rows' statistics and rank 0's running statistics are kept, as DDP without SyncBatchNorm, so its losses are not one process's",

@@ -13,6 +13,7 @@ mod compare_own;
 mod compare_rows;
 mod config_file;
 mod device_data;
+mod distributed;
 mod hardened;
 mod init_parity;
 mod layer_parity;
