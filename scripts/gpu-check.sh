@@ -9,8 +9,11 @@
 # (`tch-harness info`), (2) trains digits-mlp on CUDA with --loss-sync batch and epoch, on the CPU,
 # and runs scripts/reference.py on CUDA, and digits-cnn and cmudict-gru on CUDA on both sides, (3) compares the per-epoch losses (max relative
 # differences), (4) times --loss-sync batch vs epoch vs the reference on CUDA (training part of each
-# epoch, `train_seconds`: median over epochs 2..E, then over runs) and prints one table. Exit status 0 when every
-# comparison is within tolerance. Takes about a minute; well under 5.
+# epoch, `train_seconds`: median over epochs 2..E, then over runs) and prints one table, (5) the
+# distributed part: digits-mlp with 2 processes over Gloo on one GPU against one process on it, and
+# over NCCL with one process per GPU there is (a group of one on a single-GPU machine, through the
+# torchrun variables). Exit status 0 when every comparison is within tolerance. Takes about a
+# minute; well under 5.
 #
 # Needs only bash, python3 with torch (the `safetensors` package is optional: a stand-in in
 # scripts/pyshim is used when it is missing) and the binary.
@@ -89,7 +92,26 @@ for exp in digits-cnn cmudict-gru; do
     --out "$tmp/$exp-reference"
 done
 
-"$python" - "$tmp" "$device" "$runs" "$epochs" <<'EOF'
+# Data-parallel on the device: Gloo (host copies of CUDA tensors), then NCCL.
+dist=(--experiment digits-mlp --epochs "$epochs" --threads "$threads" --device "$device")
+run "$device-1proc" "$harness" train "${dist[@]}" --out "$tmp/$device-1proc"
+run "$device-gloo-2" "$harness" train "${dist[@]}" --nproc 2 --backend gloo --out "$tmp/$device-gloo-2"
+gpus=$("$python" -c 'import torch; print(torch.cuda.device_count())')
+nccl_runs=none
+if [ "$device" = cuda ] && grep -q nccl <<<"$info"; then
+  if [ "$gpus" -ge 2 ]; then
+    nccl_runs="$device-nccl-$gpus"
+    run "$nccl_runs" "$harness" train "${dist[@]}" --nproc "$gpus" --backend nccl --out "$tmp/$nccl_runs"
+  else
+    nccl_runs="$device-nccl-1"
+    run "$nccl_runs" env RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517 \
+      "$harness" train "${dist[@]}" --backend nccl --out "$tmp/$nccl_runs"
+  fi
+else
+  say "no NCCL run: this binary has no NCCL backend, or there is no GPU"
+fi
+
+"$python" - "$tmp" "$device" "$runs" "$epochs" "$nccl_runs" <<'EOF'
 import json, os, statistics, sys
 
 tmp, device, runs, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -107,7 +129,10 @@ checks = [  # (what, a, b, tolerance)
     (f"{device} harness vs cpu harness", dev("batch"), "cpu", 1e-3),
     (f"digits-cnn {device} harness vs reference.py", f"digits-cnn-{device}", "digits-cnn-reference", 1e-4),
     (f"cmudict-gru {device} harness vs reference.py", f"cmudict-gru-{device}", "cmudict-gru-reference", 1e-4),
+    (f"{device} --nproc 2 gloo vs 1 process", f"{device}-gloo-2", f"{device}-1proc", 1e-4),
 ]
+if sys.argv[5] != "none":
+    checks.append((f"{device} nccl ({sys.argv[5]}) vs 1 process", sys.argv[5], f"{device}-1proc", 1e-4))
 for what, a, b, tol in checks:
     for key in ("train_loss", "eval_loss"):
         d = max_rel(a, b, key)

@@ -20,6 +20,10 @@ pub struct CompareArgs {
     /// The PyTorch reference script [default: the checkout's scripts/reference.py].
     #[arg(long, value_name = "PATH")]
     pub reference: Option<PathBuf>,
+    /// Both sides with N processes: `train --nproc N` against `reference.py --nproc N`
+    /// (torch.distributed, Gloo), the same distributed arithmetic.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub nproc: usize,
 }
 
 /// The flags `compare` and `diff` share.
@@ -45,12 +49,17 @@ impl CompareArgs {
             reference: self.reference.clone().unwrap_or(defaults.reference),
             plot: defaults.plot,
         };
+        if self.nproc == 0 {
+            bail!("--nproc must be at least 1, got 0");
+        }
+        tch_harness::check_workload(self.nproc, config.threads.unwrap_or(1).max(1) as usize)?;
         let mut progress = run::for_stdout();
-        let outcome = compare::compare(
+        let outcome = compare::compare_job(
             &config,
             self.train.out.as_deref(),
             &python,
             self.check.tolerance,
+            self.nproc,
             progress.as_mut(),
         )
         .context("compare failed")?;

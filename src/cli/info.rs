@@ -22,6 +22,8 @@ impl InfoArgs {
         );
         println!("cudnn_available: {}", cuda && Cuda::cudnn_is_available());
         println!("threads: {}", tch::get_num_threads());
+        let nccl = tch_harness::distributed::has_nccl();
+        println!("c10d_backends: gloo{}", if nccl { ", nccl" } else { "" });
         Ok(ExitCode::SUCCESS)
     }
 }

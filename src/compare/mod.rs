@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 
 use crate::atomic::write_atomic;
 use crate::config::TrainConfig;
+use crate::distributed::{launch, LaunchPlan};
 use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::progress::Progress;
@@ -58,6 +59,20 @@ pub fn compare(
     out: Option<&Path>,
     python: &PythonEnv,
     tolerance: f64,
+    progress: &mut dyn Progress,
+) -> Result<CompareOutcome> {
+    compare_job(config, out, python, tolerance, 1, progress)
+}
+
+/// [`compare`] with `nproc` processes on each side: the harness's `train --nproc N` (this
+/// program, started again) against `reference.py --nproc N` (torch.distributed, Gloo), which
+/// runs the same distributed arithmetic.
+pub fn compare_job(
+    config: &TrainConfig,
+    out: Option<&Path>,
+    python: &PythonEnv,
+    tolerance: f64,
+    nproc: usize,
     progress: &mut dyn Progress,
 ) -> Result<CompareOutcome> {
     validate_tolerance(tolerance)?;
@@ -93,17 +108,40 @@ pub fn compare(
         python.reference.display(),
         shared.display()
     ));
-    python.run_reference(&shared, &reference_dir, &mut |line| {
+    python.run_reference(&shared, &reference_dir, nproc, &mut |line| {
         progress.message(&format!("reference | {line}"))
     })?;
-    start(
-        experiment,
-        config,
-        Some(&harness_dir),
-        &StopFlag::new(),
-        progress,
-        None,
-    )?;
+    if nproc > 1 {
+        let args = [
+            "train",
+            "--config",
+            &path_arg(&shared)?,
+            "--out",
+            &path_arg(&harness_dir)?,
+        ];
+        let plan = LaunchPlan {
+            nproc,
+            master_port: None,
+            args: args.iter().map(Into::into).collect(),
+        };
+        match launch(&plan, &StopFlag::new())? {
+            0 => {}
+            code => {
+                return Err(Error::Distributed(format!(
+                    "the harness's workers exited with status {code}"
+                )))
+            }
+        }
+    } else {
+        start(
+            experiment,
+            config,
+            Some(&harness_dir),
+            &StopFlag::new(),
+            progress,
+            None,
+        )?;
+    }
 
     let harness = read_metrics(&harness_dir.join(METRICS_FILE))?;
     let reference = read_metrics(&reference_dir.join(METRICS_FILE))?;
@@ -143,4 +181,11 @@ fn reference_torch_version(reference_dir: &Path) -> Value {
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
         .and_then(|v| v.get("torch_version").cloned())
         .unwrap_or(Value::Null)
+}
+
+/// A path as a command-line argument of a worker.
+fn path_arg(path: &Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::file(path, "not a UTF-8 path"))
 }

@@ -60,6 +60,7 @@ impl PythonEnv {
         &self,
         config_file: &Path,
         out: &Path,
+        nproc: usize,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let mut command = Command::new(&self.python);
@@ -69,6 +70,9 @@ impl PythonEnv {
             .arg(config_file)
             .arg("--out")
             .arg(out);
+        if nproc > 1 {
+            command.arg("--nproc").arg(nproc.to_string());
+        }
         run(command, "the PyTorch reference", on_line)
     }
 

@@ -40,7 +40,8 @@ pub struct GradSync {
     /// Whether every rank has agreed to stop (set at a window's end).
     stopping: bool,
     /// Tensors that are not trained but change (batch norm's running statistics): rank 0's for
-    /// everyone at each window's end, as DDP's `broadcast_buffers`.
+    /// everyone at each window's end, as DDP's `broadcast_buffers`, in the last bucket (integer
+    /// counts ride in float32, exact below 2^24).
     buffers: Vec<Tensor>,
 }
 
@@ -81,9 +82,6 @@ impl GradSync {
         mut local: WindowTally,
     ) -> Result<WindowTally> {
         local.stop = f64::from(u8::from(self.stop.requested()));
-        if !self.buffers.is_empty() {
-            self.group.broadcast(&self.buffers, 0)?;
-        }
         let mut total = local;
         let last = self.buckets.len() - 1;
         for (b, bucket) in self.buckets.iter().enumerate() {
@@ -95,6 +93,18 @@ impl GradSync {
             let device = grads[0].device();
             let mut flat: Vec<Tensor> = grads.iter().map(|g| g.flatten(0, -1)).collect();
             if b == last {
+                // Rank 0's buffers, the others' zeros: their sum is rank 0's (x + 0 is exact).
+                for buffer in &self.buffers {
+                    let values = buffer
+                        .f_flatten(0, -1)?
+                        .f_to_kind(kind)?
+                        .f_to_device(device)?;
+                    flat.push(if self.group.rank == 0 {
+                        values
+                    } else {
+                        values.f_zeros_like()?
+                    });
+                }
                 let tally = [local.trained, local.skipped, local.nonfinite, local.stop];
                 flat.push(Tensor::from_slice(&tally).to_kind(kind).to_device(device));
             }
@@ -110,6 +120,12 @@ impl GradSync {
                 offset += n;
             }
             if b == last {
+                for buffer in &self.buffers {
+                    let n = buffer.numel() as i64;
+                    let values = flat.f_narrow(0, offset, n)?.f_view_as(buffer)?;
+                    tch::no_grad(|| buffer.shallow_clone().f_copy_(&values))?;
+                    offset += n;
+                }
                 let tally =
                     Vec::<f64>::try_from(flat.f_narrow(0, offset, 4)?.f_to_kind(Kind::Double)?)?;
                 total = WindowTally {
