@@ -29,7 +29,7 @@ use crate::distributed::Shard;
 use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::run_state::PartialEpoch;
-use crate::tally::Tally;
+use crate::tally::{Reduce, Tally};
 
 /// What one finished epoch of training saw.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,7 +113,7 @@ pub fn train_epoch(
         step.end_batch(&batch)?; // a window's end: clipping, optimizer.step(), scheduler
         ctx.progress.batch(epoch.batches, &total_loss);
         if step.stop_requested(ctx.stop) {
-            return stopped(epoch, &total_loss); // data-parallel: agreed at the window's end
+            return stopped(epoch, &total_loss, ctx.processes); // data-parallel: agreed at the window's end
         }
     }
     total_loss.reduce(ctx.processes)?;
@@ -145,8 +145,15 @@ fn nonfinite(epoch: &PartialEpoch, loss: &Tensor) -> Result<EpochEnd> {
     })
 }
 
-/// The end of an epoch stopped after its current batch, with its loss so far (on the host).
-fn stopped(mut epoch: PartialEpoch, total_loss: &Tally) -> Result<EpochEnd> {
+/// The end of an epoch stopped after its current batch, with its loss so far (on the host),
+/// summed over the processes: the checkpoint holds the whole job's, whoever resumes it.
+fn stopped(
+    mut epoch: PartialEpoch,
+    total_loss: &Tally,
+    processes: &dyn Reduce,
+) -> Result<EpochEnd> {
     epoch.total_loss = total_loss.to_host()?;
+    epoch.total_loss.reduce(processes)?;
+    epoch.skipped_samples = processes.sum_u64(epoch.skipped_samples)?;
     Ok(EpochEnd::Stopped(epoch))
 }

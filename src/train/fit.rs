@@ -57,7 +57,12 @@ pub fn fit(
             rng.restore()?; // the generator as the stopped run left it, past this order's draw
         }
         let batches = epoch_plan(&train_counts, train_len, config, order.as_ref(), shard)?;
-        let start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
+        let mut start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
+        if shard.rank > 0 {
+            // A stopped epoch's tallies are the whole job's: rank 0 carries them on.
+            start.total_loss = crate::tally::Tally::new();
+            start.skipped_samples = 0;
+        }
         let size = config.batch_size.get();
         step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
         let plan = EpochPlan {

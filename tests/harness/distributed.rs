@@ -102,10 +102,11 @@ fn n_processes_give_one_process_epoch_losses_on_every_experiment_without_buffers
 
 #[test]
 fn digits_mlp_stays_within_float32_noise_also_when_accumulating_and_clipping() {
-    // Splitting a batch's GEMMs changes the last bits of each gradient (1e-8 relative in epoch
-    // 1); in epoch 2 one ReLU input that close to 0 changes sign, and from then on the runs
-    // differ by a few 1e-5 (one process with --threads 2 is bit-identical to --threads 1, so this
-    // is the split, not the machine). Both 2 and 3 processes land on the same values.
+    // Splitting a batch's GEMMs changes the last bits of each gradient (1e-8 relative for 37
+    // steps); at step 38 one gradient differs by 1.5e-5 (the size of one ReLU input that close
+    // to 0 changing sign), and from then on the runs differ by a few 1e-5 (one process with
+    // --threads 2 is bit-identical to --threads 1, so this is the split, not the machine). 2 and
+    // 3 processes land on the same values.
     assert_same_as_one_process("digits-mlp", &[], 1347, 1e-4);
     let flags = [
         "--accumulate",
@@ -171,32 +172,35 @@ fn torchrun_runs_the_same_job_as_nproc() {
     assert_eq!(config["backend"], "gloo");
 }
 
-#[test]
-fn a_killed_rank_ends_the_job_naming_it_and_the_run_resumes_with_another_nproc() {
-    let dir = tempdir();
-    let flags = [
-        "--experiment",
-        "breast-cancer",
-        "--epochs",
-        "120",
-        "--threads",
-        "1",
-        "--device",
-        "cpu",
-    ];
-    let whole = dir.path().join("whole");
+const LONG_RUN: [&str; 8] = [
+    "--experiment",
+    "breast-cancer",
+    "--epochs",
+    "120",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+];
+
+/// The uninterrupted one-process run of `LONG_RUN` in `dir/whole`; its metrics.
+fn whole_run(dir: &Path) -> Vec<serde_json::Value> {
+    let whole = dir.join("whole");
     let mut args = vec!["train"];
-    args.extend_from_slice(&flags);
+    args.extend_from_slice(&LONG_RUN);
     let whole_arg = path(&whole);
     args.extend_from_slice(&["--out", &whole_arg]);
     assert!(run_bin(&args).status.success());
+    read_jsonl(&whole.join("metrics.jsonl"))
+}
 
-    let run = dir.path().join("run");
+/// `LONG_RUN` with 2 processes into `run`, once it has written 3 epochs.
+fn job_under_way(run: &Path) -> std::process::Child {
     let job = bin()
         .arg("train")
-        .args(flags)
+        .args(LONG_RUN)
         .args(["--nproc", "2", "--out"])
-        .arg(&run)
+        .arg(run)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -207,6 +211,31 @@ fn a_killed_rank_ends_the_job_naming_it_and_the_run_resumes_with_another_nproc()
         assert!(Instant::now() < deadline, "the job wrote no epochs");
         std::thread::sleep(Duration::from_millis(20));
     }
+    job
+}
+
+/// Resumes `run` with `nproc` processes; checks it against the uninterrupted run.
+fn resume_matches(run: &Path, nproc: &str, whole: &[serde_json::Value]) {
+    let done = read_jsonl(&run.join("metrics.jsonl")).len();
+    assert!(
+        done < 120,
+        "the interruption came too late to test anything"
+    );
+    let resumed = run_bin(&["train", "--resume", &path(run), "--nproc", nproc]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let worst = worst_difference(&read_jsonl(&run.join("metrics.jsonl")), whole, 426);
+    eprintln!(
+        "stopped after {done} epochs, resumed with {nproc}: worst relative difference {worst:.1e}"
+    );
+    assert!(worst <= 1e-5, "{worst:e}");
+}
+
+#[test]
+fn a_killed_rank_ends_the_job_naming_it_and_the_run_resumes_with_another_nproc() {
+    let dir = tempdir();
+    let whole = whole_run(dir.path());
+    let run = dir.path().join("run");
+    let job = job_under_way(&run);
     let rank1 = worker(job.id(), 1).expect("rank 1 runs");
     // SAFETY: kill(2) on a process of this test's job.
     unsafe { kill(rank1 as i32, 9) };
@@ -214,19 +243,21 @@ fn a_killed_rank_ends_the_job_naming_it_and_the_run_resumes_with_another_nproc()
     let out = job.wait_with_output().expect("the job ends");
     assert!(started.elapsed() < Duration::from_secs(30), "the job hung");
     assert_clean_error(&out, "rank 1 of 2 was killed by signal 9 (SIGKILL)");
-    let done = read_jsonl(&metrics).len();
-    assert!(done < 120, "the kill came too late to test anything");
-
     // The order of an epoch is global: the checkpoint means the same batches for 3 processes.
-    let resumed = run_bin(&["train", "--resume", &path(&run), "--nproc", "3"]);
-    assert!(resumed.status.success(), "{}", text(&resumed));
-    let (a, b) = (
-        read_jsonl(&metrics),
-        read_jsonl(&whole.join("metrics.jsonl")),
-    );
-    let worst = worst_difference(&a, &b, 426);
-    eprintln!("killed after {done} epochs, resumed with 3: worst relative difference {worst:.1e}");
-    assert!(worst <= 1e-5, "{worst:e}");
+    resume_matches(&run, "3", &whole);
+}
+
+#[test]
+fn ctrl_c_stops_every_rank_at_the_same_step_and_the_run_resumes_in_one_process() {
+    let dir = tempdir();
+    let whole = whole_run(dir.path());
+    let run = dir.path().join("run");
+    let job = job_under_way(&run);
+    // SAFETY: kill(2) on this test's child, the launcher, which forwards it to every rank.
+    unsafe { kill(job.id() as i32, 2) };
+    let out = job.wait_with_output().expect("the job ends");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    resume_matches(&run, "1", &whole);
 }
 
 #[test]
