@@ -28,6 +28,9 @@ for cross-entropy/nll its targets that are not ignore_index, weighted by their c
 summed per sample once (`Criterion.sample_counts`) and per batch left to right in float64, so the
 epoch loss is the one-shot mean over the dataset. With `accumulate` N the optimizer steps every N
 batches, each batch's loss scaled by its count over its window's before backward.
+
+With `--nproc N` (config key `nproc`) N processes on 127.0.0.1 compute the same, sharding every
+global batch (scripts/distributed.py); this process is rank 0 and alone writes the run directory.
 """
 import argparse
 import fnmatch
@@ -45,6 +48,8 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 # Its siblings (experiments.py, trace.py), also when it is run through runpy from elsewhere.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import distributed
+from distributed import total
 from experiments import EXPERIMENTS, Net, load_data, make_net  # noqa: F401 (Net: for tests)
 from trace import Tracer
 
@@ -110,15 +115,6 @@ def load_init(model, path, with_buffers):
 
 
 CLASS_LOSSES = ("cross-entropy", "nll")
-
-
-def total(values):
-    """Σ values left to right in float64, as the harness sums counts (Python 3.12's sum() of
-    floats compensates)."""
-    s = 0.0
-    for v in values:
-        s += v
-    return s
 
 
 class Criterion:
@@ -369,7 +365,7 @@ CONFIG_KEYS = {"experiment", "epochs", "batch_size", "optimizer", "seed", "devic
                "shuffle", "init", "model", "data", "loss", "param_groups", "scheduler",
                "scheduler_interval", "clip_grad_norm", "clip_norm_type", "clip_grad_value",
                "accumulate", "ignore_index", "class_weights", "pos_weight", "label_smoothing",
-               "checkpoint_every", "on_nonfinite", "loss_sync", "trace"}
+               "checkpoint_every", "on_nonfinite", "loss_sync", "trace", "nproc"}
 
 
 def config_from_flags(args):
@@ -467,9 +463,15 @@ def main():
                         help="cross-entropy label_smoothing= (default: none)")
     parser.add_argument("--trace", action="store_true",
                         help="write trace.jsonl (scripts/trace.py) for `tch-harness diff` (default: off)")
+    parser.add_argument("--nproc", type=int, default=None,
+                        help="processes on 127.0.0.1 (gloo), each a shard of every batch; also "
+                             "with --config, over its `nproc` (default: the config's, else 1)")
     args = parser.parse_args()
+    if args.nproc is not None and args.nproc < 1:
+        parser.error(f"--nproc {args.nproc}: needs at least 1 process")
     if args.config is not None:
-        given = [a for a in vars(args) if a not in ("config", "out") and getattr(args, a) != parser.get_default(a)]
+        given = [a for a in vars(args) if a not in ("config", "out", "nproc")
+                 and getattr(args, a) != parser.get_default(a)]
         if given:
             parser.error(f"--config takes every setting from the file; remove --{', --'.join(given)}")
         cfg = read_config(args.config)
@@ -479,13 +481,20 @@ def main():
         if args.model is not None and args.experiment is not None:
             parser.error("--model cannot be used with --experiment")
         cfg = config_from_flags(args)
-    train_from(cfg, args.out)
+    if args.nproc is not None:
+        cfg["nproc"] = args.nproc  # only when given: config.json stays as the harness wrote it
+    if cfg.get("nproc", 1) > 1:
+        distributed.run(cfg, args.out, train_from, os.path.abspath(__file__))
+    else:
+        train_from(cfg, args.out)
 
 
-def train_from(cfg, out):
-    """Trains the configuration `cfg` (the harness's `config`) into the run directory `out`."""
-    if cfg["threads"] is not None:
-        torch.set_num_threads(cfg["threads"])
+def train_from(cfg, out, group=None):
+    """Trains the configuration `cfg` (the harness's `config`) into the run directory `out`, as
+    one rank of `group` (distributed.Group) or alone (None)."""
+    lead = group is None or group.rank == 0  # writes the run directory and prints
+    if cfg["threads"] is not None or group is not None:
+        torch.set_num_threads(cfg["threads"] or 1)  # a rank runs one thread unless told
     device = resolve_device(cfg["device"])
     experiment, model_file = cfg["experiment"], cfg["model"]
     loss_name = cfg["loss"] or EXPERIMENTS[experiment]["loss"]
@@ -504,6 +513,8 @@ def train_from(cfg, out):
     if cfg["init"]:
         load_init(model, cfg["init"], model_file is None)
     model = model.to(device)
+    if group is not None:
+        group.broadcast(list(model.parameters()) + list(model.buffers()))  # as DDP starts
     # Each sample's count rides along (on the CPU) with its inputs and targets.
     train_set = TensorDataset(x_train.to(device), y_train.to(device), criterion.sample_counts(y_train))
     eval_set = None if x_eval is None else \
@@ -518,8 +529,9 @@ def train_from(cfg, out):
     seams = Seams(cfg, model, optimizer)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
+    if lead:
+        os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json") if lead else os.devnull, "w") as f:
         json.dump({"config": cfg, "device": str(device), "threads": torch.get_num_threads(),
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
@@ -527,18 +539,28 @@ def train_from(cfg, out):
     tracer = Tracer(os.path.join(out, "trace.jsonl"), buffers=model_file is None) if cfg.get("trace") else None
     if tracer is not None:
         tracer.start(model)
-    with open(os.path.join(out, "metrics.jsonl"), "w") as metrics:
+    with open(os.path.join(out, "metrics.jsonl") if lead else os.devnull, "w") as metrics:
         run_started = time.perf_counter()
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
             if sampler is not None:
                 sampler.epoch = epoch
             trace = None if tracer is None else (tracer, epoch, sampler)
-            train_loss, samples, batches, train_count = train(model, device, train_loader, seams,
-                                                              criterion, trace)
+            if group is None:
+                train_loss, samples, batches, train_count = train(model, device, train_loader, seams,
+                                                                  criterion, trace)
+            else:
+                train_loss, samples, batches, train_count = distributed.train(
+                    model, train_loader, seams, criterion, group, epoch)
+                group.check_same(list(model.parameters()), epoch)
+                # Rank 0's buffers (batch-norm statistics, each rank's own so far) for all, as
+                # DDP's broadcast_buffers: every rank evaluates the model rank 0 saves.
+                group.broadcast(list(model.buffers()))
             train_seconds = time.perf_counter() - started
-            eval_loss, eval_accuracy, eval_count = (None, None, None) if eval_loader is None else \
-                test(model, device, eval_loader, criterion)
+            eval_loss, eval_accuracy, eval_count = None, None, None
+            if eval_loader is not None:
+                eval_loss, eval_accuracy, eval_count = test(model, device, eval_loader, criterion) \
+                    if group is None else distributed.test(model, eval_loader, criterion, group)
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
@@ -555,12 +577,15 @@ def train_from(cfg, out):
                 record["grad_norm_max"] = grad_norm_max
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-            print(f"epoch {epoch:>3}/{epochs}  train_loss {train_loss:.6f}"
-                  + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
-                  + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
-                  + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
+            if lead:
+                print(f"epoch {epoch:>3}/{epochs}  train_loss {train_loss:.6f}"
+                      + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
+                      + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
+                      + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
     if tracer is not None:
         tracer.close()
+    if not lead:
+        return
     # The state_dict, as the harness saves it; a TorchScript model also as model.pt, in eval mode.
     save_file({k: v.detach().cpu().contiguous() for k, v in model_state(model, model_file is None).items()},
               os.path.join(out, "model.safetensors"))

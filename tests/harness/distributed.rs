@@ -359,3 +359,41 @@ fn free_port() -> u16 {
 extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
 }
+
+#[test]
+fn compare_nproc_diffs_like_with_like_against_torch_distributed() {
+    // reference.py --nproc N runs the same shards, loss scales and one all-reduce per step
+    // with torch.distributed (Gloo): the same bits, where one process differs by 1e-5.
+    for (flags, nproc) in [
+        (vec!["--experiment", "digits-mlp", "--epochs", "5"], "2"),
+        (
+            vec!["--config", "configs/cmudict-gru.toml", "--epochs", "2"],
+            "3",
+        ),
+    ] {
+        let dir = tempdir();
+        let out_dir = path(&dir.path().join("cmp"));
+        let mut args = vec![
+            "compare",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--nproc",
+            nproc,
+        ];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&["--out", &out_dir]);
+        let out = run_bin(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("cmp/compare.json")).unwrap(),
+        )
+        .unwrap();
+        eprintln!(
+            "compare --nproc {nproc} {flags:?}: max relative difference {}",
+            report["max_rel_diff"]
+        );
+        assert_eq!(report["max_rel_diff"].as_f64(), Some(0.0), "{report}");
+    }
+}

@@ -1,0 +1,232 @@
+"""reference.py's data-parallel side (`--nproc N`): N processes on 127.0.0.1 (torch.distributed,
+gloo) computing what one process computes, the arithmetic `tch-harness train --nproc N` runs.
+
+- Every rank builds the model and data alike, then takes rank 0's parameters and buffers
+  (broadcast, as DDP starts).
+- Every rank walks the same global epoch order in the same global batches; rank r of N takes
+  positions [r*m//N, (r+1)*m//N) of a batch of m samples (it may hold none of the short last one).
+- A rank's loss is its shard's mean; it backpropagates that mean times c_r / window count (c_r: its
+  shard's count), so the SUM of the ranks' gradients is the gradient of the global window's mean.
+  At a window's end (every batch, or every `accumulate` batches) the gradients are summed in one
+  flat all-reduce, then clipped and stepped as in one process: every rank steps alike.
+- Epoch tallies are (sum, count, samples) summed across ranks in float64: the epoch loss is the
+  one-process Σ(batch mean × count) / Σ count, every sample counted once.
+
+reference.py's own process is rank 0 (it alone writes the run directory); it starts ranks 1..N-1
+as `python reference.py --config TMP` with RANK_ENV set, and fails naming the rank that failed.
+"""
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+RANK_ENV = "TCH_REFERENCE_RANK"  # "rank,world,port" in a worker rank started by rank 0
+TIMEOUT = timedelta(seconds=60)  # a dead rank ends the job within this, never a hang
+
+
+def total(values):
+    """Σ values left to right in float64, as the harness sums counts (Python 3.12's sum() of
+    floats compensates)."""
+    s = 0.0
+    for v in values:
+        s += v
+    return s
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_workers(script, cfg, world, port):
+    """Ranks 1..world-1: this script again on a copy of the configuration, stdout silenced (rank 0
+    speaks for the job), stderr kept for their errors."""
+    fd, path = tempfile.mkstemp(prefix="reference-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(cfg, f)
+    workers = []
+    for rank in range(1, world):
+        env = dict(os.environ, **{RANK_ENV: f"{rank},{world},{port}"})
+        workers.append(subprocess.Popen([sys.executable, script, "--config", path], env=env,
+                                        stdout=subprocess.DEVNULL))
+    return workers, path
+
+
+def failed_ranks(workers, wait_s):
+    """(rank, exit code) of the workers that failed, after waiting up to wait_s for them to end."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(w.poll() is None for w in workers):
+        time.sleep(0.05)
+    return [(r + 1, w.returncode) for r, w in enumerate(workers)
+            if w.returncode is not None and w.returncode != 0]
+
+
+def failure(failed):
+    """One line naming the failed ranks: `rank 2 killed by signal 9, rank 1 failed (exit 1)`."""
+    failed = sorted(failed, key=lambda rc: rc[1] >= 0)  # a killed rank first: the others followed it
+    return "error: " + ", ".join(f"rank {r} killed by signal {-c}" if c < 0 else f"rank {r} failed (exit {c})"
+                                 for r, c in failed)
+
+
+def run(cfg, out, train_from, script):
+    """Runs train_from(cfg, out, group) as one rank of cfg["nproc"]: rank 0 when started by hand
+    (it starts the others), else the rank RANK_ENV names."""
+    world = cfg["nproc"]
+    if cfg.get("trace"):
+        raise SystemExit("error: --trace records one process's steps; it cannot be used with --nproc > 1")
+    joined = os.environ.pop(RANK_ENV, None)
+    if "lo" in {name for _, name in socket.if_nameindex()}:
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo would pick the hostname's address
+    if joined is not None:
+        rank, world, port = map(int, joined.split(","))
+        workers, path = [], None
+    else:
+        rank, port = 0, free_port()
+        workers, path = start_workers(script, cfg, world, port)
+    try:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                world_size=world, timeout=TIMEOUT)
+        train_from(cfg, out, Group(rank, world))
+        dist.destroy_process_group()
+    except BaseException as e:
+        # A worker's failure reaches rank 0 as a gloo error: name the rank instead.
+        own = isinstance(e, (SystemExit, KeyboardInterrupt))  # rank 0's own error: don't wait
+        failed = failed_ranks(workers, 5.0) if workers and not own else []
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+        if failed:
+            raise SystemExit(failure(failed)) from e
+        raise
+    finally:
+        if path is not None:
+            os.unlink(path)
+    failed = failed_ranks(workers, TIMEOUT.total_seconds())
+    if failed or any(w.returncode is None for w in workers):
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+        raise SystemExit(failure(failed) if failed else "error: a rank did not finish")
+
+
+class Group:
+    """This process's rank in the job, and the collectives reference.py calls."""
+
+    def __init__(self, rank, world):
+        self.rank, self.world = rank, world
+
+    def shard(self, m):
+        """This rank's positions [lo, hi) of a batch of m samples."""
+        return self.rank * m // self.world, (self.rank + 1) * m // self.world
+
+    def broadcast(self, tensors):
+        """rank 0's values into every rank's tensors (a no-op numerically: all built alike)."""
+        with torch.no_grad():
+            for t in tensors:
+                dist.broadcast(t.data, 0)
+
+    def sum(self, values):
+        """values summed across ranks, in float64."""
+        t = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def reduce_grads(self, params):
+        """Each parameter's .grad summed across ranks: one flat all-reduce per dtype/device (one
+        in practice), zeros standing in for a rank's missing grads. A 1/0 flag per parameter
+        rides along, so a parameter no rank has a grad for keeps None, as in one process (the
+        optimizer skips it: no weight decay, no momentum)."""
+        buckets = {}
+        for p in params:
+            buckets.setdefault((p.dtype, p.device), []).append(p)
+        for ps in buckets.values():
+            flags = torch.tensor([p.grad is not None for p in ps], dtype=ps[0].dtype, device=ps[0].device)
+            flat = torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel())
+                              for p in ps] + [flags])
+            dist.all_reduce(flat)
+            at = 0
+            for p, had in zip(ps, flat[-len(ps):].tolist()):
+                p.grad = flat[at:at + p.numel()].view_as(p) if had else None
+                at += p.numel()
+
+    def check_same(self, params, epoch):
+        """Fails unless every rank holds the same parameters: two float64 checksums (plain and
+        position-weighted), their MAX and MIN across ranks in one all-reduce."""
+        flat = torch.cat([p.detach().reshape(-1).double().cpu() for p in params])
+        sums = torch.stack([flat.sum(), (flat * torch.arange(1, flat.numel() + 1,
+                                                              dtype=torch.float64)).sum()])
+        both = torch.cat([sums, -sums])
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+        if not torch.equal(both[:2], -both[2:]):
+            raise SystemExit(f"error: rank {self.rank}: parameters differ across ranks after epoch "
+                             f"{epoch} (checksums max {both[:2].tolist()}, min {(-both[2:]).tolist()})")
+
+
+def train(model, loader, seams, criterion, group, epoch):
+    """One epoch, this rank's share of it; returns reference.train's tuple for the whole job."""
+    model.train()
+    loss_sum, count, samples = 0.0, 0.0, 0
+    batches = [(inputs, targets, counts, total(counts.tolist())) for inputs, targets, counts in loader]
+    params = list(model.parameters())
+    for start in range(0, len(batches), seams.accumulate):
+        window = batches[start:start + seams.accumulate]  # the last one may be shorter
+        window_count = total(batch_count for *_, batch_count in window)
+        seams.optimizer.zero_grad()
+        for at, (inputs, targets, counts, _) in enumerate(window):
+            lo, hi = group.shard(len(inputs))
+            samples += hi - lo
+            local = total(counts[lo:hi].tolist())
+            if local == 0:
+                continue  # no samples here (or all ignored); the rank still joins the all-reduce
+            loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # the shard's mean
+            value = loss.item()
+            if not math.isfinite(value):
+                raise SystemExit(f"error: rank {group.rank}: non-finite loss {value} in epoch {epoch}, "
+                                 f"batch {start + at + 1}")
+            (loss * (local / window_count)).backward()  # its share of the window's mean
+            loss_sum += value * local
+            count += local
+        # Decided on the global counts, so every rank reduces and steps alike.
+        if any(batch_count != 0 for *_, batch_count in window):
+            group.reduce_grads(params)
+            seams.step()  # clipping, optimizer.step(), a per-batch scheduler: on the summed grads
+    loss_sum, count, samples = group.sum([loss_sum, count, samples])
+    if samples != len(loader.dataset):
+        raise SystemExit(f"error: rank {group.rank}: the ranks trained {samples:.0f} samples "
+                         f"of {len(loader.dataset)}")
+    return loss_sum / count, int(samples), len(batches), count
+
+
+def test(model, loader, criterion, group):
+    """reference.test over this rank's shard of every eval batch, tallies summed across ranks."""
+    model.eval()
+    loss_sum, count, correct, counted, samples = 0.0, 0.0, 0, 0, 0
+    with torch.no_grad():
+        for inputs, targets, counts in loader:
+            lo, hi = group.shard(len(inputs))
+            samples += hi - lo
+            if hi == lo:
+                continue
+            local = total(counts[lo:hi].tolist())
+            outputs = model(inputs[lo:hi])
+            if local > 0:
+                loss_sum += criterion(outputs, targets[lo:hi]).item() * local
+                count += local
+            right = criterion.correct(outputs, targets[lo:hi])
+            if right is not None:
+                correct, counted = correct + right[0], counted + right[1]
+    loss_sum, count, correct, counted, samples = group.sum([loss_sum, count, correct, counted, samples])
+    if samples != len(loader.dataset):
+        raise SystemExit(f"error: rank {group.rank}: the ranks evaluated {samples:.0f} samples "
+                         f"of {len(loader.dataset)}")
+    accuracy = correct / counted if counted else None
+    return loss_sum / count, accuracy, count
