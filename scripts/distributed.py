@@ -96,6 +96,7 @@ def run(cfg, out, train_from, script):
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                 world_size=world, timeout=TIMEOUT)
         train_from(cfg, out, Group(rank, world))
+        dist.barrier()  # no rank tears its connections down while rank 0 still writes
         dist.destroy_process_group()
     except BaseException as e:
         # A worker's failure reaches rank 0 as a gloo error: name the rank instead.
