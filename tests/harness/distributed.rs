@@ -262,31 +262,9 @@ fn ctrl_c_stops_every_rank_at_the_same_step_and_the_run_resumes_in_one_process()
 
 #[test]
 fn a_nonfinite_loss_on_one_rank_stops_every_rank_at_the_same_step() {
+    // Batches of 1 over 2 ranks: rank 1 holds every sample, some overflow; rank 0 holds none.
     let dir = tempdir();
-    let init = dir.path().join("init.safetensors");
-    crate::common::run_python(
-        "import sys, torch\nfrom safetensors.torch import save_file\nsave_file({'fc1.weight': torch.full((1, 8), 3e18), 'fc1.bias': torch.zeros(1)}, sys.argv[1])",
-        &[&path(&init)],
-    );
-    let out = run_bin(&[
-        "train",
-        "--experiment",
-        "linear-regression",
-        "--batch-size",
-        "1",
-        "--lr",
-        "0",
-        "--epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--init",
-        &path(&init),
-        "--nproc",
-        "2",
-        "--out",
-        &path(&dir.path().join("run")),
-    ]);
+    let (out, _) = crate::nonfinite::overflow_run(dir.path(), &["--nproc", "2"]);
     assert_clean_error(&out, "NaN or infinite");
 }
 

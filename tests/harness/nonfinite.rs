@@ -29,7 +29,7 @@ print(len(per_sample) - len(finite), total / len(finite))
 
 /// Trains linear-regression one epoch at batch size 1 from the overflowing weights, with `extra`
 /// flags; returns the process output and the run directory.
-fn overflow_run(
+pub(crate) fn overflow_run(
     dir: &std::path::Path,
     extra: &[&str],
 ) -> (std::process::Output, std::path::PathBuf) {
