@@ -151,11 +151,14 @@ class Group:
             buckets.setdefault((p.dtype, p.device), []).append(p)
         for ps in buckets.values():
             flags = torch.tensor([p.grad is not None for p in ps], dtype=ps[0].dtype, device=ps[0].device)
+            # Four more slots, where the harness's window tally rides (trained, skipped, non-finite,
+            # stop): the same length keeps Gloo's ring chunks, hence each element's sum order, the
+            # harness's — the same bits.
             flat = torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel())
-                              for p in ps] + [flags])
+                              for p in ps] + [flags, ps[0].new_zeros(4)])
             dist.all_reduce(flat)
             at = 0
-            for p, had in zip(ps, flat[-len(ps):].tolist()):
+            for p, had in zip(ps, flat[-len(ps) - 4:-4].tolist()):
                 p.grad = flat[at:at + p.numel()].view_as(p) if had else None
                 at += p.numel()
 

@@ -53,7 +53,6 @@ impl GradSync {
         stop: StopFlag,
         stop_on_nonfinite: bool,
     ) -> Result<Self> {
-        define_grads(params)?;
         Ok(GradSync {
             buckets: buckets(params),
             group,
@@ -85,13 +84,24 @@ impl GradSync {
         let mut total = local;
         let last = self.buckets.len() - 1;
         for (b, bucket) in self.buckets.iter().enumerate() {
-            let grads: Vec<Tensor> = params[bucket.clone()]
+            let params = &params[bucket.clone()];
+            let grads: Vec<Tensor> = params.iter().map(|(_, p)| p.grad()).collect();
+            let (kind, device) = (params[0].1.kind(), params[0].1.device());
+            // A rank without a parameter's gradient (no rows in the window, or the parameter
+            // unused) sends zeros and says so: a gradient no rank has stays None, as in one
+            // process, where the optimizer then skips the parameter.
+            let mut flat = Vec::with_capacity(params.len() + self.buffers.len() + 2);
+            for ((_, p), g) in params.iter().zip(&grads) {
+                flat.push(match g.defined() {
+                    true => g.f_flatten(0, -1)?,
+                    false => Tensor::f_zeros([p.numel() as i64], (kind, device))?,
+                });
+            }
+            let defined: Vec<f64> = grads
                 .iter()
-                .map(|(_, p)| p.grad())
+                .map(|g| f64::from(u8::from(g.defined())))
                 .collect();
-            let kind = grads[0].kind();
-            let device = grads[0].device();
-            let mut flat: Vec<Tensor> = grads.iter().map(|g| g.flatten(0, -1)).collect();
+            flat.push(Tensor::from_slice(&defined).to_kind(kind).to_device(device));
             if b == last {
                 // Rank 0's buffers, the others' zeros: their sum is rank 0's (x + 0 is exact).
                 for buffer in &self.buffers {
@@ -110,15 +120,25 @@ impl GradSync {
             }
             let flat = Tensor::f_cat(&flat, 0)?;
             self.group.all_reduce(&flat, ReduceOp::Sum)?;
+            let total_params: i64 = params.iter().map(|(_, p)| p.numel() as i64).sum();
+            let anyone = Vec::<f64>::try_from(
+                flat.f_narrow(0, total_params, params.len() as i64)?
+                    .f_to_kind(Kind::Double)?,
+            )?;
             let mut offset = 0;
-            for grad in &grads {
-                let n = grad.numel() as i64;
-                tch::no_grad(|| {
-                    grad.shallow_clone()
-                        .f_copy_(&flat.f_narrow(0, offset, n)?.f_view_as(grad)?)
-                })?;
+            for (((_, p), grad), anyone) in params.iter().zip(&grads).zip(anyone) {
+                let n = p.numel() as i64;
+                if anyone > 0.0 {
+                    let grad = match grad.defined() {
+                        true => grad.shallow_clone(),
+                        false => zero_grad_of(p)?,
+                    };
+                    let summed = flat.f_narrow(0, offset, n)?.f_view_as(&grad)?;
+                    tch::no_grad(|| grad.shallow_clone().f_copy_(&summed))?;
+                }
                 offset += n;
             }
+            offset += params.len() as i64;
             if b == last {
                 for buffer in &self.buffers {
                     let n = buffer.numel() as i64;
@@ -149,22 +169,10 @@ impl GradSync {
     }
 }
 
-/// Gradients for every parameter (zeros), so that a rank whose shard of a window was empty
-/// still sends its part of every bucket.
-fn define_grads(params: &[(String, Tensor)]) -> Result<()> {
-    if params.iter().all(|(_, p)| p.grad().defined()) {
-        return Ok(());
-    }
-    let mut zero = Tensor::f_zeros([], (Kind::Float, params[0].1.device()))?;
-    for (_, p) in params {
-        zero = zero.f_add(
-            &p.f_sum(p.kind())?
-                .f_to_kind(Kind::Float)?
-                .f_mul_scalar(0.0)?,
-        )?;
-    }
-    zero.f_backward()?;
-    Ok(())
+/// A zero gradient for `p`, which had none (a backward pass through `p * 0` creates it).
+fn zero_grad_of(p: &Tensor) -> Result<Tensor> {
+    p.f_mul_scalar(0.0)?.f_sum(p.kind())?.f_backward()?;
+    Ok(p.grad())
 }
 
 /// Consecutive parameters of one dtype and device, up to `BUCKET_BYTES` each.
