@@ -48,12 +48,14 @@ pub struct OptimizerArgs {
 impl OptimizerArgs {
     /// `--optimizer` with its flags: a name (`adam`) takes `--lr` and the optimizer flags that
     /// name one of its keywords; PyTorch's spelling (`Adam(lr=1e-3, betas=(0.9, 0.98))`) takes
-    /// its keywords only, PyTorch's defaults for the rest.
-    pub fn to_config(&self) -> anyhow::Result<OptimizerConfig> {
-        let flags = self.keyword_flags();
+    /// its keywords only, PyTorch's defaults for the rest. `explicit` are the clap ids the
+    /// command line gave: a keyword flag left at its default never replaces the optimizer's own
+    /// default (`--eps`'s 1e-8 is Adam's, not Adadelta's 1e-6 or Adagrad's 1e-10).
+    pub fn to_config(&self, explicit: &[String]) -> anyhow::Result<OptimizerConfig> {
+        let flags = self.keyword_flags(explicit);
         self.check_finite()?;
         if self.optimizer.contains('(') || self.optimizer.parse::<OptimizerKind>().is_err() {
-            if let Some((flag, key, ..)) = flags.iter().find(|f| !f.3) {
+            if let Some((flag, key, ..)) = flags.iter().find(|f| f.3) {
                 anyhow::bail!(
                     "{flag} cannot be combined with --optimizer {}: write {key}=… in it",
                     self.optimizer
@@ -66,11 +68,13 @@ impl OptimizerArgs {
             Value::Object(fields) => fields,
             _ => unreachable!("a configuration serialises to an object"),
         };
-        for (flag, key, value, default) in flags {
+        for (flag, key, value, given) in flags {
+            // `--lr` always applies: its default (0.05) is the harness's, documented as such.
+            let given = given || key == "lr";
             match fields.get_mut(key) {
-                Some(slot) if !value.is_null() => *slot = value,
+                Some(slot) if given && !value.is_null() => *slot = value,
                 Some(_) => {}
-                None if default => {}
+                None if !given => {}
                 None => anyhow::bail!("{flag} does not apply to --optimizer {kind}"),
             }
         }
@@ -88,11 +92,11 @@ impl OptimizerArgs {
         };
         *fields = full;
         let given = |id: &str| explicit.iter().any(|e| e == id);
-        for (flag, key, mut value, _) in self.keyword_flags() {
-            let ids: Vec<String> = flag.split('/').map(|f| f[2..].replace('-', "_")).collect();
-            if !ids.iter().any(|id| given(id)) {
+        for (flag, key, mut value, flag_given) in self.keyword_flags(explicit) {
+            if !flag_given {
                 continue;
             }
+            let ids = flag_ids(flag);
             let Some(slot) = fields.get_mut(key) else {
                 anyhow::bail!(
                     "{flag} does not apply to the optimizer {} of --config",
@@ -129,42 +133,27 @@ impl OptimizerArgs {
         }
     }
 
-    /// (flag, keyword, value as JSON, whether it is the flag's default) for each keyword flag.
-    fn keyword_flags(&self) -> [(&'static str, &'static str, Value, bool); 8] {
-        [
-            (
-                "--momentum",
-                "momentum",
-                json!(self.momentum),
-                self.momentum == 0.0,
-            ),
-            (
-                "--dampening",
-                "dampening",
-                json!(self.dampening),
-                self.dampening == 0.0,
-            ),
-            (
-                "--nesterov",
-                "nesterov",
-                json!(self.nesterov),
-                !self.nesterov,
-            ),
-            (
-                "--weight-decay",
-                "weight_decay",
-                json!(self.weight_decay),
-                self.weight_decay.is_none(),
-            ),
-            (
-                "--beta1/--beta2",
-                "betas",
-                json!([self.beta1, self.beta2]),
-                (self.beta1, self.beta2) == (0.9, 0.999),
-            ),
-            ("--eps", "eps", json!(self.eps), self.eps == 1e-8),
-            ("--amsgrad", "amsgrad", json!(self.amsgrad), !self.amsgrad),
-            ("--lr", "lr", json!(self.lr), self.lr == 0.05),
-        ]
+    /// (flag, keyword, value as JSON, whether the command line gave the flag) for each keyword
+    /// flag.
+    fn keyword_flags(&self, explicit: &[String]) -> [(&'static str, &'static str, Value, bool); 8] {
+        let flags = [
+            ("--momentum", "momentum", json!(self.momentum)),
+            ("--dampening", "dampening", json!(self.dampening)),
+            ("--nesterov", "nesterov", json!(self.nesterov)),
+            ("--weight-decay", "weight_decay", json!(self.weight_decay)),
+            ("--beta1/--beta2", "betas", json!([self.beta1, self.beta2])),
+            ("--eps", "eps", json!(self.eps)),
+            ("--amsgrad", "amsgrad", json!(self.amsgrad)),
+            ("--lr", "lr", json!(self.lr)),
+        ];
+        flags.map(|(flag, key, value)| {
+            let given = flag_ids(flag).iter().any(|id| explicit.contains(id));
+            (flag, key, value, given)
+        })
     }
+}
+
+/// The clap ids of a keyword flag (`--beta1/--beta2`: both).
+fn flag_ids(flag: &str) -> Vec<String> {
+    flag.split('/').map(|f| f[2..].replace('-', "_")).collect()
 }

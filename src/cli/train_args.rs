@@ -224,12 +224,12 @@ impl TrainArgs {
     /// The library's configuration: these flags, over `--config FILE` when given (`matches`
     /// tell which flags the command line gave).
     pub fn resolve(&self, matches: &ArgMatches) -> anyhow::Result<TrainConfig> {
-        let Some(file) = &self.config else {
-            return self.to_config();
-        };
         let explicit = explicit_flags(matches);
+        let Some(file) = &self.config else {
+            return self.to_config(&explicit);
+        };
         let optimizer = if explicit.iter().any(|id| id == "optimizer") {
-            self.optimizer.to_config()?
+            self.optimizer.to_config(&explicit)?
         } else {
             OptimizerConfig::new(OptimizerKind::Sgd, self.optimizer.lr)
         };
@@ -241,9 +241,9 @@ impl TrainArgs {
         merge(file, &flags, &self.optimizer, &self.param_group, &explicit)
     }
 
-    /// The library's configuration for these flags alone.
-    pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
-        let config = self.settings(self.optimizer.to_config()?)?;
+    /// The library's configuration for these flags alone (`explicit`: the clap ids given).
+    fn to_config(&self, explicit: &[String]) -> anyhow::Result<TrainConfig> {
+        let config = self.settings(self.optimizer.to_config(explicit)?)?;
         config.validate()?;
         Ok(config)
     }

@@ -20,6 +20,7 @@ mod layer_parity;
 mod loss_counts;
 mod loss_sync;
 mod nonfinite;
+mod optim_defaults;
 mod optim_more_cases;
 mod optim_parity;
 mod optim_parity_more;
