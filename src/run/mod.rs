@@ -114,9 +114,16 @@ pub fn train_experiment(
     config.validate()?;
     runtime::init_threads(config.threads)?;
     let mut experiment = experiment;
+    // The port built its tensors on a device already: `config.device` must name that one.
+    let device = experiment.device();
+    if config.device != DeviceSpec::Auto && config.device.resolve()? != device {
+        return Err(Error::Device(format!(
+            "config.device is {} but the experiment was built on {device:?}: build it there",
+            config.device
+        )));
+    }
     check_trainable(&mut experiment, config)?;
     // A port's own loss is known only now: its options are checked against it here.
-    let device = experiment.device();
     Criterion::new(
         experiment.loss,
         &config.loss_options,

@@ -215,3 +215,27 @@ fn dropout_resumes_bit_identical_at_an_epoch_boundary_without_shuffle() {
 fn dropout_resumes_bit_identical_at_an_epoch_boundary_with_shuffle() {
     assert_resume_is_bit_identical(true, StopAt::EvalOf(2));
 }
+
+/// The public entry point honours `config.device`: a port built on the CPU with a configuration
+/// that names CUDA is refused (on a machine without CUDA, for that; with one, for the mismatch),
+/// never trained silently on the CPU.
+#[test]
+fn train_experiment_refuses_a_device_other_than_the_experiments() {
+    let _rng = global_rng();
+    let dir = tempdir();
+    let mut config = config(false);
+    config.device = DeviceSpec::Cuda(0);
+    let out = dir.path().join("run");
+    let result = train_experiment(
+        experiment(None).unwrap(),
+        &config,
+        Some(&out),
+        &StopFlag::new(),
+        &mut Silent,
+    );
+    let Err(error) = result else {
+        panic!("trained on the CPU although config.device is cuda:0")
+    };
+    assert!(error.to_string().contains("cuda"), "{error}");
+    assert!(!out.exists(), "a run directory was written");
+}
