@@ -3,8 +3,9 @@
 //! and a run directory trains in one process at a time.
 use std::time::{Duration, Instant};
 
-use crate::common::tempdir;
+use crate::common::{assert_clean_error, run_bin, tempdir};
 use crate::distributed::{job_under_way, worker};
+use crate::own_fixture::{fixture, path};
 
 fn alive(pid: u32) -> bool {
     // A zombie (killed, not yet reaped by init) trains no more.
@@ -32,4 +33,23 @@ fn workers_die_with_a_sigkilled_launcher() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn endless_and_non_regular_files_are_one_line_errors_at_once() {
+    let dir = tempdir();
+    let folder = path(dir.path());
+    let model = fixture().model("mse");
+    let started = Instant::now();
+    for (input, needle) in [
+        ("/dev/zero", "not a regular file"),
+        (&folder, "is a directory"),
+    ] {
+        assert_clean_error(&run_bin(&["train", "--config", input]), needle);
+        let eval = ["eval", "--data", input, "--loss", "mse", "--model", &model];
+        assert_clean_error(&run_bin(&eval), needle);
+        let init = ["train", "--epochs", "1", "--init", input, "--out", &folder];
+        assert_clean_error(&run_bin(&init), needle);
+    }
+    assert!(started.elapsed() < Duration::from_secs(30), "a read ran on");
 }
