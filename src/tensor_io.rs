@@ -15,7 +15,8 @@ pub type NamedTensors = Vec<(String, Tensor)>;
 
 /// Reads every tensor of a safetensors file (to the CPU).
 pub fn read_tensors(path: &Path) -> Result<NamedTensors> {
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+    let bytes =
+        crate::bounded::read(path, crate::bounded::DATA_LIMIT).map_err(|e| Error::file(path, e))?;
     parse_tensors(&bytes, path)
 }
 

@@ -110,7 +110,8 @@ impl Checkpoint {
 
     /// Reads and checks a checkpoint file.
     pub fn load(path: &Path) -> Result<Checkpoint> {
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = crate::bounded::read(path, crate::bounded::DATA_LIMIT)
+            .map_err(|e| Error::file(path, e))?;
         let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
             .map_err(|e| Error::file(path, format!("not a valid checkpoint ({e})")))?;
         let meta = header.metadata().clone().unwrap_or_default();

@@ -163,6 +163,9 @@ impl TrainCommand {
             check_resume_alone(matches)?;
         }
         let world = WorldEnv::from_env()?;
+        if world.is_some() {
+            tch_harness::distributed::die_with_parent()?;
+        }
         let nproc = self.dist.nproc(world.as_ref())?;
         let dist = self.dist.config()?;
         let config = match &self.resume {

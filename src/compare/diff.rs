@@ -108,7 +108,9 @@ fn read_run(dir: &Path, label: &str) -> Result<Vec<Value>> {
 
 /// `diff` replaces its own earlier report, never a `compare.json` that `compare` wrote.
 fn refuse_other_reports(dir: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(dir.join(COMPARE_FILE)) else {
+    let Ok(text) =
+        crate::bounded::read_to_string(&dir.join(COMPARE_FILE), crate::bounded::CONFIG_LIMIT)
+    else {
         return Ok(());
     };
     let command = serde_json::from_str::<Value>(&text)

@@ -176,11 +176,14 @@ fn write_report(path: &Path, value: &Value) -> Result<()> {
 
 /// The PyTorch version the reference ran on, from its `config.json` (`null` if unreadable).
 fn reference_torch_version(reference_dir: &Path) -> Value {
-    std::fs::read_to_string(reference_dir.join(CONFIG_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .and_then(|v| v.get("torch_version").cloned())
-        .unwrap_or(Value::Null)
+    crate::bounded::read_to_string(
+        &reference_dir.join(CONFIG_FILE),
+        crate::bounded::CONFIG_LIMIT,
+    )
+    .ok()
+    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+    .and_then(|v| v.get("torch_version").cloned())
+    .unwrap_or(Value::Null)
 }
 
 /// A path as a command-line argument of a worker.

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 /// The configuration object in `path`: a `.toml` file, or JSON (a run's `config.json`, whose
 /// `config` object is taken, or the bare object).
 pub fn read_config_file(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+    let text = crate::bounded::read_to_string(path, crate::bounded::CONFIG_LIMIT)
+        .map_err(|e| Error::file(path, e))?;
     let value: Value = if path.extension().is_some_and(|e| e == "toml") {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::file(path, format!("not valid TOML ({})", e.message()))

@@ -43,6 +43,8 @@ pub fn launch(plan: &LaunchPlan, signals: &crate::interrupt::StopFlag) -> Result
         ))
     })?;
     let errors = Arc::new(Mutex::new(vec![None::<String>; plan.nproc]));
+    // This thread spawns every worker and lives as long as the launcher: PDEATHSIG follows it.
+    let launcher = std::process::id() as libc::pid_t;
     let mut workers = Vec::with_capacity(plan.nproc);
     for rank in 0..plan.nproc {
         let mut command = Command::new(&exe);
@@ -60,6 +62,10 @@ pub fn launch(plan: &LaunchPlan, signals: &crate::interrupt::StopFlag) -> Result
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // SAFETY: the hook only makes async-signal-safe calls (prctl, getppid).
+        unsafe {
+            command.pre_exec(move || super::parent::die_with(launcher));
+        }
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {

@@ -8,10 +8,12 @@ mod env;
 mod grad_sync;
 mod group;
 mod launch;
+mod parent;
 mod shard;
 
 pub use env::{Backend, WorldEnv};
 pub use grad_sync::{GradSync, WindowTally};
 pub use group::{has_nccl, ProcessGroup, ReduceOp};
 pub use launch::{launch, LaunchPlan};
+pub use parent::die_with_parent;
 pub use shard::Shard;

@@ -32,7 +32,8 @@ impl TorchScriptModel {
                 "a TorchScript model needs an empty VarStore".into(),
             ));
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = crate::bounded::read(path, crate::bounded::DATA_LIMIT)
+            .map_err(|e| Error::file(path, e))?;
         if bytes.is_empty() {
             return Err(Error::file(
                 path,

@@ -151,7 +151,8 @@ impl Drop for MetricsLog {
 /// Reads every record of a metrics file (blank lines are skipped). A line that is not one whole
 /// JSON value (a torn write) is an error naming its line number.
 pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+    let text = crate::bounded::read_to_string(path, crate::bounded::LOG_LIMIT)
+        .map_err(|e| Error::file(path, e))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

@@ -146,7 +146,8 @@ fn resume_in(
 /// The configuration a run was started with, and the whole config.json.
 fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
     let path = run.file(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
+    let text = crate::bounded::read_to_string(&path, crate::bounded::CONFIG_LIMIT)
+        .map_err(|e| Error::file(&path, e))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
     let config: TrainConfig = serde_json::from_value(value["config"].clone())

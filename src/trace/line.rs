@@ -30,7 +30,8 @@ pub struct TraceLine {
 
 /// Every line of the trace at `path`; a line that is not a trace step is an error naming it.
 pub fn read_trace(path: &Path) -> Result<Vec<TraceLine>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+    let text = crate::bounded::read_to_string(path, crate::bounded::LOG_LIMIT)
+        .map_err(|e| Error::file(path, e))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -43,7 +44,7 @@ pub fn read_trace(path: &Path) -> Result<Vec<TraceLine>> {
 
 /// The lines up to the first that does not parse (a write torn by a kill).
 pub(super) fn read_lenient(path: &Path) -> Result<Vec<TraceLine>> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::bounded::read_to_string(path, crate::bounded::LOG_LIMIT) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::file(path, e)),

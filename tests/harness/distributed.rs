@@ -195,7 +195,7 @@ fn whole_run(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 /// `LONG_RUN` with 2 processes into `run`, once it has written 3 epochs.
-fn job_under_way(run: &Path) -> std::process::Child {
+pub(crate) fn job_under_way(run: &Path) -> std::process::Child {
     let job = bin()
         .arg("train")
         .args(LONG_RUN)
@@ -312,7 +312,7 @@ fn bad_job_settings_are_one_line_errors() {
 }
 
 /// The pid of the job's worker of rank `rank` (a child of `launcher` whose RANK it is).
-fn worker(launcher: u32, rank: usize) -> Option<u32> {
+pub(crate) fn worker(launcher: u32, rank: usize) -> Option<u32> {
     let children =
         std::fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children")).ok()?;
     children

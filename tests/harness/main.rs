@@ -32,6 +32,7 @@ mod own_experiment_cli;
 mod own_experiment_errors;
 mod own_experiment_files;
 mod port_example;
+mod reliability;
 mod resume;
 mod resume_rng;
 mod resume_window;
