@@ -47,3 +47,27 @@ pub fn replace_atomically(
         Error::file(path, format!("cannot write ({e})"))
     })
 }
+
+/// Removes the temporary files [`replace_atomically`] leaves in `folder` when its process is
+/// killed mid-write (`.<name>.tmp-<pid>`), those of processes no longer alive: a live writer's
+/// file is its own. Errors are ignored: a leftover is harmless, only untidy.
+pub(crate) fn remove_stale_temporaries(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((_, pid)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('.')?.rsplit_once(".tmp-"))
+        else {
+            continue;
+        };
+        let dead = pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
+        });
+        if dead && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

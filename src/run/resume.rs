@@ -74,6 +74,11 @@ fn resume_in(
         RunState::default()
     };
     let rank0 = group.as_ref().map_or(true, |g| g.rank == 0);
+    if rank0 {
+        // Everything checked: what a writer killed mid-write left goes now.
+        crate::atomic::remove_stale_temporaries(run_dir.path());
+        crate::atomic::remove_stale_temporaries(&run_dir.file("checkpoints"));
+    }
     if !rank0 {
         // The gradients of a window a one-process run stopped in count once, on rank 0.
         step.zero_grad()?;

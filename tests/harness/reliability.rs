@@ -53,3 +53,37 @@ fn endless_and_non_regular_files_are_one_line_errors_at_once() {
     }
     assert!(started.elapsed() < Duration::from_secs(30), "a read ran on");
 }
+
+/// A writer SIGKILLed mid-write leaves `.<file>.tmp-<pid>`: resume removes those of dead
+/// processes and leaves a live process's alone.
+#[test]
+fn resume_removes_the_temporaries_of_killed_writers() {
+    let dir = tempdir();
+    let run = dir.path().join("run");
+    let args = ["--experiment", "linear-regression", "--threads", "1"];
+    let first = run_bin(&[&["train", "--epochs", "1", "--out", &path(&run)][..], &args].concat());
+    assert!(first.status.success(), "{}", crate::common::text(&first));
+    // A pid that existed and is gone: a child that has been waited for.
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("true runs");
+    let dead = child.id();
+    child.wait().expect("reaped");
+    let checkpoints = run.join("checkpoints");
+    let stale = checkpoints.join(format!(".last.safetensors.tmp-{dead}"));
+    let live = checkpoints.join(format!(".last.safetensors.tmp-{}", std::process::id()));
+    std::fs::write(&stale, b"torn").unwrap();
+    std::fs::write(&live, b"being written").unwrap();
+    // Two more epochs: edit the saved epoch count the way a longer run would be resumed.
+    let config_path = run.join("config.json");
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, text.replace("\"epochs\": 1", "\"epochs\": 2")).unwrap();
+    let resumed = run_bin(&["train", "--resume", &path(&run)]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        crate::common::text(&resumed)
+    );
+    assert!(!stale.exists(), "a dead writer's temporary file was left");
+    assert!(live.exists(), "a live process's temporary file was removed");
+}
