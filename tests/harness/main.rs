@@ -37,4 +37,5 @@ mod resume_rng;
 mod resume_window;
 mod schedule_parity;
 mod scripts;
+mod source_conflicts;
 mod trace;
