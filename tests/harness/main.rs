@@ -34,6 +34,7 @@ mod own_experiment_files;
 mod port_example;
 mod resume;
 mod resume_rng;
+mod resume_untouched;
 mod resume_window;
 mod schedule_parity;
 mod scripts;
