@@ -34,6 +34,9 @@ fn copy(from: &Path, to: &Path) {
     }
 }
 
+/// A way to break a copy of the run.
+type Damage = fn(&Path);
+
 #[test]
 fn a_failed_resume_changes_nothing() {
     let dir = tempdir();
@@ -48,7 +51,7 @@ fn a_failed_resume_changes_nothing() {
         base.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let breaks: [(&str, fn(&Path)); 3] = [
+    let breaks: [(&str, Damage); 3] = [
         ("checkpoints", |run| {
             std::fs::remove_dir_all(run.join("checkpoints")).unwrap();
             std::fs::write(run.join("checkpoints"), b"not a folder").unwrap();
