@@ -25,7 +25,12 @@ pub struct EvalArgs {
     )]
     pub model: Option<PathBuf>,
     /// Data for --model: safetensors with `inputs`/`targets`, optionally `eval_inputs`/`eval_targets`.
-    #[arg(long, value_name = "FILE.safetensors", requires = "model")]
+    #[arg(
+        long,
+        value_name = "FILE.safetensors",
+        requires = "model",
+        conflicts_with = "experiment"
+    )]
     pub data: Option<PathBuf>,
     #[arg(long, requires = "weights", help = format!(
         "A built-in experiment ({}). Needs --weights.", Builtin::choices()

@@ -39,7 +39,12 @@ pub struct TrainArgs {
     /// Data for --model: safetensors with `inputs` (float, or int64 token ids, [N, …]) and
     /// `targets` ([N, …]: float, or int64 class indices for cross-entropy/nll), optionally
     /// `eval_inputs`/`eval_targets` (evaluated after each epoch). Checked before training starts.
-    #[arg(long, value_name = "FILE.safetensors", requires = "model")]
+    #[arg(
+        long,
+        value_name = "FILE.safetensors",
+        requires = "model",
+        conflicts_with = "experiment"
+    )]
     pub data: Option<PathBuf>,
     #[arg(long, help = loss_help())]
     pub loss: Option<String>,

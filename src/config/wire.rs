@@ -154,9 +154,17 @@ fn source(name: &str, model: Option<PathBuf>, data: Option<PathBuf>) -> Result<E
             Ok(builtin) => ExperimentSource::Builtin(builtin),
             Err(_) => ExperimentSource::Port(name.to_string()),
         }),
-        (name, _, _) => Err(Error::Config(format!(
-            "--model cannot be used with the experiment '{name}'"
-        ))),
+        (name, model, data) => {
+            // Name the keys actually given: each conflicts with a non-TorchScript experiment.
+            let given = match (model.is_some(), data.is_some()) {
+                (true, true) => "--model and --data",
+                (true, false) => "--model",
+                _ => "--data",
+            };
+            Err(Error::Config(format!(
+                "--experiment '{name}' cannot be used with {given} (a built-in experiment has its own model and data)"
+            )))
+        }
     }
 }
 

@@ -27,18 +27,23 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates the run folder: `out` if given (it must not already hold a run), otherwise a fresh
+    /// Creates the run folder: `out` if given (new, or an existing empty folder), otherwise a fresh
     /// `runs/<experiment>-<UTC time>` folder.
     pub fn create(out: Option<&Path>, experiment: &str) -> Result<RunDir> {
         let path = match out {
             Some(p) => p.to_path_buf(),
             None => fresh_path(Path::new("runs"), experiment),
         };
-        if path.join(METRICS_FILE).exists() || path.join(CONFIG_FILE).exists() {
-            return Err(Error::file(
-                &path,
-                "already holds a run (config.json or metrics.jsonl); choose another --out",
-            ));
+        // Only a new or empty folder: the run writes files it must not overwrite (init weights,
+        // someone's checkpoints, `/`).
+        if path.exists() {
+            let empty = std::fs::read_dir(&path).map(|mut d| d.next().is_none());
+            if !matches!(empty, Ok(true)) {
+                return Err(Error::file(
+                    &path,
+                    "exists and is not an empty folder; choose a new --out",
+                ));
+            }
         }
         std::fs::create_dir_all(&path)
             .map_err(|e| Error::file(&path, format!("cannot create the run directory ({e})")))?;

@@ -7,7 +7,7 @@ use super::job::{self, DistConfig};
 use super::{
     build_experiment, check_trainable, join_job, make_step, with_group, Run, TrainOutcome,
 };
-use crate::checkpoint::{checkpoint_path, Checkpoint, LAST};
+use crate::checkpoint::{checkpoint_path, Checkpoint, CHECKPOINT_DIR, LAST};
 use crate::config::{ExperimentSource, TrainConfig};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
@@ -68,6 +68,7 @@ fn resume_in(
     let step = make_step(&config, &experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
     let last = checkpoint_path(run_dir.path(), LAST);
+    check_resumable(&run_dir, &last)?;
     let state = if last.exists() {
         restore(&last, &mut experiment, &mut step)?
     } else {
@@ -124,7 +125,11 @@ fn resume_in(
         .iter()
         .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
         .collect();
-    crate::atomic::write_atomic(&run_dir.file(METRICS_FILE), lines.as_bytes())?;
+    let metrics = run_dir.file(METRICS_FILE);
+    // Replaced only when it differs: a resume that fails later leaves an agreeing file untouched.
+    if std::fs::read(&metrics).ok().as_deref() != Some(lines.as_bytes()) {
+        crate::atomic::write_atomic(&metrics, lines.as_bytes())?;
+    }
     progress.message(&format!(
         "resuming {} on {} after epoch {}{}, run directory {}",
         experiment.name,
@@ -146,6 +151,39 @@ fn resume_in(
         group,
     };
     run.go(stop, progress)
+}
+
+/// An error, before anything is written, when the run cannot go on from where its files say it
+/// is: `checkpoints/` is not a folder, or the last checkpoint of a finished run (final weights
+/// written) is missing. A run killed before its first checkpoint (no weights) starts over.
+fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
+    let folder = run_dir.file(CHECKPOINT_DIR);
+    if folder.exists() && !folder.is_dir() {
+        return Err(Error::file(
+            &folder,
+            "not a folder; the run cannot be resumed",
+        ));
+    }
+    if last.exists() {
+        if !last.is_file() {
+            return Err(Error::file(last, "not a regular file"));
+        }
+        return Ok(());
+    }
+    let metrics = run_dir.file(METRICS_FILE);
+    let epochs = match metrics.exists() {
+        true => super::dir::read_metrics(&metrics)?.len(),
+        false => 0,
+    };
+    if epochs > 0 && run_dir.file(WEIGHTS_FILE).exists() {
+        return Err(Error::file(
+            last,
+            format!(
+                "missing, but {METRICS_FILE} records {epochs} epochs; the run cannot be resumed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The configuration a run was started with, and the whole config.json.

@@ -176,7 +176,7 @@ fn existing_run_is_never_overwritten() {
         .iter()
         .map(|f| std::fs::read(out.join(f)).unwrap())
         .collect();
-    assert_clean_error(&train(&out, &["--epochs", "2"]), "already holds a run");
+    assert_clean_error(&train(&out, &["--epochs", "2"]), "not an empty folder");
     for (f, old) in ["config.json", "metrics.jsonl", "model.safetensors"]
         .iter()
         .zip(before)
