@@ -38,3 +38,4 @@ mod resume_window;
 mod schedule_parity;
 mod scripts;
 mod trace;
+mod value_ranges;
