@@ -91,3 +91,20 @@ fn optimizer_adafactor_by_name_trains_with_adafactors_defaults() {
     assert_eq!(by_name, by_call);
     assert_eq!(by_name["eps"], serde_json::json!([null, 0.001]));
 }
+
+#[test]
+fn clap_errors_are_one_line_and_long_input_is_cut() {
+    for args in [&["train", "--bogus"][..], &["train", "--epochs", "x"][..]] {
+        let out = run_bin(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+    let out = run_bin(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let name = "a".repeat(100_000);
+    let out = run_bin(&["train", "--experiment", &name]);
+    assert_clean_error(&out, "error: ");
+    assert!(out.stderr.len() < 2000, "{} bytes", out.stderr.len());
+}
