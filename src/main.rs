@@ -17,14 +17,39 @@ fn main() -> ExitCode {
         let first = message.lines().next().unwrap_or("").to_string();
         eprintln!("error: internal error: {first}");
     }));
-    let matches = cli::Cli::command().get_matches();
-    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed = cli::Cli::command()
+        .try_get_matches()
+        .and_then(|m| cli::Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) if !e.use_stderr() => e.exit(), // --help and --version: clap's own output
+        Err(e) => {
+            // clap's 2–5 lines (usage, tip) folded into the project's one line.
+            let text = e.to_string();
+            let folded: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            eprintln!("{} (see --help)", shorten(&folded.join(" "), 300));
+            return ExitCode::from(2);
+        }
+    };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli.run(&matches))) {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", shorten(&format!("{error:#}"), 1000));
             ExitCode::FAILURE
         }
         Err(_) => ExitCode::from(101),
+    }
+}
+
+/// `line` cut to a readable length: a quoted 1 MB argument must not come back as a 1 MB line.
+fn shorten(line: &str, max: usize) -> String {
+    match line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
     }
 }

@@ -17,6 +17,7 @@ pub fn read_config_file(path: &Path) -> Result<Value> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::file(path, format!("not valid TOML ({})", e.message()))
         })?;
+        check_finite(path, "", &toml::Value::Table(table.clone()))?;
         serde_json::to_value(table).map_err(|e| Error::file(path, e))?
     } else {
         serde_json::from_str(&text)
@@ -35,4 +36,25 @@ pub fn read_config_file(path: &Path) -> Result<Value> {
         ));
     }
     Ok(value)
+}
+
+/// TOML spells `nan` and `inf`, which JSON lacks (they would become `null`, which turns a
+/// setting off): refused, naming the key, as the command line refuses them.
+fn check_finite(path: &Path, key: &str, value: &toml::Value) -> Result<()> {
+    match value {
+        toml::Value::Float(v) if !v.is_finite() => Err(Error::file(
+            path,
+            format!("{key} = {v} is not a finite number"),
+        )),
+        toml::Value::Table(t) => t.iter().try_for_each(|(k, v)| {
+            let name = if key.is_empty() {
+                k.clone()
+            } else {
+                format!("{key}.{k}")
+            };
+            check_finite(path, &name, v)
+        }),
+        toml::Value::Array(items) => items.iter().try_for_each(|v| check_finite(path, key, v)),
+        _ => Ok(()),
+    }
 }

@@ -65,6 +65,7 @@ macro_rules! optimizers {
             /// The checks `torch.optim`'s constructor makes, as one-line errors.
             pub fn validate(&self) -> Result<()> {
                 check_lr(self.lr())?;
+                check_float32_range(self)?;
                 match self {
                     $( OptimizerConfig::$Variant(c) => c.validate(), )+
                 }
@@ -255,6 +256,32 @@ impl<'de> Deserialize<'de> for OptimizerConfig {
 
 fn bad(what: &str, v: f64) -> Error {
     Error::Config(format!("invalid {what}: {v}"))
+}
+
+/// The largest magnitude a float32 holds: a hyper-parameter beyond it cannot become the
+/// float32 scalar the step multiplies by (libtorch refuses the conversion mid-training).
+pub const FLOAT32_MAX: f64 = f32::MAX as f64;
+
+/// Every number of `config` (as its `config.json` keys) within ±[`FLOAT32_MAX`], checked when
+/// the configuration is read rather than at the first step.
+fn check_float32_range(config: &OptimizerConfig) -> Result<()> {
+    let Ok(Value::Object(fields)) = serde_json::to_value(config) else {
+        return Ok(());
+    };
+    for (key, value) in &fields {
+        let numbers: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for v in numbers.into_iter().filter_map(Value::as_f64) {
+            if v.is_finite() && v.abs() > FLOAT32_MAX {
+                return Err(Error::Config(format!(
+                    "optimizer {key}={v:e} is out of range (|{key}| must be at most {FLOAT32_MAX:e}, float32's largest value)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_lr(lr: f64) -> Result<()> {

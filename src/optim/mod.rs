@@ -26,7 +26,7 @@ pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::Adam;
 pub use adamax::{Adamax, AdamaxConfig};
 pub use asgd::{Asgd, AsgdConfig};
-pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig};
+pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig, FLOAT32_MAX};
 pub use groups::{grouped, Grouped, ParamGroup};
 pub use muon::{Muon, MuonConfig};
 pub use nadam::{NAdam, NAdamConfig};

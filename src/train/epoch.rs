@@ -26,7 +26,7 @@ use crate::config::{BatchSize, LossSync, NonFinitePolicy};
 use crate::criterion::Criterion;
 use crate::data::train_batches;
 use crate::distributed::Shard;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::run_state::PartialEpoch;
 use crate::tally::{Reduce, Tally};
@@ -119,6 +119,13 @@ pub fn train_epoch(
     total_loss.reduce(ctx.processes)?;
     let skipped = ctx.processes.sum_u64(epoch.skipped_samples)?; // every rank's
     let counted = split.len() - skipped as usize;
+    if counted == 0 && skipped > 0 {
+        // Else the sample check reads "saw 0 samples but the dataset has 0".
+        return Err(Error::Data(format!(
+            "train: every batch had a non-finite loss and was skipped ({skipped} of {} samples); the epoch has no average",
+            split.len()
+        )));
+    }
     let average_loss = total_loss.average_over(counted, "train")?; // NOT / batches
     Ok(EpochEnd::Finished(EpochStats {
         average_loss,

@@ -15,6 +15,7 @@ use crate::schedule::{parse_scheduler, LrScheduler};
 pub struct Scheduled {
     scheduler: Box<dyn LrScheduler>,
     interval: ScheduleInterval,
+    spec: String,
 }
 
 impl Scheduled {
@@ -27,17 +28,32 @@ impl Scheduled {
     ) -> Result<Self> {
         let mut lrs = optimizer.lrs();
         let scheduler = parse_scheduler(spec, &mut lrs)?;
+        check_lrs(spec, &lrs)?;
         optimizer.set_lrs(&lrs)?;
         Ok(Scheduled {
             scheduler,
             interval,
+            spec: spec.to_string(),
         })
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer, metric: Option<f64>) -> Result<()> {
         let mut lrs = optimizer.lrs();
         self.scheduler.step(&mut lrs, metric)?;
+        check_lrs(&self.spec, &lrs)?;
         optimizer.set_lrs(&lrs)
+    }
+}
+
+/// A rate the scheduler computed must fit the float32 scalar the step uses (`gamma=1e308`
+/// overflows only after some steps, so this is checked at each one).
+fn check_lrs(spec: &str, lrs: &[f64]) -> Result<()> {
+    let max = crate::optim::FLOAT32_MAX;
+    match lrs.iter().find(|lr| !(lr.is_finite() && lr.abs() <= max)) {
+        Some(lr) => Err(Error::Config(format!(
+            "--scheduler {spec}: the learning rate became {lr:e}, beyond float32's range (|lr| <= {max:e})"
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -42,3 +42,4 @@ mod schedule_parity;
 mod scripts;
 mod source_conflicts;
 mod trace;
+mod value_ranges;

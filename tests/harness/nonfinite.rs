@@ -95,3 +95,32 @@ fn skip_batch_leaves_nonfinite_batches_out_of_the_average() {
         "{train_loss} vs PyTorch {mean}"
     );
 }
+
+#[test]
+fn every_batch_skipped_names_the_true_dataset_size() {
+    let dir = tempdir();
+    let init = dir.path().join("huge.safetensors");
+    let script = OVERFLOW_INIT.replace("3e18", "1e36");
+    run_python(&script, &[init.to_str().unwrap()]);
+    let run = dir.path().join("run");
+    let out = run_bin(&[
+        "train",
+        "--experiment",
+        "linear-regression",
+        "--batch-size",
+        "1",
+        "--lr",
+        "0",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--init",
+        init.to_str().unwrap(),
+        "--on-nonfinite",
+        "skip-batch",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_clean_error(&out, "(1000 of 1000 samples)");
+}
