@@ -109,7 +109,7 @@ pub(super) fn damaged_data_cases(cases: &mut Cases, model: &str, valid: &str) {
     cases.both(
         "--data directory",
         Task::new(model, &folder, "mse"),
-        "a-folder.safetensors: Is a directory",
+        "a-folder.safetensors: is a directory",
     );
     cases.both(
         "--data missing",

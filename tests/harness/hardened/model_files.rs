@@ -53,7 +53,7 @@ pub(super) fn model_cases(cases: &mut Cases, odd: &Path) {
     cases.both(
         "--model directory",
         Task::new(&folder, &data, "mse"),
-        "a-folder.pt: Is a directory",
+        "a-folder.pt: is a directory",
     );
     cases.both(
         "--model missing",

@@ -105,7 +105,7 @@ pub(super) fn resume_cases(cases: &mut Cases, odd: &Path) {
             "model-folder".into(),
             "model.pt",
             Change::Folder,
-            "model.pt: Is a directory".into(),
+            "model.pt: is a directory".into(),
         ),
         (
             "model-other-architecture".into(),
