@@ -1,7 +1,7 @@
 """PyTorch's own data-parallel training as users write it, for speed and for what its epoch loss
 counts: DistributedDataParallel + DistributedSampler(shuffle, drop_last=False) + DataLoader, a
 per-rank batch of --batch-size // N, plain SGD, an experiment's model and data from
-scripts/experiments.py, gloo on 127.0.0.1, one torch thread per process (torch.multiprocessing
+scripts/torchref/experiments.py, gloo on 127.0.0.1, one torch thread per process (torch.multiprocessing
 starts the N processes; --nproc 1 is DDP over a world of one, the same code).
 
     .venv/bin/python scripts/ddp_bench.py --experiment digits-mlp --nproc 2 --epochs 5 --warmup-epochs 1
@@ -32,8 +32,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from experiments import EXPERIMENTS, load_data, make_net
-from reference import CRITERIA, Criterion
+from torchref.criterion import CRITERIA, Criterion
+from torchref.experiments import EXPERIMENTS, load_data, make_net
 
 
 def free_port():

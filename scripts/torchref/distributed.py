@@ -1,5 +1,6 @@
-"""reference.py's data-parallel side (`--nproc N`): N processes on 127.0.0.1 (torch.distributed,
-gloo) computing what one process computes, the arithmetic `tch-harness train --nproc N` runs.
+"""The process group the loop runs in (`loop.py`): one process alone (a group of one, whose
+collectives do nothing), or with `--nproc N` N processes on 127.0.0.1 (torch.distributed, gloo)
+computing what one process computes, the arithmetic `tch-harness train --nproc N` runs.
 
 - Every rank builds the model and data alike, then takes rank 0's parameters and buffers
   (broadcast, as DDP starts).
@@ -12,11 +13,10 @@ gloo) computing what one process computes, the arithmetic `tch-harness train --n
 - Epoch tallies are (sum, count, samples) summed across ranks in float64: the epoch loss is the
   one-process Σ(batch mean × count) / Σ count, every sample counted once.
 
-reference.py's own process is rank 0 (it alone writes the run directory); it starts ranks 1..N-1
+The command's own process is rank 0 (it alone writes the run directory); it starts ranks 1..N-1
 as `python reference.py --config TMP` with RANK_ENV set, and fails naming the rank that failed.
 """
 import json
-import math
 import os
 import socket
 import subprocess
@@ -30,15 +30,6 @@ import torch.distributed as dist
 
 RANK_ENV = "TCH_REFERENCE_RANK"  # "rank,world,port" in a worker rank started by rank 0
 TIMEOUT = timedelta(seconds=60)  # a dead rank ends the job within this, never a hang
-
-
-def total(values):
-    """Σ values left to right in float64, as the harness sums counts (Python 3.12's sum() of
-    floats compensates)."""
-    s = 0.0
-    for v in values:
-        s += v
-    return s
 
 
 def free_port():
@@ -77,9 +68,9 @@ def failure(failed):
                                  for r, c in failed)
 
 
-def run(cfg, out, train_from, script):
-    """Runs train_from(cfg, out, group) as one rank of cfg["nproc"]: rank 0 when started by hand
-    (it starts the others), else the rank RANK_ENV names."""
+def launch(cfg, train, script):
+    """Runs train(group) as one rank of cfg["nproc"]: rank 0 when started by hand (it starts the
+    others, running `script`), else the rank RANK_ENV names."""
     world = cfg["nproc"]
     if cfg.get("trace"):
         raise SystemExit("error: --trace records one process's steps; it cannot be used with --nproc > 1")
@@ -95,7 +86,7 @@ def run(cfg, out, train_from, script):
     try:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                 world_size=world, timeout=TIMEOUT)
-        train_from(cfg, out, Group(rank, world))
+        train(Group(rank, world))
         dist.barrier()  # no rank tears its connections down while rank 0 still writes
         dist.destroy_process_group()
     except BaseException as e:
@@ -120,32 +111,48 @@ def run(cfg, out, train_from, script):
 
 
 class Group:
-    """This process's rank in the job, and the collectives reference.py calls."""
+    """This process's rank in the job, and the collectives the loop calls; in a group of one
+    (`Group()`) each collective leaves its values as they are."""
 
-    def __init__(self, rank, world):
+    def __init__(self, rank=0, world=1):
         self.rank, self.world = rank, world
 
+    def who(self):
+        """Who an error is about: "rank 2: " in a group of several, nothing alone."""
+        return f"rank {self.rank}: " if self.world > 1 else ""
+
     def shard(self, m):
-        """This rank's positions [lo, hi) of a batch of m samples."""
+        """This rank's positions [lo, hi) of a batch of m samples (all of them alone)."""
         return self.rank * m // self.world, (self.rank + 1) * m // self.world
 
     def broadcast(self, tensors):
         """rank 0's values into every rank's tensors (a no-op numerically: all built alike)."""
+        if self.world == 1:
+            return
         with torch.no_grad():
             for t in tensors:
                 dist.broadcast(t.data, 0)
 
     def sum(self, values):
         """values summed across ranks, in float64."""
+        if self.world == 1:
+            return values
         t = torch.tensor(values, dtype=torch.float64)
         dist.all_reduce(t)
         return t.tolist()
+
+    def check_all(self, samples, n, what):
+        """Fails unless the ranks' shards, together, were the n samples of the dataset."""
+        if samples != n:
+            raise SystemExit(f"error: {self.who()}the ranks {what} {samples:.0f} samples of {n}")
 
     def reduce_grads(self, params):
         """Each parameter's .grad summed across ranks: one flat all-reduce per dtype/device (one
         in practice), zeros standing in for a rank's missing grads. A 1/0 flag per parameter
         rides along, so a parameter no rank has a grad for keeps None, as in one process (the
         optimizer skips it: no weight decay, no momentum)."""
+        if self.world == 1:
+            return
         buckets = {}
         for p in params:
             buckets.setdefault((p.dtype, p.device), []).append(p)
@@ -165,6 +172,8 @@ class Group:
     def check_same(self, params, epoch):
         """Fails unless every rank holds the same parameters: two float64 checksums (plain and
         position-weighted), their MAX and MIN across ranks in one all-reduce."""
+        if self.world == 1:
+            return
         flat = torch.cat([p.detach().reshape(-1).double().cpu() for p in params])
         sums = torch.stack([flat.sum(), (flat * torch.arange(1, flat.numel() + 1,
                                                               dtype=torch.float64)).sum()])
@@ -173,64 +182,3 @@ class Group:
         if not torch.equal(both[:2], -both[2:]):
             raise SystemExit(f"error: rank {self.rank}: parameters differ across ranks after epoch "
                              f"{epoch} (checksums max {both[:2].tolist()}, min {(-both[2:]).tolist()})")
-
-
-def train(model, loader, seams, criterion, group, epoch):
-    """One epoch, this rank's share of it; returns reference.train's tuple for the whole job."""
-    model.train()
-    loss_sum, count, samples = 0.0, 0.0, 0
-    batches = [(inputs, targets, counts, total(counts.tolist())) for inputs, targets, counts in loader]
-    params = list(model.parameters())
-    for start in range(0, len(batches), seams.accumulate):
-        window = batches[start:start + seams.accumulate]  # the last one may be shorter
-        window_count = total(batch_count for *_, batch_count in window)
-        seams.optimizer.zero_grad()
-        for at, (inputs, targets, counts, _) in enumerate(window):
-            lo, hi = group.shard(len(inputs))
-            samples += hi - lo
-            local = total(counts[lo:hi].tolist())
-            if local == 0:
-                continue  # no samples here (or all ignored); the rank still joins the all-reduce
-            loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # the shard's mean
-            value = loss.item()
-            if not math.isfinite(value):
-                raise SystemExit(f"error: rank {group.rank}: non-finite loss {value} in epoch {epoch}, "
-                                 f"batch {start + at + 1}")
-            (loss * (local / window_count)).backward()  # its share of the window's mean
-            loss_sum += value * local
-            count += local
-        # Decided on the global counts, so every rank reduces and steps alike.
-        if any(batch_count != 0 for *_, batch_count in window):
-            group.reduce_grads(params)
-            seams.step()  # clipping, optimizer.step(), a per-batch scheduler: on the summed grads
-    loss_sum, count, samples = group.sum([loss_sum, count, samples])
-    if samples != len(loader.dataset):
-        raise SystemExit(f"error: rank {group.rank}: the ranks trained {samples:.0f} samples "
-                         f"of {len(loader.dataset)}")
-    return loss_sum / count, int(samples), len(batches), count
-
-
-def test(model, loader, criterion, group):
-    """reference.test over this rank's shard of every eval batch, tallies summed across ranks."""
-    model.eval()
-    loss_sum, count, correct, counted, samples = 0.0, 0.0, 0, 0, 0
-    with torch.no_grad():
-        for inputs, targets, counts in loader:
-            lo, hi = group.shard(len(inputs))
-            samples += hi - lo
-            if hi == lo:
-                continue
-            local = total(counts[lo:hi].tolist())
-            outputs = model(inputs[lo:hi])
-            if local > 0:
-                loss_sum += criterion(outputs, targets[lo:hi]).item() * local
-                count += local
-            right = criterion.correct(outputs, targets[lo:hi])
-            if right is not None:
-                correct, counted = correct + right[0], counted + right[1]
-    loss_sum, count, correct, counted, samples = group.sum([loss_sum, count, correct, counted, samples])
-    if samples != len(loader.dataset):
-        raise SystemExit(f"error: rank {group.rank}: the ranks evaluated {samples:.0f} samples "
-                         f"of {len(loader.dataset)}")
-    accuracy = correct / counted if counted else None
-    return loss_sum / count, accuracy, count

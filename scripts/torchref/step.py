@@ -1,0 +1,45 @@
+"""What happens around optimizer.step(), as at the harness's seams (`train/step.rs`): gradient
+clipping before it, a per-batch scheduler after it, a per-epoch one at the epoch's end."""
+import math
+
+import torch
+
+from .optim import Optimizers, Schedulers
+
+
+class Seams:
+    """The step's seams, and the rate and largest pre-clip norm each epoch records."""
+
+    def __init__(self, cfg, model):
+        self.model = model
+        self.optimizer = Optimizers(cfg, model)
+        self.clip_norm, self.clip_value = cfg.get("clip_grad_norm"), cfg.get("clip_grad_value")
+        norm_type = cfg.get("clip_norm_type", 2.0)
+        self.norm_type = math.inf if norm_type == "inf" else norm_type
+        self.scheduler = None if cfg.get("scheduler") is None else Schedulers(cfg["scheduler"], self.optimizer)
+        self.per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
+        self.accumulate = cfg.get("accumulate", 1)
+        self.lr, self.largest_norm = None, None
+
+    def step(self):
+        if self.clip_norm is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm,
+                                                        self.norm_type))
+            self.largest_norm = norm if self.largest_norm is None else max(self.largest_norm, norm)
+        if self.clip_value is not None:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
+        self.lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        if self.scheduler is not None and self.per_batch:
+            self.scheduler.step()
+
+    def end_epoch(self, train_loss, eval_loss):
+        """Steps a per-epoch scheduler (ReduceLROnPlateau on the eval loss, else the train loss);
+        returns the epoch's rate and largest pre-clip norm."""
+        if self.scheduler is not None and not self.per_batch:
+            if self.scheduler.on_plateau:
+                self.scheduler.step(eval_loss if eval_loss is not None else train_loss)
+            else:
+                self.scheduler.step()
+        values, self.largest_norm = (self.lr, self.largest_norm), None
+        return values
