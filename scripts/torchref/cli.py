@@ -89,7 +89,7 @@ def parser():
     return p
 
 
-def config_from_flags(args, error):
+def config_from_flags(args):
     """The standalone flags as the harness's configuration: DEFAULTS, with each flag given."""
     cfg = defaults()
     for flag, key, _, _ in SETTINGS:
@@ -107,7 +107,7 @@ def config_from_flags(args, error):
         if value is None:
             continue
         if key not in spec:
-            error(f"{flag} does not apply to --optimizer {kind}")
+            raise SystemExit(f"error: {flag} does not apply to --optimizer {kind}")
         if key == "betas":  # only the beta given changes
             spec[key] = list(spec[key])
             spec[key][flag == "--beta2"] = value
@@ -133,7 +133,7 @@ def parse(argv=None):
             p.error("--model needs --data and --loss, and --data needs --model")
         if args.model is not None and args.experiment is not None:
             p.error("--model cannot be used with --experiment")
-        cfg = config_from_flags(args, p.error)
+        cfg = config_from_flags(args)
     if args.nproc is not None:
         cfg["nproc"] = args.nproc  # only when given: config.json stays as the harness wrote it
     return cfg, args.out
