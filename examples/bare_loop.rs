@@ -12,8 +12,8 @@ use tch::data::Iter2;
 use tch::{Cuda, Device, Tensor};
 use tch_harness::data::epoch_order;
 use tch_harness::{
-    optimizer, Builtin, Criterion, DeviceSpec, Experiment, LossOptions, Optimizer,
-    OptimizerConfig, OptimizerKind,
+    optimizer, Builtin, Criterion, DeviceSpec, Experiment, LossOptions, Optimizer, OptimizerConfig,
+    OptimizerKind,
 };
 
 struct Args {

@@ -3,8 +3,8 @@
 //! the accuracy counts each element whose logit's sign matches its target.
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::options::{cast, on_device};
 use super::counts::{PerSample, SampleCounts};
+use super::options::{cast, on_device};
 use super::{Loss, LossFn, LossOption, LossOptions, Targets};
 use crate::error::Result;
 

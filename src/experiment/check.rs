@@ -51,8 +51,7 @@ impl Experiment {
         options.check_classes(self.classes)?;
         options.check_pos_weight(&out)?;
         let output = (out.as_slice(), output.kind());
-        let check =
-            |split: &Split, keys| check_split(split, keys, loss, output, self.classes);
+        let check = |split: &Split, keys| check_split(split, keys, loss, output, self.classes);
         check(&self.data.train, ("inputs", "targets"))?;
         if let Some(eval) = &self.data.eval {
             check(eval, ("eval_inputs", "eval_targets"))?;

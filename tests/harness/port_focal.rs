@@ -3,7 +3,7 @@
 //! (the same experiment in PyTorch, run by the project's Python) give bit-identical per-epoch
 //! losses and accuracies.
 #[path = "../../examples/port_focal.rs"]
-mod port_focal;
+mod focal_example;
 
 use tch::Device;
 use tch_harness::criterion::{Criterion, LossChoice, LossOptions};
@@ -36,7 +36,7 @@ fn port_focal_own_loss_equals_its_pytorch_original() {
     let (rust_run, python_run) = (dir.path().join("rust"), dir.path().join("python"));
     {
         let _rng = global_rng(); // the port seeds libtorch's global generator
-        let outcome = port_focal::run(&rust_run).expect("the Rust port trains");
+        let outcome = focal_example::run(&rust_run).expect("the Rust port trains");
         assert_eq!(outcome.records.len(), 5);
     }
     let out = python()
@@ -66,7 +66,10 @@ fn port_focal_own_loss_equals_its_pytorch_original() {
         rust[0]["train_loss"].as_f64().unwrap(),
         rust[4]["train_loss"].as_f64().unwrap(),
     );
-    assert!(last < first / 5.0, "the focal port did not learn: {first} -> {last}");
+    assert!(
+        last < first / 5.0,
+        "the focal port did not learn: {first} -> {last}"
+    );
     assert!(rust[4]["eval_accuracy"].as_f64().unwrap() > 0.9);
 }
 
@@ -74,7 +77,7 @@ fn port_focal_own_loss_equals_its_pytorch_original() {
 /// that gives one is refused with the same one-line error as a built-in loss.
 #[test]
 fn port_focal_own_loss_refuses_options_it_does_not_take() {
-    let focal = LossChoice::own(port_focal::FocalLoss { gamma: 2.0 });
+    let focal = LossChoice::own(focal_example::FocalLoss { gamma: 2.0 });
     let plain = Criterion::new(&focal, &LossOptions::default(), Some(10), Device::Cpu);
     assert!(plain.is_ok());
     let options = LossOptions {
