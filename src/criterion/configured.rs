@@ -32,7 +32,7 @@ impl Criterion {
         device: Device,
     ) -> Result<Criterion> {
         let loss = loss.build(options, device)?;
-        options.check_classes(classes)?;
+        options.check_against(loss.as_ref(), classes)?;
         Ok(Criterion { loss })
     }
 

@@ -57,7 +57,7 @@ named_enum! {
 
 impl Loss {
     /// The loss with `options` (those it does not take are left out: see
-    /// [`LossOptions::check_accepted`]), its weight tensors on `device`.
+    /// [`LossOptions::check_for`]), its weight tensors on `device`.
     pub fn build(self, options: &LossOptions, device: Device) -> Result<Box<dyn LossFn>> {
         Ok(match self {
             Loss::Mse => PerElement::boxed(self, mse::Mse),
@@ -90,5 +90,63 @@ impl Loss {
     /// [`Criterion`] for the others.
     pub fn compute(self, outputs: &Tensor, targets: &Tensor) -> Result<Tensor> {
         Criterion::plain(self).compute(outputs, targets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_class_index_losses_are_cross_entropy_and_nll() {
+        let classes: Vec<Loss> = Loss::ALL
+            .iter()
+            .copied()
+            .filter(|l| l.takes_class_indices())
+            .collect();
+        assert_eq!(classes, [Loss::CrossEntropy, Loss::Nll]);
+    }
+
+    #[test]
+    fn an_option_is_refused_by_every_loss_that_does_not_accept_it() {
+        let given = |option: LossOption| match option {
+            LossOption::IgnoreIndex => LossOptions {
+                ignore_index: Some(0),
+                ..LossOptions::default()
+            },
+            LossOption::ClassWeights => LossOptions {
+                class_weights: Some(vec![1.0, 2.0]),
+                ..LossOptions::default()
+            },
+            LossOption::LabelSmoothing => LossOptions {
+                label_smoothing: Some(0.1),
+                ..LossOptions::default()
+            },
+            LossOption::PosWeight => LossOptions {
+                pos_weight: Some(vec![2.0]),
+                ..LossOptions::default()
+            },
+        };
+        let takes = |option| match option {
+            LossOption::IgnoreIndex | LossOption::ClassWeights => "cross-entropy and nll",
+            LossOption::LabelSmoothing => "cross-entropy",
+            LossOption::PosWeight => "bce-with-logits",
+        };
+        for loss in Loss::ALL.iter().copied() {
+            for option in LossOption::ALL {
+                let result = given(option).check_for(loss, None);
+                if loss.accepts().contains(&option) {
+                    assert!(result.is_ok(), "{loss} {}: {result:?}", option.flag());
+                    continue;
+                }
+                let message = result.unwrap_err().to_string();
+                let expected = format!(
+                    "{} applies to {}, not --loss {loss}",
+                    option.flag(),
+                    takes(option)
+                );
+                assert!(message.contains(&expected), "{message}");
+            }
+        }
     }
 }

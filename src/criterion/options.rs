@@ -118,13 +118,18 @@ impl LossOptions {
     /// An error for an option the built-in `loss` does not take, or class weights for another
     /// number of classes than `classes` (when known).
     pub fn check_for(&self, loss: Loss, classes: Option<i64>) -> Result<()> {
+        self.check_against(loss.plain().as_ref(), classes)
+    }
+
+    /// [`LossOptions::check_for`] for any loss, a port's own included.
+    pub fn check_against(&self, loss: &dyn LossFn, classes: Option<i64>) -> Result<()> {
         self.validate()?;
-        self.check_accepted(loss.plain().as_ref())?;
+        self.check_accepted(loss)?;
         self.check_classes(classes)
     }
 
     /// An error for a given option that `loss` does not take ([`LossFn::accepts`]).
-    pub fn check_accepted(&self, loss: &dyn LossFn) -> Result<()> {
+    fn check_accepted(&self, loss: &dyn LossFn) -> Result<()> {
         let refused = LossOption::ALL
             .into_iter()
             .find(|o| o.is_given(self) && !loss.accepts().contains(o));
@@ -140,7 +145,7 @@ impl LossOptions {
     }
 
     /// An error for class weights of another number of classes than `classes` (when known).
-    pub fn check_classes(&self, classes: Option<i64>) -> Result<()> {
+    fn check_classes(&self, classes: Option<i64>) -> Result<()> {
         if let (Some(weights), Some(classes)) = (&self.class_weights, classes) {
             if weights.len() as i64 != classes {
                 return Err(Error::Config(format!(

@@ -48,7 +48,7 @@ impl Experiment {
             }
             self.classes = Some(out[1]);
         }
-        options.check_classes(self.classes)?;
+        options.check_against(loss, self.classes)?;
         options.check_pos_weight(&out)?;
         let output = (out.as_slice(), output.kind());
         let check = |split: &Split, keys| check_split(split, keys, loss, output, self.classes);
