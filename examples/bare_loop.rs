@@ -12,7 +12,8 @@ use tch::data::Iter2;
 use tch::{Cuda, Device, Tensor};
 use tch_harness::data::epoch_order;
 use tch_harness::{
-    optimizer, Builtin, DeviceSpec, Experiment, Optimizer, OptimizerConfig, OptimizerKind,
+    optimizer, Builtin, Criterion, DeviceSpec, Experiment, LossOptions, Optimizer, OptimizerConfig,
+    OptimizerKind,
 };
 
 struct Args {
@@ -67,6 +68,8 @@ fn train_one_epoch(
     batch_size: i64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let train = &experiment.data.train;
+    let options = LossOptions::default();
+    let criterion = Criterion::new(&experiment.loss, &options, None, train.inputs.device())?;
     let order = order.to_device(train.inputs.device());
     let xs = train.inputs.index_select(0, &order);
     let ys = train.targets.index_select(0, &order);
@@ -77,7 +80,7 @@ fn train_one_epoch(
     for (inputs, targets) in batches {
         opt.zero_grad()?;
         let outputs = experiment.model.forward_t(&inputs, true)?;
-        let loss = experiment.loss.compute(&outputs, &targets)?;
+        let loss = criterion.compute(&outputs, &targets)?;
         loss.backward();
         opt.step()?;
     }

@@ -65,7 +65,7 @@ pub fn run(out: &Path) -> Result<TrainOutcome> {
         vs,
         model: Box::new(model),
         data,
-        loss: Loss::Mse,
+        loss: Loss::Mse.into(),
         classes: None,
     };
     // torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=False)

@@ -1,20 +1,42 @@
 //! Loss functions. Each returns the *mean* over the batch, as PyTorch's criteria do by default;
 //! the training loop turns it back into a sum with the count that mean is over (see [`counts`]).
+//!
+//! A loss is a [`LossFn`]: one file per built-in loss, the shared parts of the class-index and
+//! element-wise ones in `class_index.rs` and `elementwise.rs`. [`Loss`] names the built-in ones
+//! on the command line and in `config.json`; a port brings its own through [`LossChoice::own`].
+mod bce_with_logits;
+mod choice;
+mod class_index;
 mod configured;
 mod counts;
+mod cross_entropy;
+mod elementwise;
+mod huber;
+mod l1;
+mod loss_fn;
+mod mse;
+mod nll;
 mod options;
+mod smooth_l1;
+mod targets;
 
+pub use choice::LossChoice;
+pub use class_index::ClassIndices;
 pub use configured::Criterion;
 pub use counts::{PerSample, SampleCounts};
-pub use options::{LossOptions, DEFAULT_IGNORE_INDEX};
+pub use loss_fn::{LossFn, Targets};
+pub use options::{LossOption, LossOptions, DEFAULT_IGNORE_INDEX};
+pub use targets::is_float;
+pub(crate) use targets::{check_targets, target_shape};
 
-use tch::{Kind, Tensor};
+use tch::{Device, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::names::named_enum;
+use elementwise::PerElement;
 
 named_enum! {
-    /// A criterion, named as on the command line.
+    /// A built-in criterion, named as on the command line.
     pub enum Loss: "unknown loss" {
         /// `F.mse_loss`; float targets of the output's shape.
         Mse = "mse",
@@ -34,109 +56,97 @@ named_enum! {
 }
 
 impl Loss {
-    /// Whether targets are class indices (int64) rather than floats.
-    pub fn takes_class_indices(self) -> bool {
-        matches!(self, Loss::CrossEntropy | Loss::Nll)
+    /// The loss with `options` (those it does not take are left out: see
+    /// [`LossOptions::check_for`]), its weight tensors on `device`.
+    pub fn build(self, options: &LossOptions, device: Device) -> Result<Box<dyn LossFn>> {
+        Ok(match self {
+            Loss::Mse => PerElement::boxed(self, mse::Mse),
+            Loss::L1 => PerElement::boxed(self, l1::L1),
+            Loss::SmoothL1 => PerElement::boxed(self, smooth_l1::SmoothL1),
+            Loss::Huber => PerElement::boxed(self, huber::Huber),
+            Loss::CrossEntropy => Box::new(cross_entropy::CrossEntropy::new(options, device)?),
+            Loss::Nll => Box::new(nll::Nll::new(options, device)?),
+            Loss::BceWithLogits => Box::new(bce_with_logits::BceWithLogits::new(options, device)?),
+        })
     }
 
-    /// The batch-mean loss of `outputs` against `targets` with PyTorch's default options
-    /// (`ignore_index=-100`, no weights, no smoothing); see [`Criterion`] for the others.
+    /// The loss with PyTorch's defaults (`ignore_index=-100`, no weights, no smoothing).
+    pub fn plain(self) -> Box<dyn LossFn> {
+        self.build(&LossOptions::default(), Device::Cpu)
+            .expect("no options: no tensor to make")
+    }
+
+    /// The options it takes.
+    pub fn accepts(self) -> &'static [LossOption] {
+        self.plain().accepts()
+    }
+
+    /// Whether targets are class indices (int64) rather than floats.
+    pub fn takes_class_indices(self) -> bool {
+        matches!(self.plain().targets(), Targets::ClassIndices { .. })
+    }
+
+    /// The batch-mean loss of `outputs` against `targets` with PyTorch's default options; see
+    /// [`Criterion`] for the others.
     pub fn compute(self, outputs: &Tensor, targets: &Tensor) -> Result<Tensor> {
         Criterion::plain(self).compute(outputs, targets)
     }
-
-    /// An error unless `outputs` and `targets` have the shapes the loss takes, without
-    /// broadcasting: libtorch would broadcast a model's `[1, 1]` against targets `[64, 1]` and
-    /// train on a wrong loss.
-    fn check_shapes(self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
-        let (out, tgt) = (outputs.size(), targets.size());
-        let fits = if self.takes_class_indices() {
-            out.len() >= 2 && out.len() == tgt.len() + 1 && out[0] == tgt[0] && out[2..] == tgt[1..]
-        } else {
-            out == tgt
-        };
-        if fits {
-            return Ok(());
-        }
-        let needs = if self.takes_class_indices() {
-            "outputs [N, C, …] for targets [N, …]"
-        } else {
-            "outputs of the targets' shape"
-        };
-        Err(Error::Data(format!(
-            "--loss {}: the model's output {out:?} does not fit the batch's targets {tgt:?} (it \
-             needs {needs}: one row per sample)",
-            self.name()
-        )))
-    }
-
-    /// Checks the targets' dtype (and class range, given the number of classes) before training.
-    /// Targets equal to `ignore_index` are left out of the range (PyTorch ignores them); a split
-    /// whose every target is ignored is an error. Float targets must have the dtype of the model's
-    /// output (`output`): libtorch computes a mixed-dtype loss but its backward pass fails
-    /// ("Found dtype Double but expected Float").
-    pub fn check_targets(
-        self,
-        targets: &Tensor,
-        key: &str,
-        classes: Option<i64>,
-        output: Kind,
-        ignore_index: i64,
-    ) -> Result<()> {
-        let kind = targets.kind();
-        if self.takes_class_indices() {
-            if kind != Kind::Int64 {
-                return Err(Error::Data(format!(
-                    "'{key}' has dtype {kind:?} {:?}; --loss {} needs int64 class indices",
-                    targets.size(),
-                    self.name()
-                )));
-            }
-            let kept = targets.f_masked_select(&targets.f_ne(ignore_index)?)?;
-            if kept.numel() == 0 {
-                return Err(Error::Data(format!(
-                    "every target of '{key}' {:?} is the ignore index {ignore_index}: there is \
-                     nothing to average",
-                    targets.size()
-                )));
-            }
-            if let Some(classes) = classes {
-                let (lo, hi) = (
-                    kept.f_min()?.f_int64_value(&[])?,
-                    kept.f_max()?.f_int64_value(&[])?,
-                );
-                if lo < 0 || hi >= classes {
-                    return Err(Error::Data(format!(
-                        "'{key}' {:?} holds class indices in [{lo}, {hi}] but the model outputs \
-                         {classes} classes (output dimension 1), so they must lie in [0, {}] (or \
-                         be the ignore index {ignore_index})",
-                        targets.size(),
-                        classes - 1
-                    )));
-                }
-            }
-        } else if !is_float(kind) {
-            return Err(Error::Data(format!(
-                "'{key}' has dtype {kind:?} {:?}; --loss {} needs float targets",
-                targets.size(),
-                self.name()
-            )));
-        } else if kind != output {
-            return Err(Error::Data(format!(
-                "'{key}' has dtype {kind:?} {:?} but the model outputs {output:?}; --loss {} needs \
-                 targets of the output's dtype",
-                targets.size(),
-                self.name()
-            )));
-        }
-        Ok(())
-    }
 }
 
-/// Whether a tensor dtype is a floating-point one.
-pub fn is_float(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_class_index_losses_are_cross_entropy_and_nll() {
+        let classes: Vec<Loss> = Loss::ALL
+            .iter()
+            .copied()
+            .filter(|l| l.takes_class_indices())
+            .collect();
+        assert_eq!(classes, [Loss::CrossEntropy, Loss::Nll]);
+    }
+
+    #[test]
+    fn an_option_is_refused_by_every_loss_that_does_not_accept_it() {
+        let given = |option: LossOption| match option {
+            LossOption::IgnoreIndex => LossOptions {
+                ignore_index: Some(0),
+                ..LossOptions::default()
+            },
+            LossOption::ClassWeights => LossOptions {
+                class_weights: Some(vec![1.0, 2.0]),
+                ..LossOptions::default()
+            },
+            LossOption::LabelSmoothing => LossOptions {
+                label_smoothing: Some(0.1),
+                ..LossOptions::default()
+            },
+            LossOption::PosWeight => LossOptions {
+                pos_weight: Some(vec![2.0]),
+                ..LossOptions::default()
+            },
+        };
+        let takes = |option| match option {
+            LossOption::IgnoreIndex | LossOption::ClassWeights => "cross-entropy and nll",
+            LossOption::LabelSmoothing => "cross-entropy",
+            LossOption::PosWeight => "bce-with-logits",
+        };
+        for loss in Loss::ALL.iter().copied() {
+            for option in LossOption::ALL {
+                let result = given(option).check_for(loss, None);
+                if loss.accepts().contains(&option) {
+                    assert!(result.is_ok(), "{loss} {}: {result:?}", option.flag());
+                    continue;
+                }
+                let message = result.unwrap_err().to_string();
+                let expected = format!(
+                    "{} applies to {}, not --loss {loss}",
+                    option.flag(),
+                    takes(option)
+                );
+                assert!(message.contains(&expected), "{message}");
+            }
+        }
+    }
 }

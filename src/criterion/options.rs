@@ -1,8 +1,11 @@
 //! The keyword arguments of PyTorch's criteria that change what their mean is over:
 //! `ignore_index=` and `weight=` (cross-entropy, nll), `label_smoothing=` (cross-entropy) and
 //! `pos_weight=` (bce-with-logits). Checked once, before training, against the loss and (when the
-//! model is known) its number of classes.
-use super::Loss;
+//! model is known) its number of classes. Which loss takes which option is each loss's own
+//! [`LossFn::accepts`]: the refusals below are read from it.
+use tch::{Device, Tensor};
+
+use super::{Loss, LossFn};
 use crate::error::{Error, Result};
 
 /// PyTorch's default `ignore_index`: a target of -100 adds nothing to cross-entropy or nll.
@@ -19,6 +22,58 @@ pub struct LossOptions {
     pub pos_weight: Option<Vec<f64>>,
     /// `label_smoothing=`, in [0, 1].
     pub label_smoothing: Option<f64>,
+}
+
+/// One of the options, as its command-line flag names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossOption {
+    IgnoreIndex,
+    ClassWeights,
+    LabelSmoothing,
+    PosWeight,
+}
+
+impl LossOption {
+    /// Every option, in the order their refusals are checked.
+    pub const ALL: [LossOption; 4] = [
+        LossOption::IgnoreIndex,
+        LossOption::ClassWeights,
+        LossOption::LabelSmoothing,
+        LossOption::PosWeight,
+    ];
+
+    /// The command-line flag (also the name errors give it).
+    pub fn flag(self) -> &'static str {
+        match self {
+            LossOption::IgnoreIndex => "--ignore-index",
+            LossOption::ClassWeights => "--class-weights",
+            LossOption::LabelSmoothing => "--label-smoothing",
+            LossOption::PosWeight => "--pos-weight",
+        }
+    }
+
+    /// Whether `options` gives it.
+    fn is_given(self, options: &LossOptions) -> bool {
+        match self {
+            LossOption::IgnoreIndex => options.ignore_index.is_some(),
+            LossOption::ClassWeights => options.class_weights.is_some(),
+            LossOption::LabelSmoothing => options.label_smoothing.is_some(),
+            LossOption::PosWeight => options.pos_weight.is_some(),
+        }
+    }
+
+    /// The built-in losses that take it: `cross-entropy and nll`.
+    fn taken_by(self) -> String {
+        let names: Vec<&str> = Loss::ALL
+            .iter()
+            .filter(|loss| loss.accepts().contains(&self))
+            .map(|loss| loss.name())
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        }
+    }
 }
 
 impl LossOptions {
@@ -60,28 +115,37 @@ impl LossOptions {
         Ok(())
     }
 
-    /// An error for an option `loss` does not take, or class weights for another number of
-    /// classes than `classes` (when known).
+    /// An error for an option the built-in `loss` does not take, or class weights for another
+    /// number of classes than `classes` (when known).
     pub fn check_for(&self, loss: Loss, classes: Option<i64>) -> Result<()> {
+        self.check_against(loss.plain().as_ref(), classes)
+    }
+
+    /// [`LossOptions::check_for`] for any loss, a port's own included.
+    pub fn check_against(&self, loss: &dyn LossFn, classes: Option<i64>) -> Result<()> {
         self.validate()?;
-        let refuse = |flag: &str, takes: &str| {
-            Err(Error::Config(format!(
-                "{flag} applies to {takes}, not --loss {loss}"
-            )))
-        };
-        let classes_loss = matches!(loss, Loss::CrossEntropy | Loss::Nll);
-        if self.ignore_index.is_some() && !classes_loss {
-            return refuse("--ignore-index", "cross-entropy and nll");
+        self.check_accepted(loss)?;
+        self.check_classes(classes)
+    }
+
+    /// An error for a given option that `loss` does not take ([`LossFn::accepts`]).
+    fn check_accepted(&self, loss: &dyn LossFn) -> Result<()> {
+        let refused = LossOption::ALL
+            .into_iter()
+            .find(|o| o.is_given(self) && !loss.accepts().contains(o));
+        match refused {
+            Some(option) => Err(Error::Config(format!(
+                "{} applies to {}, not --loss {}",
+                option.flag(),
+                option.taken_by(),
+                loss.name()
+            ))),
+            None => Ok(()),
         }
-        if self.class_weights.is_some() && !classes_loss {
-            return refuse("--class-weights", "cross-entropy and nll");
-        }
-        if self.label_smoothing.is_some() && loss != Loss::CrossEntropy {
-            return refuse("--label-smoothing", "cross-entropy");
-        }
-        if self.pos_weight.is_some() && loss != Loss::BceWithLogits {
-            return refuse("--pos-weight", "bce-with-logits");
-        }
+    }
+
+    /// An error for class weights of another number of classes than `classes` (when known).
+    fn check_classes(&self, classes: Option<i64>) -> Result<()> {
         if let (Some(weights), Some(classes)) = (&self.class_weights, classes) {
             if weights.len() as i64 != classes {
                 return Err(Error::Config(format!(
@@ -119,4 +183,20 @@ impl LossOptions {
             pos.len()
         )))
     }
+}
+
+/// `values` (float64, one per class or output column) as a tensor on `device`.
+pub(super) fn on_device(values: &Option<Vec<f64>>, device: Device) -> Result<Option<Tensor>> {
+    values
+        .as_ref()
+        .map(|v| Ok(Tensor::f_from_slice(v)?.f_to_device(device)?))
+        .transpose()
+}
+
+/// A weight tensor in the dtype of `outputs`.
+pub(super) fn cast(weights: &Option<Tensor>, outputs: &Tensor) -> Result<Option<Tensor>> {
+    weights
+        .as_ref()
+        .map(|w| Ok(w.f_to_kind(outputs.kind())?))
+        .transpose()
 }

@@ -74,7 +74,7 @@ impl Builtin {
             vs,
             model,
             data: data.to_device(device)?,
-            loss: self.loss(),
+            loss: self.loss().into(),
             classes: self.classes(),
         })
     }

@@ -5,7 +5,7 @@
 use tch::Tensor;
 
 use super::Experiment;
-use crate::criterion::{is_float, Loss, LossOptions};
+use crate::criterion::{check_targets, is_float, target_shape, LossFn, LossOptions, Targets};
 use crate::data::Split;
 use crate::error::{Error, Result};
 
@@ -15,7 +15,8 @@ impl Experiment {
     /// of class weights and positive weights. Sets `classes` for class-index losses.
     pub fn check_task(&mut self, options: &LossOptions) -> Result<()> {
         let output = self.probe(1)?;
-        let loss = self.loss;
+        let loss = self.loss.build(options, self.device())?;
+        let loss = loss.as_ref();
         let out = output.size();
         let sample = self.data.train.inputs.size();
         if !is_float(output.kind()) || out.first() != Some(&1) {
@@ -37,20 +38,20 @@ impl Experiment {
             }
         }
         self.classes = None;
-        if loss.takes_class_indices() {
+        if let Targets::ClassIndices { .. } = loss.targets() {
             if out.len() < 2 {
                 return Err(Error::Data(format!(
-                    "--loss {loss} needs model outputs [N, C, …] (C classes) but one sample of \
-                     'inputs' {sample:?} gives {out:?}"
+                    "--loss {} needs model outputs [N, C, …] (C classes) but one sample of \
+                     'inputs' {sample:?} gives {out:?}",
+                    loss.name()
                 )));
             }
             self.classes = Some(out[1]);
         }
-        options.check_for(loss, self.classes)?;
+        options.check_against(loss, self.classes)?;
         options.check_pos_weight(&out)?;
         let output = (out.as_slice(), output.kind());
-        let check =
-            |split: &Split, keys| check_split(split, keys, (loss, options), output, self.classes);
+        let check = |split: &Split, keys| check_split(split, keys, loss, output, self.classes);
         check(&self.data.train, ("inputs", "targets"))?;
         if let Some(eval) = &self.data.eval {
             check(eval, ("eval_inputs", "eval_targets"))?;
@@ -100,25 +101,21 @@ impl Experiment {
 fn check_split(
     split: &Split,
     (inputs_key, targets_key): (&str, &str),
-    (loss, options): (Loss, &LossOptions),
+    loss: &dyn LossFn,
     (out, output_kind): (&[i64], tch::Kind),
     classes: Option<i64>,
 ) -> Result<()> {
     let inputs = split.inputs.size();
     let targets = split.targets.size();
-    let ignore = options.ignore_index();
-    loss.check_targets(&split.targets, targets_key, classes, output_kind, ignore)?;
-    let expected: &[i64] = if loss.takes_class_indices() {
-        &out[2..]
-    } else {
-        &out[1..]
-    };
+    check_targets(loss, &split.targets, targets_key, classes, output_kind)?;
+    let expected = target_shape(loss, out);
     if targets[1..] != *expected {
         let mut wanted = vec!["N".to_string()];
         wanted.extend(expected.iter().map(|d| d.to_string()));
         return Err(Error::Data(format!(
             "'{targets_key}' {targets:?} does not fit the model's output {out:?} for one sample of \
-             '{inputs_key}' {inputs:?}: --loss {loss} needs targets [{}]",
+             '{inputs_key}' {inputs:?}: --loss {} needs targets [{}]",
+            loss.name(),
             wanted.join(", ")
         )));
     }

@@ -10,7 +10,7 @@ use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 use crate::config::ExperimentSource;
-use crate::criterion::{Loss, LossOptions};
+use crate::criterion::{Loss, LossChoice, LossOptions};
 use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -24,7 +24,9 @@ pub struct Experiment {
     pub vs: VarStore,
     pub model: Box<dyn Model>,
     pub data: Dataset,
-    pub loss: Loss,
+    /// The criterion: a built-in loss (`Loss::Mse.into()`), whose options come from the run's
+    /// configuration, or the port's own (`LossChoice::own(…)`).
+    pub loss: LossChoice,
     /// Number of classes for class-index targets (to check label ranges).
     pub classes: Option<i64>,
 }
@@ -52,7 +54,7 @@ impl Experiment {
         };
         let mut experiment = builtin.build(seed, device)?;
         if let Some(loss) = loss {
-            experiment.loss = loss;
+            experiment.loss = loss.into();
         }
         experiment.check_task(options).map_err(|e| match e {
             Error::Data(message) => Error::Data(format!(

@@ -31,7 +31,7 @@ pub fn from_files(
         vs,
         model: Box::new(module),
         data: dataset.to_device(device)?,
-        loss,
+        loss: loss.into(),
         classes: None,
     };
     experiment.check_task(options).map_err(|e| match e {

@@ -50,7 +50,8 @@ pub struct EvalConfig {
 pub struct EvalReport {
     pub experiment: String,
     pub split: SplitChoice,
-    pub loss: Loss,
+    /// The criterion's name.
+    pub loss: String,
     pub device: String,
     pub stats: EvalStats,
 }
@@ -61,7 +62,7 @@ impl EvalReport {
         let mut v = json!({
             "experiment": self.experiment,
             "split": self.split.name(),
-            "criterion": self.loss.name(),
+            "criterion": self.loss,
             "loss": self.stats.average_loss,
             "samples": self.stats.samples,
             "batches": self.stats.batches,
@@ -137,7 +138,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         device,
     };
     let criterion = Criterion::new(
-        experiment.loss,
+        &experiment.loss,
         &config.loss_options,
         experiment.classes,
         device,
@@ -152,7 +153,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
     Ok(EvalReport {
         experiment: experiment.name.clone(),
         split: split_choice,
-        loss: experiment.loss,
+        loss: experiment.loss.to_string(),
         device: device_name(device),
         stats,
     })

@@ -125,7 +125,7 @@ pub fn train_experiment(
     check_trainable(&mut experiment, config)?;
     // A port's own loss is known only now: its options are checked against it here.
     Criterion::new(
-        experiment.loss,
+        &experiment.loss,
         &config.loss_options,
         experiment.classes,
         device,

@@ -34,7 +34,7 @@ pub fn fit(
 ) -> Result<FitEnd> {
     let train_len = experiment.data.train.len();
     let criterion = Criterion::new(
-        experiment.loss,
+        &experiment.loss,
         &config.loss_options,
         experiment.classes,
         ctx.device,

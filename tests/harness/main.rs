@@ -34,6 +34,7 @@ mod own_experiment_cli;
 mod own_experiment_errors;
 mod own_experiment_files;
 mod port_example;
+mod port_focal;
 mod reliability;
 mod resume;
 mod resume_rng;

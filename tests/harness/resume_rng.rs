@@ -67,7 +67,7 @@ fn experiment(eval_stop: Option<(StopFlag, Rc<Cell<bool>>)>) -> Result<Experimen
         vs,
         model: Box::new(model),
         data,
-        loss: Loss::Mse,
+        loss: Loss::Mse.into(),
         classes: None,
     })
 }
