@@ -2,8 +2,9 @@
 //! the same function with `decoupled_weight_decay=True`).
 use tch::{Device, Kind, Tensor};
 
+use super::grad::set_grads_to_none;
 use super::scaled::{add_scaled, scalar_like};
-use super::{saved_state, zero_grads, AdamConfig, Optimizer};
+use super::{saved_state, AdamConfig, Optimizer};
 use crate::error::Result;
 use crate::tensor_io::NamedTensors;
 
@@ -61,7 +62,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn zero_grad(&mut self) -> Result<()> {
-        zero_grads(&self.params)
+        set_grads_to_none(&self.params)
     }
 
     fn step(&mut self) -> Result<()> {

@@ -1,8 +1,9 @@
 //! `torch.optim.SGD`, `_single_tensor_sgd` of PyTorch 2.11, line for line.
 use tch::Tensor;
 
+use super::grad::set_grads_to_none;
 use super::scaled::{add_scaled, add_scaled_, scalar_like};
-use super::{saved_state, zero_grads, Optimizer, SgdConfig};
+use super::{saved_state, Optimizer, SgdConfig};
 use crate::error::Result;
 use crate::tensor_io::NamedTensors;
 
@@ -47,7 +48,7 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn zero_grad(&mut self) -> Result<()> {
-        zero_grads(&self.params)
+        set_grads_to_none(&self.params)
     }
 
     fn step(&mut self) -> Result<()> {

@@ -4,7 +4,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::scaled::add_alpha;
-use super::zero_grads;
+use super::grad::set_grads_to_none;
 use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
@@ -46,7 +46,7 @@ impl<S: SlotState> Slots<S> {
     }
 
     pub(super) fn zero_grad(&self) -> Result<()> {
-        zero_grads(&self.params)
+        set_grads_to_none(&self.params)
     }
 
     /// One `_single_tensor_*` pass: for each parameter with a gradient, in order, makes its state

@@ -44,3 +44,4 @@ mod scripts;
 mod source_conflicts;
 mod trace;
 mod value_ranges;
+mod zero_grad_parity;
