@@ -5,7 +5,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::addcdiv_value_;
-use super::slots::{count_step, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, l2_penalty};
 use crate::error::Result;
 
 /// `torch.optim.Adamax`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -41,51 +42,18 @@ impl AdamaxConfig {
     }
 }
 
-struct State {
+slot_state!(AdamaxConfig {
     step: f32,
     exp_avg: Tensor,
     exp_inf: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = AdamaxConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("exp_avg", self.exp_avg.shallow_clone()),
-            ("exp_inf", self.exp_inf.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &AdamaxConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            exp_avg: saved.tensor("exp_avg")?,
-            exp_inf: saved.tensor("exp_inf")?,
-        }))
-    }
-}
-
-/// Adamax (Adam with the infinity norm), with optional L2 weight decay.
-pub struct Adamax {
-    config: AdamaxConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// Adamax (Adam with the infinity norm), with optional L2 weight decay.
+    Adamax(AdamaxConfig)
+);
 
 impl Adamax {
-    /// Adamax over `params` (sorted by name).
-    pub fn new(config: &AdamaxConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(Adamax {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
@@ -110,5 +78,3 @@ impl Adamax {
         })
     }
 }
-
-slot_optimizer!(Adamax);

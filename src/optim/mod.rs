@@ -19,6 +19,7 @@ mod rmsprop;
 mod rprop;
 mod scaled;
 mod sgd;
+mod slot_macros;
 mod slots;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
@@ -98,25 +99,4 @@ pub fn optimizer(
         OptimizerConfig::RMSprop(c) => Box::new(RMSprop::new(c, params)?),
         OptimizerConfig::Rprop(c) => Box::new(Rprop::new(c, params)?),
     })
-}
-
-/// Looks up `<name>.<key>` in saved optimizer state, checking its shape against `like`.
-fn saved_state(
-    state: &NamedTensors,
-    name: &str,
-    key: &str,
-    like: &Tensor,
-) -> Result<Option<Tensor>> {
-    let full = format!("{name}.{key}");
-    let Some((_, t)) = state.iter().find(|(n, _)| *n == full) else {
-        return Ok(None);
-    };
-    if t.size() != like.size() {
-        return Err(crate::error::Error::Data(format!(
-            "optimizer state '{full}' has shape {:?}, expected {:?}",
-            t.size(),
-            like.size()
-        )));
-    }
-    Ok(Some(t.f_to_device(like.device())?.f_to_kind(like.kind())?))
 }

@@ -6,9 +6,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::{add_alpha_, addcmul_value_};
-use super::slots::{
-    count_step, decay_, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots,
-};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, decay_, l2_penalty};
 use crate::error::Result;
 
 /// `torch.optim.RAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -46,51 +45,18 @@ impl RAdamConfig {
     }
 }
 
-struct State {
+slot_state!(RAdamConfig {
     step: f32,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = RAdamConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("exp_avg", self.exp_avg.shallow_clone()),
-            ("exp_avg_sq", self.exp_avg_sq.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &RAdamConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            exp_avg: saved.tensor("exp_avg")?,
-            exp_avg_sq: saved.tensor("exp_avg_sq")?,
-        }))
-    }
-}
-
-/// RAdam (rectified Adam), with L2 or decoupled weight decay.
-pub struct RAdam {
-    config: RAdamConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// RAdam (rectified Adam), with L2 or decoupled weight decay.
+    RAdam(RAdamConfig)
+);
 
 impl RAdam {
-    /// RAdam over `params` (sorted by name).
-    pub fn new(config: &RAdamConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(RAdam {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
@@ -142,5 +108,3 @@ impl RAdam {
         })
     }
 }
-
-slot_optimizer!(RAdam);

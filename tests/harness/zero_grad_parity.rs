@@ -77,7 +77,11 @@ fn take(named: &NamedTensors, prefix: &str) -> NamedTensors {
 }
 
 fn find<'a>(named: &'a NamedTensors, name: &str) -> &'a Tensor {
-    &named.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}")).1
+    &named
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name}"))
+        .1
 }
 
 /// Mirrors TORCH_ZERO_GRAD's loop: `zero_grad`, the forward with the branch on odd `k`,
@@ -112,7 +116,12 @@ fn run_harness(
         }
         h.pow_tensor_scalar(2).mean(Kind::Float).backward();
         // The premise: the branch has a gradient exactly in the steps that used it.
-        assert_eq!(branch.weight.grad().defined(), branch_used, "step {}", k + 1);
+        assert_eq!(
+            branch.weight.grad().defined(),
+            branch_used,
+            "step {}",
+            k + 1
+        );
         optimizer.step().unwrap();
         after_step(k + 1, &params);
     }
