@@ -57,13 +57,7 @@ slot_optimizer!(
 impl Adadelta {
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                square_avg: p.f_zeros_like()?,
-                acc_delta: p.f_zeros_like()?,
-            })
-        };
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
         self.slots.step(c.maximize, fresh, |param, grad, s| {
             count_step(&mut s.step);
             let grad = l2_penalty(grad, param, c.weight_decay)?;

@@ -4,7 +4,7 @@ use tch::Tensor;
 
 use super::scaled::{addcdiv_value_, addcmul_value_};
 use super::slot_macros::slot_optimizer;
-use super::slots::{count_step, decay_, l2_penalty, scalar_f32, Saved, SlotState, Slots};
+use super::slots::{count_step, scalar_f32, weight_decay, Saved, SlotState, Slots};
 use super::AdamConfig;
 use crate::error::Result;
 
@@ -84,15 +84,9 @@ impl Adam {
             })
         };
         let decoupled = self.decoupled_weight_decay;
-        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
-            if c.weight_decay != 0.0 {
-                if decoupled {
-                    decay_(param, c.lr, c.weight_decay)?;
-                } else {
-                    grad = l2_penalty(grad, param, c.weight_decay)?;
-                }
-            }
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, decoupled)?;
             let _ = s.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
             let _ = s.exp_avg_sq.f_mul_scalar_(beta2)?;
             addcmul_value_(&mut s.exp_avg_sq, &grad, &grad, 1.0 - beta2)?;

@@ -35,10 +35,7 @@ impl Default for AdamaxConfig {
 impl AdamaxConfig {
     /// The checks of `Adamax.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)
     }
 }
 
@@ -57,13 +54,7 @@ impl Adamax {
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                exp_avg: p.f_zeros_like()?,
-                exp_inf: p.f_zeros_like()?,
-            })
-        };
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
         self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
             let grad = l2_penalty(grad, param, c.weight_decay)?;

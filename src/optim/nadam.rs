@@ -7,7 +7,7 @@ use tch::Tensor;
 use super::checks;
 use super::scaled::{addcdiv_value_, addcmul_value_};
 use super::slot_macros::{slot_optimizer, slot_state};
-use super::slots::{count_step, decay_, l2_penalty, scalar_f32};
+use super::slots::{count_step, scalar_f32, weight_decay};
 use crate::error::Result;
 
 /// `torch.optim.NAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -40,10 +40,7 @@ impl Default for NAdamConfig {
 impl NAdamConfig {
     /// The checks of `NAdam.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)?;
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)?;
         checks::ensure(0.0 <= self.momentum_decay, || {
             format!("Invalid momentum_decay value: {:?}", self.momentum_decay)
         })
@@ -75,16 +72,10 @@ impl NAdam {
                 exp_avg_sq: p.f_zeros_like()?,
             })
         };
-        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
             let bias_correction2 = 1.0 - beta2.powf(step);
-            if c.weight_decay != 0.0 {
-                if c.decoupled_weight_decay {
-                    decay_(param, c.lr, c.weight_decay)?;
-                } else {
-                    grad = l2_penalty(grad, param, c.weight_decay)?;
-                }
-            }
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, c.decoupled_weight_decay)?;
             let mu = beta1 * (1.0 - 0.5 * 0.96f64.powf(step * c.momentum_decay));
             let mu_next = beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * c.momentum_decay));
             // mu_product *= mu, on the float32 tensor

@@ -7,7 +7,7 @@ use tch::Tensor;
 use super::checks;
 use super::scaled::{add_alpha_, addcmul_value_};
 use super::slot_macros::{slot_optimizer, slot_state};
-use super::slots::{count_step, decay_, l2_penalty};
+use super::slots::{count_step, weight_decay};
 use crate::error::Result;
 
 /// `torch.optim.RAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -38,10 +38,7 @@ impl Default for RAdamConfig {
 impl RAdamConfig {
     /// The checks of `RAdam.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)
     }
 }
 
@@ -60,22 +57,10 @@ impl RAdam {
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                exp_avg: p.f_zeros_like()?,
-                exp_avg_sq: p.f_zeros_like()?,
-            })
-        };
-        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
-            if c.weight_decay != 0.0 {
-                if c.decoupled_weight_decay {
-                    decay_(param, c.lr, c.weight_decay)?;
-                } else {
-                    grad = l2_penalty(grad, param, c.weight_decay)?;
-                }
-            }
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, c.decoupled_weight_decay)?;
             let _ = s.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
             let _ = s.exp_avg_sq.f_mul_scalar_(beta2)?;
             addcmul_value_(&mut s.exp_avg_sq, &grad, &grad, 1.0 - beta2)?;

@@ -43,6 +43,18 @@ macro_rules! slot_state {
                 }))
             }
         }
+
+        impl State {
+            /// Every entry zero (the `f32`s) or `zeros_like(param)` (the tensors).
+            #[allow(dead_code)] // for the optimizers whose state starts so
+            fn zeros(param: &tch::Tensor) -> $crate::error::Result<State> {
+                use $crate::optim::slots::Entry;
+                Ok(State {
+                    $first: Entry::zero_like(param)?,
+                    $($field: Entry::zero_like(param)?,)*
+                })
+            }
+        }
     };
 }
 pub(super) use slot_state;

@@ -153,6 +153,8 @@ impl Saved<'_> {
 pub(super) trait Entry: Sized {
     fn to_saved(&self) -> Tensor;
     fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self>;
+    /// The entry before a first step, where PyTorch starts it at zero.
+    fn zero_like(param: &Tensor) -> Result<Self>;
 }
 
 impl Entry for f32 {
@@ -163,6 +165,10 @@ impl Entry for f32 {
     fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self> {
         saved.scalar(key)
     }
+
+    fn zero_like(_: &Tensor) -> Result<Self> {
+        Ok(0.0)
+    }
 }
 
 impl Entry for Tensor {
@@ -172,6 +178,10 @@ impl Entry for Tensor {
 
     fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self> {
         saved.tensor(key)
+    }
+
+    fn zero_like(param: &Tensor) -> Result<Self> {
+        Ok(param.f_zeros_like()?)
     }
 }
 
@@ -195,6 +205,23 @@ pub(super) fn l2_penalty(grad: Tensor, param: &Tensor, weight_decay: f64) -> Res
     } else {
         Ok(grad)
     }
+}
+
+/// Adam's relatives' weight decay, none when `weight_decay` is 0: decoupled
+/// (`param.mul_(1 - lr * weight_decay)`) or L2 (`grad + weight_decay * param`); returns the
+/// gradient to go on with.
+pub(super) fn weight_decay(
+    param: &mut Tensor,
+    grad: Tensor,
+    lr: f64,
+    weight_decay: f64,
+    decoupled: bool,
+) -> Result<Tensor> {
+    if weight_decay != 0.0 && decoupled {
+        decay_(param, lr, weight_decay)?;
+        return Ok(grad);
+    }
+    l2_penalty(grad, param, weight_decay)
 }
 
 /// `param.mul_(1 - lr * weight_decay)` (decoupled, "stepweight" decay).
