@@ -17,6 +17,7 @@ mod distributed;
 mod fuzz_flags;
 mod hardened;
 mod init_parity;
+mod layer_modules;
 mod layer_parity;
 mod loss_counts;
 mod loss_sync;
