@@ -33,3 +33,22 @@ pub(super) fn set_grads_to_none(params: &[(String, Tensor)]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use tch::{Kind, Tensor};
+
+    use super::set_grads_to_none;
+
+    #[test]
+    fn a_dropped_gradient_is_none_and_the_next_backward_starts_afresh() {
+        let p = Tensor::from_slice(&[1.0f32, 2.0]).set_requires_grad(true);
+        (&p * 3.0).sum(Kind::Float).backward();
+        let params = vec![("p".to_string(), p.shallow_clone())];
+        set_grads_to_none(&params).unwrap();
+        assert!(!p.grad().defined());
+        set_grads_to_none(&params).unwrap(); // none already: nothing to do
+        (&p * 5.0).sum(Kind::Float).backward();
+        assert_eq!(Vec::<f32>::try_from(p.grad()).unwrap(), [5.0, 5.0]);
+    }
+}
