@@ -16,8 +16,9 @@ struct State {
 }
 
 struct Alphas {
-    /// The learning rate `minus_lr` was made for (a scheduler changes it between steps).
-    lr: f64,
+    /// The options they were made from, `(lr, weight_decay, dampening, momentum)`: a scheduler
+    /// (or a momentum schedule) changes them between steps.
+    made_for: (f64, f64, f64, f64),
     minus_lr: Tensor,
     weight_decay: Tensor,
     one_minus_dampening: Tensor,
@@ -27,12 +28,16 @@ struct Alphas {
 impl Alphas {
     fn new(p: &Tensor, c: &SgdConfig) -> Result<Alphas> {
         Ok(Alphas {
-            lr: c.lr,
+            made_for: Alphas::options(c),
             minus_lr: scalar_like(p, -c.lr)?,
             weight_decay: scalar_like(p, c.weight_decay)?,
             one_minus_dampening: scalar_like(p, 1.0 - c.dampening)?,
             momentum: scalar_like(p, c.momentum)?,
         })
+    }
+
+    fn options(c: &SgdConfig) -> (f64, f64, f64, f64) {
+        (c.lr, c.weight_decay, c.dampening, c.momentum)
     }
 }
 
@@ -72,9 +77,8 @@ impl Sgd {
             })
         };
         self.slots.step(c.maximize, fresh, |param, mut grad, s| {
-            if s.alphas.lr != c.lr {
-                s.alphas.minus_lr = scalar_like(param, -c.lr)?;
-                s.alphas.lr = c.lr;
+            if s.alphas.made_for != Alphas::options(c) {
+                s.alphas = Alphas::new(param, c)?;
             }
             let alpha = &s.alphas;
             if c.weight_decay != 0.0 {
