@@ -5,13 +5,14 @@
 //! `tch::Cuda::is_available()` is false even on a CUDA machine. Both are fixed here, in the crate
 //! that owns the binary: link args from a library crate do not reach downstream binaries.
 //!
-//! It also compiles the two C++ shims under `src/native/`: `rng.cpp` gets and sets the state of
-//! libtorch's global CPU generator (tch exposes neither; see `src/rng_state.rs`), and `c10d.cpp`
-//! is a c10d process group, Gloo always and NCCL when the CUDA and NCCL headers are there (see
-//! `src/distributed/`).
+//! It also compiles the C++ shims under `src/native/`: `rng.cpp` gets and sets the state of
+//! libtorch's global CPU generator (tch exposes neither; see `src/rng_state.rs`), `grad.cpp` sets
+//! a gradient to None (`src/optim/grad.rs`), and `c10d.cpp` is a c10d process group, Gloo always
+//! and NCCL when the CUDA and NCCL headers are there (see `src/distributed/`).
 use std::path::{Path, PathBuf};
 
 const RNG_SHIM: &str = "src/native/rng.cpp";
+const GRAD_SHIM: &str = "src/native/grad.cpp";
 const C10D_SHIM: &str = "src/native/c10d.cpp";
 
 fn main() {
@@ -75,6 +76,7 @@ fn build_shims(lib_dir: &Path) {
         build
     };
     shim().file(RNG_SHIM).compile("tch_harness_rng");
+    shim().file(GRAD_SHIM).compile("tch_harness_grad");
 
     // ProcessGroupGloo.hpp is empty without USE_C10D_GLOO and includes gloo's headers, which the
     // wheel lacks: src/native/gloo declares the few types it names (nothing of gloo is called).

@@ -14,6 +14,7 @@ pub mod distributed;
 pub mod error;
 pub mod experiment;
 pub mod model;
+pub mod nets;
 pub mod optim;
 pub mod run;
 pub mod schedule;

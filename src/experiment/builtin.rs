@@ -7,8 +7,9 @@ use super::Experiment;
 use crate::criterion::Loss;
 use crate::data::{breast_cancer, cmudict_words, digits, synthetic_regression};
 use crate::error::Result;
-use crate::model::{digits_cnn, mlp, word_gru, Model, WORD_TOKENS};
+use crate::model::Model;
 use crate::names::named_enum;
+use crate::nets::{digits_cnn, mlp, word_gru, WORD_TOKENS};
 
 named_enum! {
     /// A built-in experiment. None has a dataset size that is a multiple of the default batch size.

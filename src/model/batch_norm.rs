@@ -9,6 +9,7 @@ use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::init::{buffer, parameter};
+use super::module_output;
 use crate::error::{Error, Result};
 
 /// Options of a [`BatchNorm`], with PyTorch's defaults.
@@ -155,4 +156,11 @@ fn check_batch_size(size: &[i64]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// For `nn::seq_t()`: [`BatchNorm::forward_t`], panicking on an error as tch's own layers do.
+impl tch::nn::ModuleT for BatchNorm {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        module_output(self.forward_t(xs, train))
+    }
 }

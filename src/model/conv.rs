@@ -9,6 +9,7 @@ use tch::nn::Path;
 use tch::Tensor;
 
 use super::init::{bias_bound, kaiming_uniform_bound, parameter, uniform};
+use super::module_output;
 use crate::error::{Error, Result};
 
 /// PyTorch's string padding: `padding="same"` (output as long as the input, stride 1 only) or
@@ -192,5 +193,12 @@ impl<const N: usize> Conv<N> {
             }
         };
         Ok(out?)
+    }
+}
+
+/// For `nn::seq()`: [`Conv::forward`], panicking on an error as tch's own layers do.
+impl<const N: usize> tch::nn::Module for Conv<N> {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        module_output(self.forward(xs))
     }
 }

@@ -2,6 +2,7 @@
 //! after the same `manual_seed` it draws the same mask from libtorch's global generator.
 use tch::Tensor;
 
+use super::module_output;
 use crate::error::{Error, Result};
 
 /// Zeroes each element with probability `p` in training mode and scales the rest by `1/(1-p)`.
@@ -24,5 +25,12 @@ impl Dropout {
     /// `F.dropout(xs, p, training=train)`: the identity when `train` is false.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         Ok(xs.f_dropout(self.p, train)?)
+    }
+}
+
+/// For `nn::seq_t()`: [`Dropout::forward_t`], panicking on an error as tch's own layers do.
+impl tch::nn::ModuleT for Dropout {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        module_output(self.forward_t(xs, train))
     }
 }

@@ -5,6 +5,7 @@ use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::init::{normal, parameter};
+use super::module_output;
 use crate::error::{Error, Result};
 
 /// Options of an [`Embedding`].
@@ -84,5 +85,12 @@ impl Embedding {
             false,
             false,
         )?)
+    }
+}
+
+/// For `nn::seq()`: [`Embedding::forward`], panicking on an error as tch's own layers do.
+impl tch::nn::Module for Embedding {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        module_output(self.forward(xs))
     }
 }

@@ -4,6 +4,7 @@ use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::init::parameter;
+use super::module_output;
 use crate::error::{Error, Result};
 
 /// Options of a [`LayerNorm`], with PyTorch's defaults.
@@ -87,5 +88,12 @@ impl LayerNorm {
             self.config.eps,
             true, // torch.backends.cudnn.enabled
         )?)
+    }
+}
+
+/// For `nn::seq()`: [`LayerNorm::forward`], panicking on an error as tch's own layers do.
+impl tch::nn::Module for LayerNorm {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        module_output(self.forward(xs))
     }
 }

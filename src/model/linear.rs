@@ -8,6 +8,7 @@ use tch::nn::Path;
 use tch::Tensor;
 
 use super::init::{bias_bound, kaiming_uniform_bound, parameter, uniform};
+use super::module_output;
 use crate::error::Result;
 
 /// Options of a [`Linear`] layer.
@@ -47,5 +48,12 @@ impl Linear {
     /// `torch.nn.functional.linear(xs, weight, bias)`.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         Ok(xs.f_linear(&self.weight, self.bias.as_ref())?)
+    }
+}
+
+/// For `nn::seq()`: [`Linear::forward`], panicking on an error as tch's own layers do.
+impl tch::nn::Module for Linear {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        module_output(self.forward(xs))
     }
 }

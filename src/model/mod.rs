@@ -1,33 +1,29 @@
 //! Models the harness can train: layers initialised and run as PyTorch initialises and runs them
 //! (one file per layer), the parameter-free ops (`functional`), and (in `torchscript`) a user's
-//! TorchScript module.
+//! TorchScript module. The layers are tch `nn::Module`s (`nn::ModuleT` for batch norm and
+//! dropout), so they compose with `nn::seq()`/`nn::seq_t()`; the built-in networks made of them
+//! are in `crate::nets`, apart, as tch keeps `vision/` apart from `nn/`.
 mod batch_norm;
 mod conv;
-mod digits_cnn;
 mod dropout;
 mod embedding;
 pub mod functional;
 mod init;
 mod layer_norm;
 mod linear;
-mod mlp;
 mod rnn;
 mod torchscript;
-mod word_gru;
 
 pub use batch_norm::{batch_norm1d, batch_norm2d, BatchNorm, BatchNormConfig, RunningStats};
 pub use conv::{
     conv1d, conv2d, Conv, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvConfig, StringPadding,
 };
-pub use digits_cnn::{digits_cnn, DigitsCnn};
 pub use dropout::{dropout, Dropout};
 pub use embedding::{embedding, Embedding, EmbeddingConfig};
 pub use layer_norm::{layer_norm, LayerNorm, LayerNormConfig};
 pub use linear::{linear, Linear, LinearConfig};
-pub use mlp::{mlp, Mlp};
 pub use rnn::{gru, lstm, Gru, Lstm, RnnConfig, RnnWeights};
 pub use torchscript::TorchScriptModel;
-pub use word_gru::{word_gru, WordGru, WORD_TOKENS};
 
 use tch::Tensor;
 
@@ -52,4 +48,11 @@ pub trait Model {
     fn torchscript(&self) -> Option<&TorchScriptModel> {
         None
     }
+}
+
+/// A layer's fallible forward as tch's infallible `Module::forward`: an error (a wrong shape or
+/// dtype) panics there, as in tch's own layers. The harness itself calls the layers' own
+/// `forward`, which returns the error.
+fn module_output(output: Result<Tensor>) -> Tensor {
+    output.unwrap_or_else(|e| panic!("{e}"))
 }

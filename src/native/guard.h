@@ -1,4 +1,4 @@
-// Shared by the C++ shims (rng.cpp, c10d.cpp): no C++ exception crosses into Rust; each one
+// Shared by the C++ shims (rng.cpp, grad.cpp, c10d.cpp): no C++ exception crosses into Rust; each one
 // becomes a malloc'd message that the caller frees with `tch_harness_rng_free_error`.
 #pragma once
 #include <cstdlib>

@@ -4,7 +4,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::{add_alpha_, addcmul_value_};
-use super::slots::{count_step, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, l2_penalty};
 use crate::error::Result;
 
 /// `torch.optim.Adadelta`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -42,64 +43,21 @@ impl AdadeltaConfig {
     }
 }
 
-struct State {
+slot_state!(AdadeltaConfig {
     step: f32,
     square_avg: Tensor,
     acc_delta: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = AdadeltaConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("square_avg", self.square_avg.shallow_clone()),
-            ("acc_delta", self.acc_delta.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &AdadeltaConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            square_avg: saved.tensor("square_avg")?,
-            acc_delta: saved.tensor("acc_delta")?,
-        }))
-    }
-}
-
-/// Adadelta, with optional L2 weight decay.
-pub struct Adadelta {
-    config: AdadeltaConfig,
-    slots: Slots<State>,
-}
-
-impl Adadelta {
-    /// Adadelta over `params` (sorted by name).
-    pub fn new(config: &AdadeltaConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(Adadelta {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-}
-
-slot_optimizer!(Adadelta);
+slot_optimizer!(
+    /// Adadelta, with optional L2 weight decay.
+    Adadelta(AdadeltaConfig)
+);
 
 impl Adadelta {
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                square_avg: p.f_zeros_like()?,
-                acc_delta: p.f_zeros_like()?,
-            })
-        };
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
         self.slots.step(c.maximize, fresh, |param, grad, s| {
             count_step(&mut s.step);
             let grad = l2_penalty(grad, param, c.weight_decay)?;

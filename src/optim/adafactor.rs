@@ -9,9 +9,8 @@ use tch::{Kind, Tensor};
 
 use super::checks;
 use super::scaled::add_alpha_;
-use super::slots::{
-    count_step, decay_, py_max, py_min, scalar_f32, slot_optimizer, Saved, SlotState, Slots,
-};
+use super::slot_macros::slot_optimizer;
+use super::slots::{count_step, decay_, py_max, py_min, scalar_f32, Saved, SlotState, Slots};
 use crate::error::Result;
 
 /// `torch.optim.Adafactor`'s options (`foreach` aside).

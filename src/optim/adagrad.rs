@@ -6,7 +6,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::addcdiv_value_;
-use super::slots::{count_step, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::slot_optimizer;
+use super::slots::{count_step, l2_penalty, scalar_f32, Saved, SlotState, Slots};
 use crate::error::Result;
 
 /// `torch.optim.Adagrad`'s options (`foreach`, `differentiable` and `fused` aside).

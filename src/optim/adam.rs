@@ -1,28 +1,59 @@
 //! `torch.optim.Adam` and `AdamW`: `_single_tensor_adam` of PyTorch 2.11, line for line (AdamW is
 //! the same function with `decoupled_weight_decay=True`).
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
-use super::scaled::{add_scaled, scalar_like};
-use super::{saved_state, zero_grads, AdamConfig, Optimizer};
+use super::scaled::{addcdiv_value_, addcmul_value_};
+use super::slot_macros::slot_optimizer;
+use super::slots::{count_step, scalar_f32, weight_decay, Saved, SlotState, Slots};
+use super::AdamConfig;
 use crate::error::Result;
-use crate::tensor_io::NamedTensors;
+
+/// One parameter's state, as `optimizer.state[p]` holds it in Python.
+struct State {
+    step: f32,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    /// With `amsgrad`.
+    max_exp_avg_sq: Option<Tensor>,
+}
+
+impl SlotState for State {
+    type Config = AdamConfig;
+
+    fn named(&self) -> Vec<(&'static str, Tensor)> {
+        let mut named = vec![
+            ("step", scalar_f32(self.step)),
+            ("exp_avg", self.exp_avg.shallow_clone()),
+            ("exp_avg_sq", self.exp_avg_sq.shallow_clone()),
+        ];
+        if let Some(max) = &self.max_exp_avg_sq {
+            named.push(("max_exp_avg_sq", max.shallow_clone()));
+        }
+        named
+    }
+
+    /// `max_exp_avg_sq` must be there with `amsgrad`.
+    fn load(saved: &Saved<'_>, config: &AdamConfig) -> Result<Option<Self>> {
+        if !saved.has("step") {
+            return Ok(None);
+        }
+        Ok(Some(State {
+            step: saved.scalar("step")?,
+            exp_avg: saved.tensor("exp_avg")?,
+            exp_avg_sq: saved.tensor("exp_avg_sq")?,
+            max_exp_avg_sq: config
+                .amsgrad
+                .then(|| saved.tensor("max_exp_avg_sq"))
+                .transpose()?,
+        }))
+    }
+}
 
 /// Adam (L2 weight decay) or AdamW (decoupled weight decay), optionally AMSGrad.
 pub struct Adam {
     config: AdamConfig,
     decoupled_weight_decay: bool,
-    params: Vec<(String, Tensor)>,
-    states: Vec<Option<AdamState>>,
-    weight_decay: Vec<Tensor>,
-}
-
-/// Per-parameter state, as `optimizer.state[p]` holds it in Python.
-struct AdamState {
-    /// Steps taken; Python keeps a float32 tensor and reads it with `.item()`.
-    step: f64,
-    exp_avg: Tensor,
-    exp_avg_sq: Tensor,
-    max_exp_avg_sq: Option<Tensor>,
+    slots: Slots<State>,
 }
 
 impl Adam {
@@ -32,145 +63,53 @@ impl Adam {
         decoupled_weight_decay: bool,
         params: Vec<(String, Tensor)>,
     ) -> Result<Adam> {
-        let weight_decay = params
-            .iter()
-            .map(|(_, p)| scalar_like(p, config.weight_decay))
-            .collect::<Result<Vec<_>>>()?;
+        config.validate()?;
         Ok(Adam {
             config: config.clone(),
             decoupled_weight_decay,
-            states: params.iter().map(|_| None).collect(),
-            params,
-            weight_decay,
+            slots: Slots::new(params),
         })
     }
 
-    fn fresh_state(&self, param: &Tensor) -> Result<AdamState> {
-        Ok(AdamState {
-            step: 0.0,
-            exp_avg: param.f_zeros_like()?,
-            exp_avg_sq: param.f_zeros_like()?,
-            max_exp_avg_sq: if self.config.amsgrad {
-                Some(param.f_zeros_like()?)
-            } else {
-                None
-            },
+    fn update(&mut self) -> Result<()> {
+        let c = &self.config;
+        let (beta1, beta2) = c.betas;
+        let fresh = |p: &Tensor, _: &Tensor| {
+            let zeros = |on: bool| on.then(|| p.f_zeros_like()).transpose();
+            Ok(State {
+                step: 0.0,
+                exp_avg: p.f_zeros_like()?,
+                exp_avg_sq: p.f_zeros_like()?,
+                max_exp_avg_sq: zeros(c.amsgrad)?,
+            })
+        };
+        let decoupled = self.decoupled_weight_decay;
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
+            let step = count_step(&mut s.step);
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, decoupled)?;
+            let _ = s.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
+            let _ = s.exp_avg_sq.f_mul_scalar_(beta2)?;
+            addcmul_value_(&mut s.exp_avg_sq, &grad, &grad, 1.0 - beta2)?;
+
+            let bias_correction1 = 1.0 - beta1.powf(step);
+            let bias_correction2 = 1.0 - beta2.powf(step);
+            let step_size = c.lr / bias_correction1;
+            let bias_correction2_sqrt = bias_correction2.powf(0.5);
+            let second_moment = match &mut s.max_exp_avg_sq {
+                // torch.maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
+                Some(max) => {
+                    let _ = max.f_maximum_out(max, &s.exp_avg_sq)?;
+                    max.shallow_clone()
+                }
+                None => s.exp_avg_sq.shallow_clone(),
+            };
+            let mut denom = second_moment
+                .f_sqrt()?
+                .f_div_scalar(bias_correction2_sqrt)?;
+            let _ = denom.f_add_scalar_(c.eps)?;
+            addcdiv_value_(param, &s.exp_avg, &denom, -step_size)
         })
     }
 }
 
-impl Optimizer for Adam {
-    fn zero_grad(&mut self) -> Result<()> {
-        zero_grads(&self.params)
-    }
-
-    fn step(&mut self) -> Result<()> {
-        let c = self.config.clone();
-        tch::no_grad(|| {
-            for i in 0..self.params.len() {
-                let mut grad = self.params[i].1.grad();
-                if !grad.defined() {
-                    continue;
-                }
-                if c.maximize {
-                    grad = grad.f_neg()?;
-                }
-                if self.states[i].is_none() {
-                    self.states[i] = Some(self.fresh_state(&self.params[i].1)?);
-                }
-                let param = &mut self.params[i].1;
-                let state = self.states[i].as_mut().expect("state was just created");
-                state.step += 1.0;
-                if c.weight_decay != 0.0 {
-                    if self.decoupled_weight_decay {
-                        let _ = param.f_mul_scalar_(1.0 - c.lr * c.weight_decay)?;
-                    } else {
-                        grad = add_scaled(&grad, param, &self.weight_decay[i])?;
-                    }
-                }
-                let _ = state.exp_avg.f_lerp_(&grad, 1.0 - c.betas.0)?;
-                // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                let _ = state.exp_avg_sq.f_mul_scalar_(c.betas.1)?;
-                let _ = state
-                    .exp_avg_sq
-                    .f_addcmul_(&grad.f_mul_scalar(1.0 - c.betas.1)?, &grad)?;
-
-                let step = state.step;
-                let bias_correction1 = 1.0 - c.betas.0.powf(step);
-                let bias_correction2 = 1.0 - c.betas.1.powf(step);
-                let step_size = c.lr / bias_correction1;
-                let bias_correction2_sqrt = bias_correction2.powf(0.5);
-                let second_moment = match &mut state.max_exp_avg_sq {
-                    Some(max) => {
-                        let _ = max.f_maximum_out(max, &state.exp_avg_sq)?;
-                        max.shallow_clone()
-                    }
-                    None => state.exp_avg_sq.shallow_clone(),
-                };
-                let mut denom = second_moment
-                    .f_sqrt()?
-                    .f_div_scalar(bias_correction2_sqrt)?;
-                let _ = denom.f_add_scalar_(c.eps)?;
-                // param.addcdiv_(exp_avg, denom, value=-step_size)
-                let _ = param.f_addcdiv_(&state.exp_avg.f_mul_scalar(-step_size)?, &denom)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn lr(&self) -> f64 {
-        self.config.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        self.config.lr = lr;
-        Ok(())
-    }
-
-    fn state(&self) -> NamedTensors {
-        let mut named = Vec::new();
-        for ((name, _), state) in self.params.iter().zip(&self.states) {
-            let Some(s) = state else { continue };
-            let step = Tensor::from(s.step as f32)
-                .to_device(Device::Cpu)
-                .to_kind(Kind::Float);
-            named.push((format!("{name}.step"), step));
-            named.push((format!("{name}.exp_avg"), s.exp_avg.shallow_clone()));
-            named.push((format!("{name}.exp_avg_sq"), s.exp_avg_sq.shallow_clone()));
-            if let Some(max) = &s.max_exp_avg_sq {
-                named.push((format!("{name}.max_exp_avg_sq"), max.shallow_clone()));
-            }
-        }
-        named
-    }
-
-    fn load_state(&mut self, state: &NamedTensors) -> Result<()> {
-        for i in 0..self.params.len() {
-            let (name, param) = &self.params[i];
-            let step_like = Tensor::from(0f32);
-            let Some(step) = saved_state(state, name, "step", &step_like)? else {
-                self.states[i] = None;
-                continue;
-            };
-            let missing = |key: &str| {
-                crate::error::Error::Data(format!("optimizer state '{name}.{key}' is missing"))
-            };
-            self.states[i] = Some(AdamState {
-                step: step.f_double_value(&[])?,
-                exp_avg: saved_state(state, name, "exp_avg", param)?
-                    .ok_or_else(|| missing("exp_avg"))?,
-                exp_avg_sq: saved_state(state, name, "exp_avg_sq", param)?
-                    .ok_or_else(|| missing("exp_avg_sq"))?,
-                max_exp_avg_sq: if self.config.amsgrad {
-                    Some(
-                        saved_state(state, name, "max_exp_avg_sq", param)?
-                            .ok_or_else(|| missing("max_exp_avg_sq"))?,
-                    )
-                } else {
-                    None
-                },
-            });
-        }
-        Ok(())
-    }
-}
+slot_optimizer!(Adam);

@@ -5,7 +5,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::addcdiv_value_;
-use super::slots::{count_step, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, l2_penalty};
 use crate::error::Result;
 
 /// `torch.optim.Adamax`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -34,68 +35,26 @@ impl Default for AdamaxConfig {
 impl AdamaxConfig {
     /// The checks of `Adamax.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)
     }
 }
 
-struct State {
+slot_state!(AdamaxConfig {
     step: f32,
     exp_avg: Tensor,
     exp_inf: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = AdamaxConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("exp_avg", self.exp_avg.shallow_clone()),
-            ("exp_inf", self.exp_inf.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &AdamaxConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            exp_avg: saved.tensor("exp_avg")?,
-            exp_inf: saved.tensor("exp_inf")?,
-        }))
-    }
-}
-
-/// Adamax (Adam with the infinity norm), with optional L2 weight decay.
-pub struct Adamax {
-    config: AdamaxConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// Adamax (Adam with the infinity norm), with optional L2 weight decay.
+    Adamax(AdamaxConfig)
+);
 
 impl Adamax {
-    /// Adamax over `params` (sorted by name).
-    pub fn new(config: &AdamaxConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(Adamax {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                exp_avg: p.f_zeros_like()?,
-                exp_inf: p.f_zeros_like()?,
-            })
-        };
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
         self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
             let grad = l2_penalty(grad, param, c.weight_decay)?;
@@ -110,5 +69,3 @@ impl Adamax {
         })
     }
 }
-
-slot_optimizer!(Adamax);

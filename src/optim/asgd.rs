@@ -6,9 +6,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::add_alpha_;
-use super::slots::{
-    count_step, l2_penalty, py_max, scalar_f32, slot_optimizer, Saved, SlotState, Slots,
-};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, l2_penalty, py_max, scalar_f32};
 use crate::error::Result;
 
 /// `torch.optim.ASGD`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -44,55 +43,20 @@ impl AsgdConfig {
     }
 }
 
-struct State {
+slot_state!(AsgdConfig {
     step: f32,
     eta: f32,
     mu: f32,
     ax: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = AsgdConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("eta", scalar_f32(self.eta)),
-            ("mu", scalar_f32(self.mu)),
-            ("ax", self.ax.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &AsgdConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            eta: saved.scalar("eta")?,
-            mu: saved.scalar("mu")?,
-            ax: saved.tensor("ax")?,
-        }))
-    }
-}
-
-/// Averaged stochastic gradient descent (the average `ax` is state; the parameters are the
-/// plain SGD iterate, as in PyTorch).
-pub struct Asgd {
-    config: AsgdConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// Averaged stochastic gradient descent (the average `ax` is state; the parameters are the
+    /// plain SGD iterate, as in PyTorch).
+    Asgd(AsgdConfig)
+);
 
 impl Asgd {
-    /// ASGD over `params` (sorted by name).
-    pub fn new(config: &AsgdConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(Asgd {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let fresh = |p: &Tensor, _: &Tensor| {
@@ -123,5 +87,3 @@ impl Asgd {
         })
     }
 }
-
-slot_optimizer!(Asgd);

@@ -38,3 +38,12 @@ pub(super) fn betas(betas: (f64, f64)) -> Result<()> {
     }
     Ok(())
 }
+
+/// The checks Adam's relatives (Adamax, NAdam, RAdam) share, in `__init__`'s order: `lr`, `eps`,
+/// both betas, `weight_decay`.
+pub(super) fn adam_like(lr: f64, eps: f64, betas: (f64, f64), weight_decay: f64) -> Result<()> {
+    self::lr(lr)?;
+    self::eps(eps)?;
+    self::betas(betas)?;
+    self::weight_decay(weight_decay)
+}

@@ -10,6 +10,7 @@ mod adamax;
 mod asgd;
 mod checks;
 mod config;
+mod grad;
 mod groups;
 mod muon;
 mod nadam;
@@ -18,6 +19,7 @@ mod rmsprop;
 mod rprop;
 mod scaled;
 mod sgd;
+mod slot_macros;
 mod slots;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
@@ -42,7 +44,9 @@ use crate::tensor_io::NamedTensors;
 
 /// A stateful parameter update.
 pub trait Optimizer {
-    /// Sets every parameter's gradient to zero (before a backward pass).
+    /// Drops every parameter's gradient (before a backward pass), as PyTorch's default
+    /// `zero_grad(set_to_none=True)`: a parameter the next backward pass does not reach then has
+    /// none, and [`Optimizer::step`] skips it.
     fn zero_grad(&mut self) -> Result<()>;
 
     /// Applies one update from the current gradients. Parameters without a gradient are skipped.
@@ -95,37 +99,4 @@ pub fn optimizer(
         OptimizerConfig::RMSprop(c) => Box::new(RMSprop::new(c, params)?),
         OptimizerConfig::Rprop(c) => Box::new(Rprop::new(c, params)?),
     })
-}
-
-/// Zeroes the gradients of `params` (shared by the optimizers).
-fn zero_grads(params: &[(String, Tensor)]) -> Result<()> {
-    for (_, p) in params {
-        let mut grad = p.grad();
-        if grad.defined() {
-            let _ = grad.f_detach_()?;
-            let _ = grad.f_zero_()?;
-        }
-    }
-    Ok(())
-}
-
-/// Looks up `<name>.<key>` in saved optimizer state, checking its shape against `like`.
-fn saved_state(
-    state: &NamedTensors,
-    name: &str,
-    key: &str,
-    like: &Tensor,
-) -> Result<Option<Tensor>> {
-    let full = format!("{name}.{key}");
-    let Some((_, t)) = state.iter().find(|(n, _)| *n == full) else {
-        return Ok(None);
-    };
-    if t.size() != like.size() {
-        return Err(crate::error::Error::Data(format!(
-            "optimizer state '{full}' has shape {:?}, expected {:?}",
-            t.size(),
-            like.size()
-        )));
-    }
-    Ok(Some(t.f_to_device(like.device())?.f_to_kind(like.kind())?))
 }

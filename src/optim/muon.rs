@@ -11,7 +11,8 @@ use tch::{Kind, Tensor};
 
 use super::checks;
 use super::scaled::add_alpha_;
-use super::slots::{decay_, py_max, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{decay_, py_max, Slots};
 use crate::error::{Error, Result};
 
 /// `torch.optim.Muon`'s options.
@@ -73,25 +74,9 @@ impl MuonConfig {
     }
 }
 
-struct State {
+slot_state!(MuonConfig {
     momentum_buffer: Tensor,
-}
-
-impl SlotState for State {
-    type Config = MuonConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![("momentum_buffer", self.momentum_buffer.shallow_clone())]
-    }
-
-    fn load(saved: &Saved<'_>, _: &MuonConfig) -> Result<Option<Self>> {
-        if !saved.has("momentum_buffer") {
-            return Ok(None);
-        }
-        let momentum_buffer = saved.tensor("momentum_buffer")?;
-        Ok(Some(State { momentum_buffer }))
-    }
-}
+});
 
 /// Muon: momentum orthogonalised by a Newton–Schulz iteration, for 2-D parameters.
 pub struct Muon {

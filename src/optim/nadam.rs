@@ -1,14 +1,13 @@
 //! `torch.optim.NAdam`: `_single_tensor_nadam` of PyTorch 2.11 (not capturable, not
 //! differentiable), line for line. `mu_product` is a float32 0-d tensor in Python, multiplied in
-//! place by a Python float each step; it is kept as that tensor here too.
+//! place by a Python float each step; here an `f32` multiplied through that tensor.
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use super::checks;
 use super::scaled::{addcdiv_value_, addcmul_value_};
-use super::slots::{
-    count_step, decay_, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots,
-};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, scalar_f32, weight_decay};
 use crate::error::Result;
 
 /// `torch.optim.NAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -41,94 +40,53 @@ impl Default for NAdamConfig {
 impl NAdamConfig {
     /// The checks of `NAdam.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)?;
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)?;
         checks::ensure(0.0 <= self.momentum_decay, || {
             format!("Invalid momentum_decay value: {:?}", self.momentum_decay)
         })
     }
 }
 
-struct State {
+slot_state!(NAdamConfig {
     step: f32,
-    /// A float32 0-d CPU tensor, as in Python.
-    mu_product: Tensor,
+    /// A float32 0-d tensor in Python, multiplied in place by a Python float each step.
+    mu_product: f32,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = NAdamConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("mu_product", self.mu_product.shallow_clone()),
-            ("exp_avg", self.exp_avg.shallow_clone()),
-            ("exp_avg_sq", self.exp_avg_sq.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &NAdamConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            mu_product: scalar_f32(saved.scalar("mu_product")?),
-            exp_avg: saved.tensor("exp_avg")?,
-            exp_avg_sq: saved.tensor("exp_avg_sq")?,
-        }))
-    }
-}
-
-/// NAdam (Adam with Nesterov momentum), with L2 or decoupled weight decay.
-pub struct NAdam {
-    config: NAdamConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// NAdam (Adam with Nesterov momentum), with L2 or decoupled weight decay.
+    NAdam(NAdamConfig)
+);
 
 impl NAdam {
-    /// NAdam over `params` (sorted by name).
-    pub fn new(config: &NAdamConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(NAdam {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
         let fresh = |p: &Tensor, _: &Tensor| {
             Ok(State {
                 step: 0.0,
-                mu_product: scalar_f32(1.0),
+                mu_product: 1.0,
                 exp_avg: p.f_zeros_like()?,
                 exp_avg_sq: p.f_zeros_like()?,
             })
         };
-        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
             let bias_correction2 = 1.0 - beta2.powf(step);
-            if c.weight_decay != 0.0 {
-                if c.decoupled_weight_decay {
-                    decay_(param, c.lr, c.weight_decay)?;
-                } else {
-                    grad = l2_penalty(grad, param, c.weight_decay)?;
-                }
-            }
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, c.decoupled_weight_decay)?;
             let mu = beta1 * (1.0 - 0.5 * 0.96f64.powf(step * c.momentum_decay));
             let mu_next = beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * c.momentum_decay));
-            let _ = s.mu_product.f_mul_scalar_(mu)?;
+            // mu_product *= mu, on the float32 tensor
+            s.mu_product = scalar_f32(s.mu_product)
+                .f_mul_scalar(mu)?
+                .f_double_value(&[])? as f32;
             let _ = s.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
             let _ = s.exp_avg_sq.f_mul_scalar_(beta2)?;
             addcmul_value_(&mut s.exp_avg_sq, &grad, &grad, 1.0 - beta2)?;
             let mut denom = s.exp_avg_sq.f_div_scalar(bias_correction2)?.f_sqrt()?;
-            let mu_product = s.mu_product.f_double_value(&[])?;
+            let mu_product = f64::from(s.mu_product);
             let mu_product_next = mu_product * mu_next;
             let _ = denom.f_add_scalar_(c.eps)?;
             let value = -c.lr * (1.0 - mu) / (1.0 - mu_product);
@@ -138,5 +96,3 @@ impl NAdam {
         })
     }
 }
-
-slot_optimizer!(NAdam);

@@ -6,9 +6,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::{add_alpha_, addcmul_value_};
-use super::slots::{
-    count_step, decay_, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots,
-};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::{count_step, weight_decay};
 use crate::error::Result;
 
 /// `torch.optim.RAdam`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -39,77 +38,29 @@ impl Default for RAdamConfig {
 impl RAdamConfig {
     /// The checks of `RAdam.__init__`.
     pub fn validate(&self) -> Result<()> {
-        checks::lr(self.lr)?;
-        checks::eps(self.eps)?;
-        checks::betas(self.betas)?;
-        checks::weight_decay(self.weight_decay)
+        checks::adam_like(self.lr, self.eps, self.betas, self.weight_decay)
     }
 }
 
-struct State {
+slot_state!(RAdamConfig {
     step: f32,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = RAdamConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("exp_avg", self.exp_avg.shallow_clone()),
-            ("exp_avg_sq", self.exp_avg_sq.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &RAdamConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            exp_avg: saved.tensor("exp_avg")?,
-            exp_avg_sq: saved.tensor("exp_avg_sq")?,
-        }))
-    }
-}
-
-/// RAdam (rectified Adam), with L2 or decoupled weight decay.
-pub struct RAdam {
-    config: RAdamConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// RAdam (rectified Adam), with L2 or decoupled weight decay.
+    RAdam(RAdamConfig)
+);
 
 impl RAdam {
-    /// RAdam over `params` (sorted by name).
-    pub fn new(config: &RAdamConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(RAdam {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (beta1, beta2) = c.betas;
-        let fresh = |p: &Tensor, _: &Tensor| {
-            Ok(State {
-                step: 0.0,
-                exp_avg: p.f_zeros_like()?,
-                exp_avg_sq: p.f_zeros_like()?,
-            })
-        };
-        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+        let fresh = |p: &Tensor, _: &Tensor| State::zeros(p);
+        self.slots.step(c.maximize, fresh, |param, grad, s| {
             let step = count_step(&mut s.step);
-            if c.weight_decay != 0.0 {
-                if c.decoupled_weight_decay {
-                    decay_(param, c.lr, c.weight_decay)?;
-                } else {
-                    grad = l2_penalty(grad, param, c.weight_decay)?;
-                }
-            }
+            let grad = weight_decay(param, grad, c.lr, c.weight_decay, c.decoupled_weight_decay)?;
             let _ = s.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
             let _ = s.exp_avg_sq.f_mul_scalar_(beta2)?;
             addcmul_value_(&mut s.exp_avg_sq, &grad, &grad, 1.0 - beta2)?;
@@ -142,5 +93,3 @@ impl RAdam {
         })
     }
 }
-
-slot_optimizer!(RAdam);

@@ -5,7 +5,8 @@ use tch::Tensor;
 
 use super::checks;
 use super::scaled::{add_alpha_, addcdiv_value_, addcmul_value, addcmul_value_};
-use super::slots::{count_step, l2_penalty, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::slot_optimizer;
+use super::slots::{count_step, l2_penalty, scalar_f32, Saved, SlotState, Slots};
 use crate::error::Result;
 
 /// `torch.optim.RMSprop`'s options (`foreach`, `capturable` and `differentiable` aside).

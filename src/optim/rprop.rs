@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
 use super::checks;
-use super::slots::{count_step, scalar_f32, slot_optimizer, Saved, SlotState, Slots};
+use super::slot_macros::{slot_optimizer, slot_state};
+use super::slots::count_step;
 use crate::error::Result;
 
 /// `torch.optim.Rprop`'s options (`foreach`, `capturable` and `differentiable` aside).
@@ -42,51 +43,18 @@ impl RpropConfig {
     }
 }
 
-struct State {
+slot_state!(RpropConfig {
     step: f32,
     prev: Tensor,
     step_size: Tensor,
-}
+});
 
-impl SlotState for State {
-    type Config = RpropConfig;
-
-    fn named(&self) -> Vec<(&'static str, Tensor)> {
-        vec![
-            ("step", scalar_f32(self.step)),
-            ("prev", self.prev.shallow_clone()),
-            ("step_size", self.step_size.shallow_clone()),
-        ]
-    }
-
-    fn load(saved: &Saved<'_>, _: &RpropConfig) -> Result<Option<Self>> {
-        if !saved.has("step") {
-            return Ok(None);
-        }
-        Ok(Some(State {
-            step: saved.scalar("step")?,
-            prev: saved.tensor("prev")?,
-            step_size: saved.tensor("step_size")?,
-        }))
-    }
-}
-
-/// Resilient backpropagation: per-element step sizes grown or shrunk by the gradient's sign.
-pub struct Rprop {
-    config: RpropConfig,
-    slots: Slots<State>,
-}
+slot_optimizer!(
+    /// Resilient backpropagation: per-element step sizes grown or shrunk by the gradient's sign.
+    Rprop(RpropConfig)
+);
 
 impl Rprop {
-    /// Rprop over `params` (sorted by name).
-    pub fn new(config: &RpropConfig, params: Vec<(String, Tensor)>) -> Result<Self> {
-        config.validate()?;
-        Ok(Rprop {
-            config: config.clone(),
-            slots: Slots::new(params),
-        })
-    }
-
     fn update(&mut self) -> Result<()> {
         let c = &self.config;
         let (etaminus, etaplus) = c.etas;
@@ -118,5 +86,3 @@ impl Rprop {
         })
     }
 }
-
-slot_optimizer!(Rprop);

@@ -2,117 +2,104 @@
 use tch::Tensor;
 
 use super::scaled::{add_scaled, add_scaled_, scalar_like};
-use super::{saved_state, zero_grads, Optimizer, SgdConfig};
+use super::slot_macros::slot_optimizer;
+use super::slots::{Saved, SlotState};
+use super::SgdConfig;
 use crate::error::Result;
-use crate::tensor_io::NamedTensors;
 
-/// Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
-pub struct Sgd {
-    config: SgdConfig,
-    params: Vec<(String, Tensor)>,
-    momentum_buffers: Vec<Option<Tensor>>,
-    // PyTorch's `alpha=` scalars, made once per parameter (see `scaled`).
-    alphas: Vec<Alphas>,
+/// One parameter's state: `momentum_buffer` once a step with momentum made it (the only entry
+/// Python keeps), and PyTorch's `alpha=` scalars, made once rather than at every step (see
+/// `scaled`).
+struct State {
+    momentum_buffer: Option<Tensor>,
+    alphas: Alphas,
 }
 
 struct Alphas {
+    /// The options they were made from, `(lr, weight_decay, dampening, momentum)`: a scheduler
+    /// (or a momentum schedule) changes them between steps.
+    made_for: (f64, f64, f64, f64),
+    minus_lr: Tensor,
     weight_decay: Tensor,
     one_minus_dampening: Tensor,
     momentum: Tensor,
-    minus_lr: Tensor,
 }
 
-impl Sgd {
-    /// SGD over `params` (sorted by name).
-    pub fn new(config: &SgdConfig, params: Vec<(String, Tensor)>) -> Result<Sgd> {
-        let alphas = params
-            .iter()
-            .map(|(_, p)| {
-                Ok(Alphas {
-                    weight_decay: scalar_like(p, config.weight_decay)?,
-                    one_minus_dampening: scalar_like(p, 1.0 - config.dampening)?,
-                    momentum: scalar_like(p, config.momentum)?,
-                    minus_lr: scalar_like(p, -config.lr)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Sgd {
-            config: config.clone(),
-            momentum_buffers: params.iter().map(|_| None).collect(),
-            params,
-            alphas,
-        })
-    }
-}
-
-impl Optimizer for Sgd {
-    fn zero_grad(&mut self) -> Result<()> {
-        zero_grads(&self.params)
-    }
-
-    fn step(&mut self) -> Result<()> {
-        let c = &self.config;
-        tch::no_grad(|| {
-            for (i, (_, param)) in self.params.iter_mut().enumerate() {
-                let mut grad = param.grad();
-                if !grad.defined() {
-                    continue;
-                }
-                if c.maximize {
-                    grad = grad.f_neg()?;
-                }
-                let alpha = &self.alphas[i];
-                if c.weight_decay != 0.0 {
-                    grad = add_scaled(&grad, param, &alpha.weight_decay)?;
-                }
-                if c.momentum != 0.0 {
-                    let buf = match &mut self.momentum_buffers[i] {
-                        Some(buf) => {
-                            let _ = buf.f_mul_scalar_(c.momentum)?;
-                            add_scaled_(buf, &grad, &alpha.one_minus_dampening)?;
-                            buf.shallow_clone()
-                        }
-                        slot @ None => slot.insert(grad.f_detach_copy()?).shallow_clone(),
-                    };
-                    grad = if c.nesterov {
-                        add_scaled(&grad, &buf, &alpha.momentum)?
-                    } else {
-                        buf
-                    };
-                }
-                add_scaled_(param, &grad, &alpha.minus_lr)?;
-            }
-            Ok(())
+impl Alphas {
+    fn new(p: &Tensor, c: &SgdConfig) -> Result<Alphas> {
+        Ok(Alphas {
+            made_for: Alphas::options(c),
+            minus_lr: scalar_like(p, -c.lr)?,
+            weight_decay: scalar_like(p, c.weight_decay)?,
+            one_minus_dampening: scalar_like(p, 1.0 - c.dampening)?,
+            momentum: scalar_like(p, c.momentum)?,
         })
     }
 
-    fn lr(&self) -> f64 {
-        self.config.lr
+    fn options(c: &SgdConfig) -> (f64, f64, f64, f64) {
+        (c.lr, c.weight_decay, c.dampening, c.momentum)
     }
+}
 
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        for (alpha, (_, p)) in self.alphas.iter_mut().zip(&self.params) {
-            alpha.minus_lr = scalar_like(p, -lr)?;
-        }
-        self.config.lr = lr;
-        Ok(())
-    }
+impl SlotState for State {
+    type Config = SgdConfig;
 
-    fn state(&self) -> NamedTensors {
-        self.params
-            .iter()
-            .zip(&self.momentum_buffers)
-            .filter_map(|((name, _), buf)| {
-                buf.as_ref()
-                    .map(|b| (format!("{name}.momentum_buffer"), b.shallow_clone()))
-            })
+    fn named(&self) -> Vec<(&'static str, Tensor)> {
+        let buf = self.momentum_buffer.as_ref();
+        buf.map(|b| ("momentum_buffer", b.shallow_clone()))
+            .into_iter()
             .collect()
     }
 
-    fn load_state(&mut self, state: &NamedTensors) -> Result<()> {
-        for (i, (name, param)) in self.params.iter().enumerate() {
-            self.momentum_buffers[i] = saved_state(state, name, "momentum_buffer", param)?;
+    fn load(saved: &Saved<'_>, config: &SgdConfig) -> Result<Option<Self>> {
+        if !saved.has("momentum_buffer") {
+            return Ok(None);
         }
-        Ok(())
+        Ok(Some(State {
+            momentum_buffer: Some(saved.tensor("momentum_buffer")?),
+            alphas: Alphas::new(saved.param(), config)?,
+        }))
+    }
+}
+
+slot_optimizer!(
+    /// Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
+    Sgd(SgdConfig)
+);
+
+impl Sgd {
+    fn update(&mut self) -> Result<()> {
+        let c = &self.config;
+        let fresh = |p: &Tensor, _: &Tensor| {
+            Ok(State {
+                momentum_buffer: None,
+                alphas: Alphas::new(p, c)?,
+            })
+        };
+        self.slots.step(c.maximize, fresh, |param, mut grad, s| {
+            if s.alphas.made_for != Alphas::options(c) {
+                s.alphas = Alphas::new(param, c)?;
+            }
+            let alpha = &s.alphas;
+            if c.weight_decay != 0.0 {
+                grad = add_scaled(&grad, param, &alpha.weight_decay)?;
+            }
+            if c.momentum != 0.0 {
+                let buf = match &mut s.momentum_buffer {
+                    Some(buf) => {
+                        let _ = buf.f_mul_scalar_(c.momentum)?;
+                        add_scaled_(buf, &grad, &alpha.one_minus_dampening)?;
+                        buf.shallow_clone()
+                    }
+                    slot @ None => slot.insert(grad.f_detach_copy()?).shallow_clone(),
+                };
+                grad = if c.nesterov {
+                    add_scaled(&grad, &buf, &alpha.momentum)?
+                } else {
+                    buf
+                };
+            }
+            add_scaled_(param, &grad, &alpha.minus_lr)
+        })
     }
 }

@@ -3,8 +3,8 @@
 //! parameters that have a gradient, and the saving and loading of that state under PyTorch's keys.
 use tch::{Device, Kind, Tensor};
 
+use super::grad::set_grads_to_none;
 use super::scaled::add_alpha;
-use super::zero_grads;
 use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
@@ -46,7 +46,7 @@ impl<S: SlotState> Slots<S> {
     }
 
     pub(super) fn zero_grad(&self) -> Result<()> {
-        zero_grads(&self.params)
+        set_grads_to_none(&self.params)
     }
 
     /// One `_single_tensor_*` pass: for each parameter with a gradient, in order, makes its state
@@ -148,6 +148,43 @@ impl Saved<'_> {
     }
 }
 
+/// One entry of a [`SlotState`] made by `slot_state!`: an `f32` is saved as a 0-dimensional
+/// float32 tensor (`step`, ASGD's `eta`), a `Tensor` is shaped like its parameter.
+pub(super) trait Entry: Sized {
+    fn to_saved(&self) -> Tensor;
+    fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self>;
+    /// The entry before a first step, where PyTorch starts it at zero.
+    fn zero_like(param: &Tensor) -> Result<Self>;
+}
+
+impl Entry for f32 {
+    fn to_saved(&self) -> Tensor {
+        scalar_f32(*self)
+    }
+
+    fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self> {
+        saved.scalar(key)
+    }
+
+    fn zero_like(_: &Tensor) -> Result<Self> {
+        Ok(0.0)
+    }
+}
+
+impl Entry for Tensor {
+    fn to_saved(&self) -> Tensor {
+        self.shallow_clone()
+    }
+
+    fn from_saved(saved: &Saved<'_>, key: &str) -> Result<Self> {
+        saved.tensor(key)
+    }
+
+    fn zero_like(param: &Tensor) -> Result<Self> {
+        Ok(param.f_zeros_like()?)
+    }
+}
+
 /// A 0-dimensional float32 CPU tensor, as PyTorch keeps `state["step"]` (`_get_scalar_dtype()`).
 pub(super) fn scalar_f32(value: f32) -> Tensor {
     Tensor::from(value)
@@ -168,6 +205,23 @@ pub(super) fn l2_penalty(grad: Tensor, param: &Tensor, weight_decay: f64) -> Res
     } else {
         Ok(grad)
     }
+}
+
+/// Adam's relatives' weight decay, none when `weight_decay` is 0: decoupled
+/// (`param.mul_(1 - lr * weight_decay)`) or L2 (`grad + weight_decay * param`); returns the
+/// gradient to go on with.
+pub(super) fn weight_decay(
+    param: &mut Tensor,
+    grad: Tensor,
+    lr: f64,
+    weight_decay: f64,
+    decoupled: bool,
+) -> Result<Tensor> {
+    if weight_decay != 0.0 && decoupled {
+        decay_(param, lr, weight_decay)?;
+        return Ok(grad);
+    }
+    l2_penalty(grad, param, weight_decay)
 }
 
 /// `param.mul_(1 - lr * weight_decay)` (decoupled, "stepweight" decay).
@@ -193,44 +247,3 @@ pub(super) fn py_max(a: f64, b: f64) -> f64 {
         a
     }
 }
-
-/// `impl Optimizer` for a struct with fields `config` (having `lr` and `validate()`) and
-/// `slots: Slots<_>`, and an inherent `fn update(&mut self) -> Result<()>` doing one step.
-/// `set_lr` changes what `param_groups[0]["lr"]` holds in Python: the next step reads it.
-macro_rules! slot_optimizer {
-    ($name:ident) => {
-        impl $crate::optim::Optimizer for $name {
-            fn zero_grad(&mut self) -> $crate::error::Result<()> {
-                self.slots.zero_grad()
-            }
-
-            fn step(&mut self) -> $crate::error::Result<()> {
-                self.update()
-            }
-
-            fn lr(&self) -> f64 {
-                self.config.lr
-            }
-
-            fn set_lr(&mut self, lr: f64) -> $crate::error::Result<()> {
-                let mut config = self.config.clone();
-                config.lr = lr;
-                config.validate()?;
-                self.config = config;
-                Ok(())
-            }
-
-            fn state(&self) -> $crate::tensor_io::NamedTensors {
-                self.slots.state()
-            }
-
-            fn load_state(
-                &mut self,
-                state: &$crate::tensor_io::NamedTensors,
-            ) -> $crate::error::Result<()> {
-                self.slots.load_state(state, &self.config)
-            }
-        }
-    };
-}
-pub(super) use slot_optimizer;

@@ -2,8 +2,8 @@
 use tch::nn::Path;
 use tch::Tensor;
 
-use super::{linear, Linear, LinearConfig, Model};
 use crate::error::{Error, Result};
+use crate::model::{linear, Linear, LinearConfig, Model};
 
 /// Layers named `fc1` … `fcN`, as in the reference script's `Net`.
 #[derive(Debug)]

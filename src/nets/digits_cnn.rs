@@ -13,12 +13,12 @@
 use tch::nn::Path;
 use tch::Tensor;
 
-use super::functional::{flatten, max_pool2d};
-use super::{
+use crate::error::Result;
+use crate::model::functional::{flatten, max_pool2d};
+use crate::model::{
     batch_norm2d, conv2d, dropout, linear, BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig,
     Dropout, Linear, LinearConfig, Model,
 };
-use crate::error::Result;
 
 /// Two conv → batch norm → ReLU → 2×2 max-pool blocks over the 8×8 image, dropout, two linear
 /// layers; 10 logits.

@@ -9,9 +9,10 @@
 use tch::nn::Path;
 use tch::Tensor;
 
-use super::{embedding, gru, linear, Embedding, EmbeddingConfig, Gru, Linear, LinearConfig};
-use super::{Model, RnnConfig};
 use crate::error::Result;
+use crate::model::{
+    embedding, gru, linear, Embedding, EmbeddingConfig, Gru, Linear, LinearConfig, Model, RnnConfig,
+};
 
 /// Tokens of the word data: padding (0), the word boundary (1) and a..z (scripts/convert_cmudict.py).
 pub const WORD_TOKENS: i64 = 28;
