@@ -127,6 +127,16 @@ impl Optimizer for Adam {
         Ok(())
     }
 
+    fn momentum(&self) -> Option<super::Momentum> {
+        let (kind, value) = (super::MomentumKind::Beta1, self.config.betas.0);
+        Some(super::Momentum { kind, value })
+    }
+
+    fn set_momentum(&mut self, beta1: f64) -> Result<()> {
+        self.config.betas.0 = beta1;
+        Ok(())
+    }
+
     fn state(&self) -> NamedTensors {
         let mut named = Vec::new();
         for ((name, _), state) in self.params.iter().zip(&self.states) {

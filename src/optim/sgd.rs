@@ -98,6 +98,19 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
+    fn momentum(&self) -> Option<super::Momentum> {
+        let (kind, value) = (super::MomentumKind::Momentum, self.config.momentum);
+        Some(super::Momentum { kind, value })
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        for (alpha, (_, p)) in self.alphas.iter_mut().zip(&self.params) {
+            alpha.momentum = scalar_like(p, momentum)?;
+        }
+        self.config.momentum = momentum;
+        Ok(())
+    }
+
     fn state(&self) -> NamedTensors {
         self.params
             .iter()

@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use super::epoch::{EpochEnd, EpochPlan};
 use super::evaluate::EvalPlan;
+use super::hook::EpochStart;
 use super::plan::BatchPlan;
 use super::{evaluate, train_epoch, RunContext, Step};
 use crate::checkpoint::checkpoint_actions;
@@ -63,8 +64,13 @@ pub fn fit(
             start.total_loss = crate::tally::Tally::new();
             start.skipped_samples = 0;
         }
-        let size = config.batch_size.get();
-        step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
+        step.begin_epoch(&EpochStart {
+            epoch,
+            order: order.as_ref(),
+            samples: train_len,
+            batch_size: config.batch_size.get(),
+            skipped: start.batches,
+        })?;
         let plan = EpochPlan {
             batch_size: config.batch_size,
             order: order.as_ref(),
@@ -112,10 +118,8 @@ pub fn fit(
             )?),
             None => None,
         };
-        let grad_norm_max = step
-            .end_epoch()?
-            .into_iter()
-            .find_map(|(name, v)| (name == "grad_norm_max").then_some(v));
+        // The hooks' epoch end: the per-epoch scheduler step, and their typed metrics.
+        let metrics = step.end_epoch(train.average_loss, eval.map(|e| e.average_loss))?;
         let record = EpochRecord {
             epoch,
             train_loss: train.average_loss,
@@ -129,12 +133,11 @@ pub fn fit(
             lr: step.last_lrs.first().copied(),
             lrs: (step.last_lrs.iter().any(|&lr| lr != step.last_lrs[0]))
                 .then(|| step.last_lrs.clone()),
-            grad_norm_max,
+            grad_norm_max: metrics.grad_norm_max,
             seconds: started.elapsed().as_secs_f64(),
             train_seconds,
             elapsed_seconds: run_started.elapsed().as_secs_f64(),
         };
-        step.schedule_epoch(&record)?;
         let stopping = step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,

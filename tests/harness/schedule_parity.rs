@@ -520,7 +520,7 @@ fn torch_outcomes() -> &'static (Vec<Outcome>, Vec<Outcome>) {
 /// scheduler built anew) when given.
 fn run_rust(case: &Case, restart_at: Option<usize>) -> Outcome {
     let mut lrs = case.lrs.clone();
-    let mut sched: Box<dyn LrScheduler> = match parse_scheduler(&case.spec, &mut lrs) {
+    let mut sched: LrScheduler = match parse_scheduler(&case.spec, &mut lrs) {
         Ok(s) => s,
         Err(e) => {
             return Outcome {
