@@ -146,7 +146,9 @@ impl Optimizer for Grouped {
     }
 
     fn set_momentum(&mut self, value: f64) -> Result<()> {
-        self.groups.iter_mut().try_for_each(|g| g.set_momentum(value))
+        self.groups
+            .iter_mut()
+            .try_for_each(|g| g.set_momentum(value))
     }
 
     fn momentums(&self) -> Vec<Option<super::Momentum>> {

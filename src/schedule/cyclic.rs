@@ -1,7 +1,7 @@
 //! CyclicLR: a closed form in `last_epoch` (not chainable), between `base_lr` and `max_lr`.
+use super::momentum::{cycle_momentum, Cycle};
 use super::py::{self, PyResult};
 use super::stepped::{Ctx, Formula, Stepped};
-use super::momentum::{cycle_momentum, Cycle};
 use super::{check_keywords, choice, per_group, Build, Node};
 use crate::call_spec::CallSpec;
 use crate::error::Result;

@@ -130,8 +130,8 @@ impl Build<'_> {
     }
 }
 
-/// A scheduler inside the tree a spec builds: the public trait plus what SequentialLR and
-/// ChainedScheduler call on their children.
+/// A scheduler inside the tree a spec builds, one per PyTorch class: what [`LrScheduler`] calls
+/// on its root, plus what SequentialLR and ChainedScheduler call on their children.
 pub(crate) trait Node: std::fmt::Debug {
     /// PyTorch's `step()`.
     fn step(&mut self, lrs: &mut [f64], metric: Option<f64>) -> Result<()>;

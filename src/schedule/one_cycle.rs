@@ -3,9 +3,9 @@
 //! in two or three phases.
 use std::f64::consts::PI;
 
+use super::momentum::{cycle_momentum, Cycle};
 use super::py::{self, PyResult};
 use super::stepped::{Ctx, Formula, Stepped};
-use super::momentum::{cycle_momentum, Cycle};
 use super::{check_keywords, choice, per_group, Build, Node};
 use crate::call_spec::{CallSpec, Value};
 use crate::error::Result;

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use tch::Tensor;
 
 use super::hook::{Decision, EpochDone, Grads, Slot, StepHook};
-use crate::optim::Optimizer;
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 
 /// `clip_grad_norm_(params, max_norm, norm_type)`; remembers the epoch's largest pre-clip norm
 /// (on the device: no read per batch).

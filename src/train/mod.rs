@@ -12,6 +12,7 @@ mod hook;
 mod plan;
 mod schedule;
 mod step;
+mod step_state;
 
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};

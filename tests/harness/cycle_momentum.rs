@@ -62,21 +62,37 @@ struct Row(Vec<f64>, Vec<f64>);
 
 /// (optimizer, scheduler, the groups' rates it runs on).
 const CASES: &[(&str, &str, Groups)] = &[
-    ("SGD(lr=0.1, momentum=0.9)", "OneCycleLR(max_lr=0.1, total_steps=100)", Both),
+    (
+        "SGD(lr=0.1, momentum=0.9)",
+        "OneCycleLR(max_lr=0.1, total_steps=100)",
+        Both,
+    ),
     (
         "SGD(lr=0.1, momentum=0.9, nesterov=True)",
         "OneCycleLR(max_lr=[0.1, 0.2], total_steps=100, pct_start=0.25, three_phase=True, \
          anneal_strategy='linear', base_momentum=[0.8, 0.7], max_momentum=[0.95, 0.9])",
         Two,
     ),
-    ("Adam(lr=0.001)", "OneCycleLR(max_lr=0.01, total_steps=100)", Both),
+    (
+        "Adam(lr=0.001)",
+        "OneCycleLR(max_lr=0.01, total_steps=100)",
+        Both,
+    ),
     (
         "AdamW(lr=0.001, betas=(0.8, 0.99))",
         "OneCycleLR(max_lr=0.01, epochs=10, steps_per_epoch=10, base_momentum=0.5)",
         One,
     ),
-    ("RMSprop(lr=0.01, momentum=0.5)", "OneCycleLR(max_lr=0.02, total_steps=100)", One),
-    ("SGD(lr=0.1, momentum=0.9)", "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=10)", Both),
+    (
+        "RMSprop(lr=0.01, momentum=0.5)",
+        "OneCycleLR(max_lr=0.02, total_steps=100)",
+        One,
+    ),
+    (
+        "SGD(lr=0.1, momentum=0.9)",
+        "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=10)",
+        Both,
+    ),
     (
         "SGD(lr=0.1, momentum=0.5)",
         "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=7, step_size_down=13, \
@@ -140,7 +156,11 @@ fn torch_rows(cases: &[Case]) -> Vec<Vec<Row>> {
     let input = serde_json::to_vec(cases).unwrap();
     child.stdin.take().unwrap().write_all(&input).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("PyTorch's rows")
 }
 
@@ -149,7 +169,12 @@ fn build_optimizer(case: &Case) -> Box<dyn Optimizer> {
     let main = OptimizerConfig::parse_call(case.optimizer).unwrap();
     let params: Vec<(String, Tensor)> = ["a", "b"][..case.lrs.len()]
         .iter()
-        .map(|n| (n.to_string(), Tensor::zeros([1], (Kind::Float, Device::Cpu))))
+        .map(|n| {
+            (
+                n.to_string(),
+                Tensor::zeros([1], (Kind::Float, Device::Cpu)),
+            )
+        })
         .collect();
     let groups: Vec<ParamGroup> = case.lrs[1..]
         .iter()
@@ -178,7 +203,9 @@ fn rust_rows(case: &Case, restart_at: Option<usize>) -> Vec<Row> {
         if restart_at == Some(k) {
             let saved = serde_json::to_string(&sched.state()).unwrap();
             sched = parse_scheduler(case.spec, &mut opt.lrs()).unwrap();
-            sched.load_state(&serde_json::from_str(&saved).unwrap()).unwrap();
+            sched
+                .load_state(&serde_json::from_str(&saved).unwrap())
+                .unwrap();
         }
         sched.step(&mut lrs, None).unwrap();
         rows.push(apply(&sched, &lrs, opt.as_mut()));
@@ -190,8 +217,16 @@ fn assert_same_bits(ours: &[Row], torch: &[Row], what: &str) {
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(ours.len(), torch.len(), "{what}");
     for (k, (a, b)) in ours.iter().zip(torch).enumerate() {
-        assert_eq!(bits(&a.0), bits(&b.0), "{what}: step {k}: rates {a:?} vs {b:?}");
-        assert_eq!(bits(&a.1), bits(&b.1), "{what}: step {k}: momenta {a:?} vs {b:?}");
+        assert_eq!(
+            bits(&a.0),
+            bits(&b.0),
+            "{what}: step {k}: rates {a:?} vs {b:?}"
+        );
+        assert_eq!(
+            bits(&a.1),
+            bits(&b.1),
+            "{what}: step {k}: momenta {a:?} vs {b:?}"
+        );
     }
 }
 
@@ -202,7 +237,10 @@ fn cycled_momentum_and_rates_match_pytorch_bit_for_bit() {
     for (case, torch) in cases.iter().zip(&torch) {
         let what = format!("{} on {} {:?}", case.spec, case.optimizer, case.lrs);
         let momenta: Vec<f64> = torch.iter().map(|r| r.1[0]).collect();
-        assert!(momenta.windows(2).any(|w| w[0] != w[1]), "{what}: never cycled");
+        assert!(
+            momenta.windows(2).any(|w| w[0] != w[1]),
+            "{what}: never cycled"
+        );
         assert_same_bits(&rust_rows(case, None), torch, &what);
         for k in [1, 17, 35, 60] {
             let again = format!("{what}, reloaded at {k}");
@@ -226,7 +264,10 @@ fn an_optimizer_without_momentum_is_refused_in_one_line() {
         "--device",
         "cpu",
     ]);
-    assert_clean_error(&out, "cycle_momentum=True (the default) needs an optimizer with");
+    assert_clean_error(
+        &out,
+        "cycle_momentum=True (the default) needs an optimizer with",
+    );
 }
 
 /// Both sides train with a cycling schedule per batch: the losses and rates are the same bits,
@@ -234,9 +275,16 @@ fn an_optimizer_without_momentum_is_refused_in_one_line() {
 #[test]
 fn compare_with_cycled_momentum_is_bit_identical() {
     let cases: [&[&str]; 3] = [
-        &["--optimizer", "sgd", "--momentum", "0.9"],
+        &["--optimizer", "sgd", "--momentum", "0.9", "--nesterov"],
         &["--optimizer", "adam"],
-        &["--optimizer", "sgd", "--momentum", "0.9", "--param-group", "fc2.*: lr=0.01"],
+        &[
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.9",
+            "--param-group",
+            "fc2.*: lr=0.01",
+        ],
     ];
     let specs = [
         "OneCycleLR(max_lr=0.05, total_steps=18)",
