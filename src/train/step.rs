@@ -170,3 +170,65 @@ impl Step {
         Ok(metrics)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::optim::{optimizer, OptimizerConfig, SgdConfig};
+    use crate::train::hook::Slot;
+    use crate::train::plan::BatchPlan;
+
+    /// Logs each phase it sees; says `Skip` after backward when `skip`.
+    struct Probe(Slot, bool, Rc<RefCell<Vec<String>>>);
+
+    impl StepHook for Probe {
+        fn slot(&self) -> Slot {
+            self.0
+        }
+
+        fn after_backward(&mut self, _: &mut Grads) -> Result<Decision> {
+            self.2.borrow_mut().push(format!("backward {:?}", self.0));
+            Ok(if self.1 {
+                Decision::Skip
+            } else {
+                Decision::Step
+            })
+        }
+
+        fn after_update(&mut self, u: &mut Update) -> Result<()> {
+            self.2
+                .borrow_mut()
+                .push(format!("update {:?} {}", self.0, u.stepped));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn hooks_run_in_slot_order_and_a_skip_stops_the_phase_not_the_update() {
+        let w = Tensor::ones([2], (tch::Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let params = || vec![("w".to_string(), w.shallow_clone())];
+        let sgd = OptimizerConfig::Sgd(SgdConfig::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let probe = |slot, skip| Box::new(Probe(slot, skip, log.clone()));
+        let mut step = Step::new(optimizer(&sgd, params()).unwrap(), params())
+            .with_hook(probe(Slot::Schedule, false))
+            .with_hook(probe(Slot::Clip, true))
+            .with_hook(probe(Slot::Trace, false));
+        let batch = BatchPlan::new(&[2.0], 1).get(0).unwrap();
+        step.begin_batch(&batch).unwrap();
+        step.backward(&w.sum(tch::Kind::Float), &batch).unwrap();
+        step.end_batch(&batch).unwrap();
+        let expected = [
+            "backward Trace",
+            "backward Clip", // Skip: the Schedule's after_backward does not run
+            "update Trace false",
+            "update Clip false",
+            "update Schedule false",
+        ];
+        assert_eq!(*log.borrow(), expected);
+        assert_eq!(Vec::<f32>::try_from(&w).unwrap(), [1.0, 1.0], "no update");
+    }
+}
