@@ -3,7 +3,7 @@
 //! summed in flat buckets, one collective per bucket. Each rank's loss was scaled by its share of
 //! the window's count before backward (see `train::plan`), so the sum is the gradient of the
 //! window's mean over every rank's samples: one process's gradient, the short last batch
-//! included. Riding along in the last bucket, the ranks' window tallies (batches trained, counts
+//! included. A hook of the step (`train::hook`), before every other one after backward. Riding along in the last bucket, the ranks' window tallies (batches trained, counts
 //! skipped, non-finite losses, stop requests): every rank takes the same decisions from them.
 use std::rc::Rc;
 
@@ -12,6 +12,7 @@ use tch::{Kind, Tensor};
 use super::group::{ProcessGroup, ReduceOp};
 use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
+use crate::train::{Decision, Grads, Slot, StepHook};
 
 /// At most this many bytes of gradient per collective (DDP's default bucket_cap_mb = 25).
 const BUCKET_BYTES: usize = 25 << 20;
@@ -166,6 +167,33 @@ impl GradSync {
             )));
         }
         Ok(total)
+    }
+}
+
+impl StepHook for GradSync {
+    fn slot(&self) -> Slot {
+        Slot::GradSync
+    }
+
+    /// Sums the gradients and the window's tally (every rank's now) over the ranks.
+    fn after_backward(&mut self, grads: &mut Grads) -> Result<Decision> {
+        if grads.batch.window_count == 0.0 {
+            return Ok(Decision::Skip); // every target of the whole window ignored: no rank steps
+        }
+        let window = &mut grads.window;
+        let local = WindowTally {
+            trained: window.trained as f64,
+            skipped: window.skipped,
+            nonfinite: window.nonfinite as f64,
+            stop: 0.0,
+        };
+        let all = self.reduce(grads.params, local)?; // one collective per bucket
+        (window.trained, window.skipped) = (all.trained as u64, all.skipped);
+        Ok(Decision::Step)
+    }
+
+    fn agreed_stop(&self) -> Option<bool> {
+        Some(self.stopping)
     }
 }
 

@@ -141,6 +141,27 @@ impl Optimizer for Grouped {
             .try_for_each(|(g, &lr)| g.set_lr(lr))
     }
 
+    fn momentum(&self) -> Option<super::Momentum> {
+        self.groups[0].momentum()
+    }
+
+    fn set_momentum(&mut self, value: f64) -> Result<()> {
+        self.groups
+            .iter_mut()
+            .try_for_each(|g| g.set_momentum(value))
+    }
+
+    fn momentums(&self) -> Vec<Option<super::Momentum>> {
+        self.groups.iter().map(|g| g.momentum()).collect()
+    }
+
+    fn set_momentums(&mut self, values: &[f64]) -> Result<()> {
+        self.groups
+            .iter_mut()
+            .zip(values)
+            .try_for_each(|(g, &m)| g.set_momentum(m))
+    }
+
     fn state(&self) -> NamedTensors {
         self.groups.iter().flat_map(|g| g.state()).collect()
     }

@@ -12,6 +12,7 @@ mod checks;
 mod config;
 mod grad;
 mod groups;
+mod hyper;
 mod muon;
 mod nadam;
 mod radam;
@@ -30,6 +31,7 @@ pub use adamax::{Adamax, AdamaxConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig, FLOAT32_MAX};
 pub use groups::{grouped, Grouped, ParamGroup};
+pub use hyper::{Momentum, MomentumKind};
 pub use muon::{Muon, MuonConfig};
 pub use nadam::{NAdam, NAdamConfig};
 pub use radam::{RAdam, RAdamConfig};
@@ -66,6 +68,26 @@ pub trait Optimizer {
     /// Sets each parameter group's rate.
     fn set_lrs(&mut self, lrs: &[f64]) -> Result<()> {
         self.set_lr(lrs[0])
+    }
+
+    /// The momentum (or beta1) that `cycle_momentum=True` moves, `None` without either.
+    fn momentum(&self) -> Option<Momentum> {
+        None
+    }
+
+    /// Sets it for the following steps (an error without one: PyTorch refuses such optimizers).
+    fn set_momentum(&mut self, _value: f64) -> Result<()> {
+        Err(hyper::no_momentum())
+    }
+
+    /// Each parameter group's (one for a plain optimizer).
+    fn momentums(&self) -> Vec<Option<Momentum>> {
+        vec![self.momentum()]
+    }
+
+    /// Sets each parameter group's.
+    fn set_momentums(&mut self, values: &[f64]) -> Result<()> {
+        self.set_momentum(values[0])
     }
 
     /// The optimizer's state as named tensors, `<param>.<state>` (e.g. `fc1.weight.exp_avg`), in

@@ -111,6 +111,14 @@ macro_rules! slot_optimizer {
                 Ok(())
             }
 
+            fn momentum(&self) -> Option<$crate::optim::Momentum> {
+                $crate::optim::hyper::CycledMomentum::momentum(&self.config)
+            }
+
+            fn set_momentum(&mut self, value: f64) -> $crate::error::Result<()> {
+                $crate::optim::hyper::CycledMomentum::set_momentum(&mut self.config, value)
+            }
+
             fn state(&self) -> $crate::tensor_io::NamedTensors {
                 self.slots.state()
             }

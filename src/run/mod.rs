@@ -190,15 +190,16 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
         )?),
         None => None,
     };
+    // Each hook finds its place in the pipeline by its slot (`train::Slot`).
     let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
     if let Some(max_norm) = config.clip_grad_norm {
-        step = step.with_transform(Box::new(ClipGradNorm::new(max_norm, config.clip_norm_type)));
+        step = step.with_hook(Box::new(ClipGradNorm::new(max_norm, config.clip_norm_type)));
     }
     if let Some(clip_value) = config.clip_grad_value {
-        step = step.with_transform(Box::new(ClipGradValue::new(clip_value)));
+        step = step.with_hook(Box::new(ClipGradValue::new(clip_value)));
     }
     if let Some(schedule) = schedule {
-        step = step.with_schedule(Box::new(schedule));
+        step = step.with_hook(Box::new(schedule));
     }
     Ok(step)
 }

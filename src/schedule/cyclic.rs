@@ -1,7 +1,8 @@
 //! CyclicLR: a closed form in `last_epoch` (not chainable), between `base_lr` and `max_lr`.
+use super::momentum::{cycle_momentum, Cycle};
 use super::py::{self, PyResult};
 use super::stepped::{Ctx, Formula, Stepped};
-use super::{check_keywords, choice, no_momentum_cycling, per_group, Build, Node};
+use super::{check_keywords, choice, per_group, Build, Node};
 use crate::call_spec::CallSpec;
 use crate::error::Result;
 
@@ -23,12 +24,12 @@ struct Cyclic {
     step_ratio: f64,
     mode: Mode,
     gamma: f64,
+    cycle: Option<Cycle>,
 }
 
-impl Formula for Cyclic {
-    const NAME: &'static str = "CyclicLR";
-
-    fn lr(&self, c: &Ctx, i: usize, _lr: f64) -> PyResult<f64> {
+impl Cyclic {
+    /// Where `last_epoch` is in its cycle: `scale_factor` and the mode's scale.
+    fn position(&self, c: &Ctx) -> PyResult<(f64, f64)> {
         let e = c.last_epoch as f64;
         // `math.floor(1 + last_epoch / total_size)`, an int.
         let cycle = (1.0 + e / self.total_size).floor();
@@ -38,20 +39,45 @@ impl Formula for Cyclic {
         } else {
             py::div(x - 1.0, self.step_ratio - 1.0)?
         };
-        let base_lr = c.base_lrs[i];
-        let base_height = (self.max_lrs[i] - base_lr) * scale_factor;
         // The built-in modes force scale_mode: "cycle" for the triangles, "iterations" for exp_range.
         let scale = match self.mode {
             Mode::Triangular => 1.0,
             Mode::Triangular2 => py::div(1.0, py::pow(2.0, cycle - 1.0)?)?,
             Mode::ExpRange => py::pow(self.gamma, e)?,
         };
+        Ok((scale_factor, scale))
+    }
+}
+
+impl Formula for Cyclic {
+    const NAME: &'static str = "CyclicLR";
+
+    fn lr(&self, c: &Ctx, i: usize, _lr: f64) -> PyResult<f64> {
+        let (scale_factor, scale) = self.position(c)?;
+        let base_lr = c.base_lrs[i];
+        let base_height = (self.max_lrs[i] - base_lr) * scale_factor;
         Ok(base_lr + base_height * scale)
+    }
+
+    fn cycle(&self, c: &Ctx) -> PyResult<()> {
+        let Some(cycle) = &self.cycle else {
+            return Ok(());
+        };
+        let (scale_factor, scale) = self.position(c)?;
+        let momenta = cycle
+            .base
+            .iter()
+            .zip(&cycle.max)
+            .map(|(base, max)| max - (max - base) * scale_factor * scale)
+            .collect();
+        cycle.set(momenta);
+        Ok(())
     }
 }
 
 /// `CyclicLR(base_lr, max_lr, step_size_up=2000, step_size_down=None, mode='triangular',
-/// gamma=1.0, scale_mode='cycle', cycle_momentum=False)`.
+/// gamma=1.0, scale_mode='cycle', cycle_momentum=True, base_momentum=0.8,
+/// max_momentum=0.9)`.
 pub(super) fn cyclic_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Node>> {
     check_keywords(
         spec,
@@ -102,13 +128,14 @@ pub(super) fn cyclic_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Node>>
     };
     // Without scale_fn PyTorch overrides scale_mode by the mode; still a valid choice.
     choice(spec, "scale_mode", "cycle", &["cycle", "iterations"])?;
-    no_momentum_cycling(spec)?;
+    let cycle = cycle_momentum(spec, b, (0.8, 0.9))?;
     let formula = Cyclic {
         max_lrs,
         total_size,
         step_ratio: up / total_size,
         mode,
         gamma: spec.f64("gamma")?.unwrap_or(1.0),
+        cycle,
     };
     // Before LRScheduler.__init__ the groups' rates become base_lr, so a fresh optimizer's
     // initial_lr (the initial step's base_lrs) is base_lr; then base_lrs = base_lr.

@@ -10,6 +10,7 @@ mod composite;
 mod cosine;
 mod cyclic;
 mod decay;
+mod momentum;
 mod one_cycle;
 mod plateau;
 mod py;
@@ -20,30 +21,13 @@ mod warmup;
 use crate::call_spec::{CallSpec, Value};
 use crate::error::{Error, Result};
 
-/// A learning-rate scheduler over an optimizer's parameter groups.
-pub trait LrScheduler: std::fmt::Debug {
-    /// PyTorch's `scheduler.step()` (with `metric` for ReduceLROnPlateau; others ignore it):
-    /// updates `lrs` (one per parameter group, the optimizer's current rates) in place.
-    fn step(&mut self, lrs: &mut [f64], metric: Option<f64>) -> Result<()>;
-    /// Whether it needs a metric (ReduceLROnPlateau).
-    fn needs_metric(&self) -> bool {
-        false
-    }
-    /// Everything needed to continue bit for bit after a restart (last_epoch, T_cur, best,
-    /// num_bad_epochs, children…), as JSON. The rates themselves are the optimizer's state.
-    fn state(&self) -> serde_json::Value;
-    /// Restores [`LrScheduler::state`] into a scheduler built anew from the same spec (whose
-    /// constructor step changed `lrs`: restore the optimizer's rates afterwards, as PyTorch loads
-    /// the optimizer's state dict after constructing the scheduler).
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
-}
-
 /// Builds the scheduler from its call spec for an optimizer whose parameter groups start at `lrs`
-/// (PyTorch's `initial_lr` = these), performing PyTorch's constructor step on `lrs` in place.
+/// (PyTorch's `initial_lr` = these), performing PyTorch's constructor step on `lrs` in place
+/// (and setting the groups' momentum, see [`LrScheduler::momentums`]).
 /// As in PyTorch, a first CyclicLR sets the rates (so `initial_lr`) to its `base_lr` before, and
 /// OneCycleLR overwrites `initial_lr` with `max_lr / div_factor`. On error `lrs` are left as they
 /// were.
-pub fn scheduler(spec: &CallSpec, lrs: &mut [f64]) -> Result<Box<dyn LrScheduler>> {
+pub fn scheduler(spec: &CallSpec, lrs: &mut [f64]) -> Result<LrScheduler> {
     if lrs.is_empty() {
         return Err(Error::Config(format!(
             "{}: the optimizer has no parameter groups",
@@ -55,12 +39,14 @@ pub fn scheduler(spec: &CallSpec, lrs: &mut [f64]) -> Result<Box<dyn LrScheduler
         lrs,
         initial: None,
         one_cycles: 0,
+        momenta: momentum::Momenta::default(),
     };
     match build(spec, &mut b) {
-        Ok(root) => Ok(Box::new(Scheduler {
+        Ok(root) => Ok(LrScheduler {
             groups: before.len(),
             root,
-        })),
+            momenta: b.momenta,
+        }),
         Err(e) => {
             b.lrs.copy_from_slice(&before);
             Err(e)
@@ -69,7 +55,7 @@ pub fn scheduler(spec: &CallSpec, lrs: &mut [f64]) -> Result<Box<dyn LrScheduler
 }
 
 /// [`scheduler`] from the text of a call spec.
-pub fn parse_scheduler(text: &str, lrs: &mut [f64]) -> Result<Box<dyn LrScheduler>> {
+pub fn parse_scheduler(text: &str, lrs: &mut [f64]) -> Result<LrScheduler> {
     scheduler(&CallSpec::parse(text)?, lrs)
 }
 
@@ -127,6 +113,8 @@ pub(crate) struct Build<'a> {
     initial: Option<Vec<f64>>,
     /// OneCycleLRs built so far (PyTorch's share the groups' `initial_lr`/`max_lr`/`min_lr`).
     one_cycles: usize,
+    /// The groups' momentum, set by the cycling schedulers of the tree.
+    momenta: momentum::Momenta,
 }
 
 impl Build<'_> {
@@ -142,8 +130,8 @@ impl Build<'_> {
     }
 }
 
-/// A scheduler inside the tree a spec builds: the public trait plus what SequentialLR and
-/// ChainedScheduler call on their children.
+/// A scheduler inside the tree a spec builds, one per PyTorch class: what [`LrScheduler`] calls
+/// on its root, plus what SequentialLR and ChainedScheduler call on their children.
 pub(crate) trait Node: std::fmt::Debug {
     /// PyTorch's `step()`.
     fn step(&mut self, lrs: &mut [f64], metric: Option<f64>) -> Result<()>;
@@ -163,15 +151,19 @@ pub(crate) trait Node: std::fmt::Debug {
     fn load_state(&mut self, state: &serde_json::Value) -> Result<()>;
 }
 
-/// The root of a built tree, checking the group count on every call.
+/// A learning-rate scheduler over an optimizer's parameter groups: the root of the tree a spec
+/// builds, checking the group count on every call.
 #[derive(Debug)]
-struct Scheduler {
+pub struct LrScheduler {
     groups: usize,
     root: Box<dyn Node>,
+    momenta: momentum::Momenta,
 }
 
-impl LrScheduler for Scheduler {
-    fn step(&mut self, lrs: &mut [f64], metric: Option<f64>) -> Result<()> {
+impl LrScheduler {
+    /// PyTorch's `scheduler.step()` (with `metric` for ReduceLROnPlateau; others ignore it):
+    /// updates `lrs` (one per parameter group, the optimizer's current rates) in place.
+    pub fn step(&mut self, lrs: &mut [f64], metric: Option<f64>) -> Result<()> {
         if lrs.len() != self.groups {
             return Err(Error::Config(format!(
                 "{}: built for {} parameter groups, stepped with {}",
@@ -183,16 +175,43 @@ impl LrScheduler for Scheduler {
         self.root.step(lrs, metric)
     }
 
-    fn needs_metric(&self) -> bool {
+    /// Whether it needs a metric (ReduceLROnPlateau).
+    pub fn needs_metric(&self) -> bool {
         self.root.needs_metric()
     }
 
-    fn state(&self) -> serde_json::Value {
-        self.root.state()
+    /// Each group's momentum (or beta1) as the schedulers with `cycle_momentum=True` last set
+    /// it; `None` when none of them cycles it.
+    pub fn momentums(&self) -> Option<Vec<f64>> {
+        self.momenta.get()
     }
 
-    fn load_state(&mut self, state: &serde_json::Value) -> Result<()> {
-        self.root.load_state(state)
+    /// Everything needed to continue bit for bit after a restart (last_epoch, T_cur, best,
+    /// num_bad_epochs, children…, the cycled momentum), as JSON. The rates themselves are the
+    /// optimizer's state.
+    pub fn state(&self) -> serde_json::Value {
+        let mut state = self.root.state();
+        if let (Some(m), Some(obj)) = (self.momenta.get(), state.as_object_mut()) {
+            obj.insert("momentums".into(), state::floats(&m));
+        }
+        state
+    }
+
+    /// Restores [`LrScheduler::state`] into a scheduler built anew from the same spec (whose
+    /// constructor step changed `lrs`: restore the optimizer's rates afterwards, as PyTorch loads
+    /// the optimizer's state dict after constructing the scheduler).
+    pub fn load_state(&mut self, saved: &serde_json::Value) -> Result<()> {
+        if self.momenta.get().is_some() {
+            let momenta = saved
+                .get("momentums")
+                .and_then(|m| serde_json::from_value::<Vec<f64>>(m.clone()).ok())
+                .filter(|m| m.len() == self.groups)
+                .ok_or_else(|| Error::Config("scheduler state: no cycled momentums".into()))?;
+            self.root.load_state(saved)?;
+            self.momenta.set(momenta);
+            return Ok(());
+        }
+        self.root.load_state(saved)
     }
 }
 
@@ -222,26 +241,6 @@ fn per_group(spec: &CallSpec, key: &str, groups: usize) -> Result<Option<Vec<f64
         ))),
         v => Ok(v),
     }
-}
-
-/// Refuses `cycle_momentum=True` (PyTorch's default): cycling the optimizer's momentum or beta1
-/// is outside a learning-rate scheduler's reach here.
-fn no_momentum_cycling(spec: &CallSpec) -> Result<()> {
-    if spec.bool("cycle_momentum")?.unwrap_or(true) {
-        return Err(spec.error(
-            "cycle_momentum=True (PyTorch's default) cycles the optimizer's momentum, which is \
-             not supported: pass cycle_momentum=False",
-        ));
-    }
-    // Unused without cycling (as in PyTorch), but still numbers.
-    for key in ["base_momentum", "max_momentum"] {
-        spec.typed(key, "a float or a list of floats", |v| {
-            v.as_f64()
-                .map(|_| ())
-                .or(v.items_as(Value::as_f64).map(|_| ()))
-        })?;
-    }
-    Ok(())
 }
 
 /// A string keyword that must be one of `choices`.

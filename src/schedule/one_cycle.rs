@@ -3,9 +3,10 @@
 //! in two or three phases.
 use std::f64::consts::PI;
 
+use super::momentum::{cycle_momentum, Cycle};
 use super::py::{self, PyResult};
 use super::stepped::{Ctx, Formula, Stepped};
-use super::{check_keywords, choice, no_momentum_cycling, per_group, Build, Node};
+use super::{check_keywords, choice, per_group, Build, Node};
 use crate::call_spec::{CallSpec, Value};
 use crate::error::Result;
 
@@ -17,12 +18,21 @@ enum Rate {
     Min,
 }
 
+/// Which momentum bound a phase starts or ends at (with `cycle_momentum`).
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Base,
+    Max,
+}
+
 #[derive(Debug)]
 struct Phase {
     /// Float, except the last phase's `total_steps - 1` (the same value).
     end_step: f64,
     start: Rate,
     end: Rate,
+    /// The momentum's (`start_momentum`, `end_momentum`).
+    momentum: (Bound, Bound),
 }
 
 #[derive(Debug)]
@@ -33,6 +43,7 @@ struct OneCycle {
     initial_lrs: Vec<f64>,
     max_lrs: Vec<f64>,
     min_lrs: Vec<f64>,
+    cycle: Option<Cycle>,
 }
 
 impl OneCycle {
@@ -42,6 +53,25 @@ impl OneCycle {
             Rate::Max => self.max_lrs[i],
             Rate::Min => self.min_lrs[i],
         }
+    }
+
+    /// The phase of step `step` and how far into it (`pct`), or PyTorch's error past the end.
+    fn phase(&self, step: i64) -> PyResult<(&Phase, f64)> {
+        if step > self.total_steps {
+            return Err(format!(
+                "ValueError: Tried to step {step} times. The specified number of total steps is {}",
+                self.total_steps
+            ));
+        }
+        let mut start_step = 0.0;
+        for (k, phase) in self.phases.iter().enumerate() {
+            if step as f64 <= phase.end_step || k == self.phases.len() - 1 {
+                let pct = py::div(step as f64 - start_step, phase.end_step - start_step)?;
+                return Ok((phase, pct));
+            }
+            start_step = phase.end_step;
+        }
+        unreachable!("the last phase always matches")
     }
 
     /// `_annealing_cos` or `_annealing_linear`, from `start` to `end` as `pct` goes 0 to 1.
@@ -59,28 +89,32 @@ impl Formula for OneCycle {
     const NAME: &'static str = "OneCycleLR";
 
     fn lr(&self, c: &Ctx, i: usize, _lr: f64) -> PyResult<f64> {
-        let step = c.last_epoch;
-        if step > self.total_steps {
-            return Err(format!(
-                "ValueError: Tried to step {step} times. The specified number of total steps is {}",
-                self.total_steps
-            ));
-        }
-        let mut start_step = 0.0;
-        for (k, phase) in self.phases.iter().enumerate() {
-            if step as f64 <= phase.end_step || k == self.phases.len() - 1 {
-                let pct = py::div(step as f64 - start_step, phase.end_step - start_step)?;
-                let (start, end) = (self.rate(phase.start, i), self.rate(phase.end, i));
-                return Ok(self.anneal(start, end, pct));
-            }
-            start_step = phase.end_step;
-        }
-        unreachable!("the last phase always matches")
+        let (phase, pct) = self.phase(c.last_epoch)?;
+        let (start, end) = (self.rate(phase.start, i), self.rate(phase.end, i));
+        Ok(self.anneal(start, end, pct))
+    }
+
+    fn cycle(&self, c: &Ctx) -> PyResult<()> {
+        let Some(cycle) = &self.cycle else {
+            return Ok(());
+        };
+        let (phase, pct) = self.phase(c.last_epoch)?;
+        let bound = |b: Bound, i: usize| match b {
+            Bound::Base => cycle.base[i],
+            Bound::Max => cycle.max[i],
+        };
+        let (start, end) = phase.momentum;
+        let momenta = (0..cycle.max.len())
+            .map(|i| self.anneal(bound(start, i), bound(end, i), pct))
+            .collect();
+        cycle.set(momenta);
+        Ok(())
     }
 }
 
 /// `OneCycleLR(max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-/// anneal_strategy='cos', cycle_momentum=False, div_factor=25.0, final_div_factor=1e4,
+/// anneal_strategy='cos', cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+/// div_factor=25.0, final_div_factor=1e4,
 /// three_phase=False)`.
 pub(super) fn one_cycle_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Node>> {
     check_keywords(
@@ -140,24 +174,27 @@ pub(super) fn one_cycle_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Nod
         .iter()
         .map(|l| divide(*l, final_div_factor, "final_div_factor"))
         .collect::<Result<Vec<f64>>>()?;
-    no_momentum_cycling(spec)?;
+    let cycle = cycle_momentum(spec, b, (0.85, 0.95))?;
 
     let total = total_steps as f64;
     let last = Phase {
         end_step: (total_steps - 1) as f64,
         start: Rate::Initial,
         end: Rate::Min,
+        momentum: (Bound::Max, Bound::Max),
     };
     let rise = Phase {
         end_step: pct_start * total - 1.0,
         start: Rate::Initial,
         end: Rate::Max,
+        momentum: (Bound::Max, Bound::Base),
     };
     let phases = if spec.bool("three_phase")?.unwrap_or(false) {
         let fall = Phase {
             end_step: 2.0 * pct_start * total - 2.0,
             start: Rate::Max,
             end: Rate::Initial,
+            momentum: (Bound::Base, Bound::Max),
         };
         vec![rise, fall, last]
     } else {
@@ -165,6 +202,7 @@ pub(super) fn one_cycle_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Nod
             rise,
             Phase {
                 start: Rate::Max,
+                momentum: (Bound::Base, Bound::Max),
                 ..last
             },
         ]
@@ -186,6 +224,7 @@ pub(super) fn one_cycle_lr(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Nod
         initial_lrs,
         max_lrs,
         min_lrs,
+        cycle,
     };
     Stepped::boxed(formula, b)
 }

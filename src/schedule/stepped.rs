@@ -1,6 +1,7 @@
 //! PyTorch's `LRScheduler` machinery, shared by every scheduler but ReduceLROnPlateau and the
 //! composites: `last_epoch`, `_step_count`, `base_lrs`, the constructor's initial step (with
-//! `_is_initial` set), `step()` as `last_epoch += 1` then `get_lr()`, and `_update_lr(0)`.
+//! `_is_initial` set), `step()` as `last_epoch += 1` then `get_lr()` (with its momentum side
+//! effect), and `_update_lr(0)`.
 use std::fmt::Debug;
 
 use serde_json::{Map, Value as Json};
@@ -31,6 +32,12 @@ pub(super) trait Formula: Debug {
     /// (`_update_lr(0)`) use it, plain steps never do.
     fn closed_form(&self, _c: &Ctx, _i: usize) -> PyResult<Option<f64>> {
         Ok(None)
+    }
+
+    /// `get_lr()`'s side effect with `cycle_momentum=True`: every group's momentum, set after
+    /// the rates were computed.
+    fn cycle(&self, _c: &Ctx) -> PyResult<()> {
+        Ok(())
     }
 
     /// What `step()` does before `get_lr`; CosineAnnealingWarmRestarts overrides it.
@@ -94,6 +101,7 @@ impl<F: Formula + 'static> Stepped<F> {
             .map(|i| f(&self.formula, &self.ctx, i, lrs[i]))
             .collect::<PyResult<Vec<f64>>>()
             .map_err(|e| self.error(e))?;
+        self.formula.cycle(&self.ctx).map_err(|e| self.error(e))?;
         lrs.copy_from_slice(&new);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! `train --trace`: the harness's own loop traced through its step seams. The loop is not
-//! touched: the step tells this where each batch and window begins, hands over each batch's loss
-//! before its backward pass, and calls [`StepTrace::after_step`] after each optimizer update.
+//! touched: a hook of the step (`train::hook`, first in the pipeline), told where each epoch,
+//! batch and window begins, reading each batch's loss before it is scaled for its backward pass,
+//! and the parameters after each optimizer update.
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
@@ -10,6 +11,35 @@ use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::run_state::RunState;
 use crate::tensor_io::NamedTensors;
+use crate::train::{EpochStart, PlannedBatch, Slot, StepHook, Update};
+
+impl StepHook for StepTrace {
+    fn slot(&self) -> Slot {
+        Slot::Trace
+    }
+
+    fn begin_epoch(&mut self, start: &EpochStart) -> Result<()> {
+        let (order, n) = (start.order, start.samples);
+        self.begin(start.epoch, order, n, start.batch_size, start.skipped)
+    }
+
+    fn begin_batch(&mut self, batch: &PlannedBatch) -> Result<()> {
+        self.begin_window(batch.starts_window);
+        Ok(())
+    }
+
+    fn scale_loss(&mut self, loss: Tensor, _: &PlannedBatch) -> Result<Tensor> {
+        self.losses.push(loss.f_double_value(&[])?);
+        Ok(loss)
+    }
+
+    fn after_update(&mut self, update: &mut Update) -> Result<()> {
+        match update.stepped {
+            true => self.after_step(update.params),
+            false => Ok(()),
+        }
+    }
+}
 
 /// The trace of a run, and where in the epoch the loop is.
 pub(crate) struct StepTrace {
@@ -68,7 +98,7 @@ impl StepTrace {
 
     /// An epoch begins (at batch `skipped` when resumed inside it), in `order` (or stored
     /// order) over `n` samples.
-    pub fn begin_epoch(
+    fn begin(
         &mut self,
         epoch: usize,
         order: Option<&Tensor>,
@@ -85,7 +115,7 @@ impl StepTrace {
     }
 
     /// A batch begins; `starts_window`: the first of its accumulation window.
-    pub fn begin_batch(&mut self, starts_window: bool) {
+    fn begin_window(&mut self, starts_window: bool) {
         if starts_window {
             self.window_start = self.batches as i64 * self.batch_size;
             self.losses.clear();
@@ -93,14 +123,8 @@ impl StepTrace {
         self.batches += 1;
     }
 
-    /// A batch's mean loss, before its backward pass.
-    pub fn loss(&mut self, loss: &Tensor) -> Result<()> {
-        self.losses.push(loss.f_double_value(&[])?);
-        Ok(())
-    }
-
     /// After the optimizer's update: one line for the window.
-    pub fn after_step(&mut self, params: &[(String, Tensor)]) -> Result<()> {
+    fn after_step(&mut self, params: &[(String, Tensor)]) -> Result<()> {
         let n = self.order.size()[0];
         let end = (self.batches as i64 * self.batch_size).min(n);
         let indices = self

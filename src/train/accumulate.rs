@@ -1,15 +1,18 @@
-//! Gradient accumulation at the step's seams: the open window's bookkeeping, and its gradients,
-//! which a stop inside the window saves in the checkpoint and a resumed run puts back, so that the
-//! window goes on adding to the same `.grad` tensors bit for bit.
+//! Gradient accumulation at the step's seams: the open window's bookkeeping, its two hooks (the
+//! loss's share of the window, the window check at its end), and its gradients, which a stop
+//! inside the window saves in the checkpoint and a resumed run puts back, so that the window goes
+//! on adding to the same `.grad` tensors bit for bit.
 use serde_json::{json, Value};
 use tch::Tensor;
 
+use super::hook::{Decision, Grads, Slot, StepHook};
+use super::plan::PlannedBatch;
 use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
 /// The accumulation window in progress.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct Window {
+pub struct Window {
     /// Some batch of the window is done and the window has not ended: the gradients hold part of
     /// its sum.
     pub open: bool,
@@ -40,6 +43,44 @@ impl Window {
             skipped: state["skipped"].as_f64().ok_or_else(bad)?,
             nonfinite: 0,
         })
+    }
+}
+
+/// Scales each batch's loss by its share of the window's count (see `plan`).
+pub(super) struct LossShare;
+
+impl StepHook for LossShare {
+    fn slot(&self) -> Slot {
+        Slot::LossShare
+    }
+
+    fn scale_loss(&mut self, loss: Tensor, batch: &PlannedBatch) -> Result<Tensor> {
+        match batch.loss_scale() {
+            Some(scale) => Ok(loss.f_mul_scalar(scale)?),
+            None => Ok(loss),
+        }
+    }
+}
+
+/// At a window's end: skips it when no batch was trained on (every target ignored, or every loss
+/// non-finite: there is no gradient to step from); rescales it when some batches were left out.
+pub(super) struct WindowCheck;
+
+impl StepHook for WindowCheck {
+    fn slot(&self) -> Slot {
+        Slot::WindowCheck
+    }
+
+    fn after_backward(&mut self, grads: &mut Grads) -> Result<Decision> {
+        let (window, batch) = (&grads.window, grads.batch);
+        if window.trained == 0 {
+            return Ok(Decision::Skip);
+        }
+        if window.skipped > 0.0 {
+            let trained = batch.window_count - window.skipped;
+            rescale(grads.params, batch.window_count / trained)?;
+        }
+        Ok(Decision::Step)
     }
 }
 
@@ -82,7 +123,7 @@ pub(super) fn restore_grads(params: &[(String, Tensor)], saved: &NamedTensors) -
 }
 
 /// Multiplies every gradient by `factor`.
-pub(super) fn rescale(params: &[(String, Tensor)], factor: f64) -> Result<()> {
+fn rescale(params: &[(String, Tensor)], factor: f64) -> Result<()> {
     tch::no_grad(|| {
         for (_, mut g) in held_grads(params) {
             let _ = g.f_mul_scalar_(factor)?;

@@ -1,4 +1,4 @@
-//! Gradient clipping at the gradient seam, as `torch.nn.utils` computes it in PyTorch 2.11 on
+//! Gradient clipping, hooks after backward (see `hook`), as `torch.nn.utils` computes it in PyTorch 2.11 on
 //! the CPU (where `foreach=None` takes the foreach path, whose CPU kernels run per tensor):
 //!
 //! ```python
@@ -14,8 +14,9 @@
 use serde_json::{json, Value};
 use tch::Tensor;
 
-use super::step::GradientTransform;
+use super::hook::{Decision, EpochDone, Grads, Slot, StepHook};
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 
 /// `clip_grad_norm_(params, max_norm, norm_type)`; remembers the epoch's largest pre-clip norm
 /// (on the device: no read per batch).
@@ -59,11 +60,15 @@ impl ClipGradNorm {
     }
 }
 
-impl GradientTransform for ClipGradNorm {
-    fn transform(&mut self, params: &[(String, Tensor)]) -> Result<bool> {
-        let grads = defined_grads(params);
+impl StepHook for ClipGradNorm {
+    fn slot(&self) -> Slot {
+        Slot::Clip
+    }
+
+    fn after_backward(&mut self, grads: &mut Grads) -> Result<Decision> {
+        let grads = defined_grads(grads.params);
         if grads.is_empty() {
-            return Ok(true);
+            return Ok(Decision::Step);
         }
         tch::no_grad(|| {
             let total = self.total_norm(&grads)?;
@@ -79,25 +84,26 @@ impl GradientTransform for ClipGradNorm {
                 Some(largest) => largest.f_maximum(&total)?,
                 None => total,
             });
-            Ok(true)
+            Ok(Decision::Step)
         })
     }
 
-    fn end_epoch(&mut self) -> Result<Option<(&'static str, f64)>> {
-        match self.largest.take() {
-            Some(largest) => Ok(Some(("grad_norm_max", largest.f_double_value(&[])?))),
-            None => Ok(None),
+    /// The epoch's largest norm, reset after.
+    fn end_epoch(&mut self, done: &mut EpochDone) -> Result<()> {
+        if let Some(largest) = self.largest.take() {
+            done.metrics.grad_norm_max = Some(largest.f_double_value(&[])?);
         }
+        Ok(())
     }
 
-    fn state(&self) -> Result<Value> {
+    fn state(&self, _: &dyn Optimizer) -> Result<Value> {
         Ok(match &self.largest {
             Some(largest) => json!({ "largest": largest.f_double_value(&[])? }),
             None => json!({}),
         })
     }
 
-    fn load_state(&mut self, state: &Value) -> Result<()> {
+    fn load_state(&mut self, state: &Value, _: &mut dyn Optimizer) -> Result<()> {
         self.largest = match state.get("largest") {
             Some(v) => {
                 let v = v.as_f64().ok_or_else(|| {
@@ -124,14 +130,18 @@ impl ClipGradValue {
     }
 }
 
-impl GradientTransform for ClipGradValue {
-    fn transform(&mut self, params: &[(String, Tensor)]) -> Result<bool> {
+impl StepHook for ClipGradValue {
+    fn slot(&self) -> Slot {
+        Slot::Clip
+    }
+
+    fn after_backward(&mut self, grads: &mut Grads) -> Result<Decision> {
         tch::no_grad(|| {
-            for mut g in defined_grads(params) {
+            for mut g in defined_grads(grads.params) {
                 let _ = g.f_clamp_min_(-self.clip_value)?;
                 let _ = g.f_clamp_max_(self.clip_value)?;
             }
-            Ok(true)
+            Ok(Decision::Step)
         })
     }
 }

@@ -96,8 +96,10 @@ pub fn train_epoch(
         if batch.count == 0.0 {
             total_loss.add_uncounted(batch_size); // every target ignored
         } else {
-            let outputs = model.forward_t(&inputs, true)?;
-            let loss = plan.criterion.compute(&outputs, &targets)?; // batch mean
+            let loss = step.forward(&mut || {
+                let outputs = model.forward_t(&inputs, true)?;
+                plan.criterion.compute(&outputs, &targets) // batch mean
+            })?;
             let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
             if batch_loss.is_nonfinite() {
                 if plan.on_nonfinite == NonFinitePolicy::Stop && !step.is_distributed() {
@@ -110,7 +112,7 @@ pub fn train_epoch(
                 total_loss.add(batch_loss, batch.counted(batch_size))?; // batch sum
             }
         }
-        step.end_batch(&batch)?; // a window's end: clipping, optimizer.step(), scheduler
+        step.end_batch(&batch)?; // a window's end: the hooks, optimizer.step(), the scheduler
         ctx.progress.batch(epoch.batches, &total_loss);
         if step.stop_requested(ctx.stop) {
             return stopped(epoch, &total_loss, ctx.processes); // data-parallel: agreed at the window's end

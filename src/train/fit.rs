@@ -1,8 +1,9 @@
 //! All epochs of a run: train, evaluate, record, schedule, checkpoint, report.
 use std::time::Instant;
 
-use super::epoch::{EpochEnd, EpochPlan};
-use super::evaluate::EvalPlan;
+use super::epoch::{EpochEnd, EpochPlan, EpochStats};
+use super::evaluate::{EvalPlan, EvalStats};
+use super::hook::{EpochStart, StepMetrics};
 use super::plan::BatchPlan;
 use super::{evaluate, train_epoch, RunContext, Step};
 use crate::checkpoint::checkpoint_actions;
@@ -32,109 +33,21 @@ pub fn fit(
     state: &mut RunState,
     ctx: &mut RunContext,
 ) -> Result<FitEnd> {
-    let train_len = experiment.data.train.len();
-    let criterion = Criterion::new(
-        &experiment.loss,
-        &config.loss_options,
-        experiment.classes,
-        ctx.device,
-    )?;
-    let train_counts = criterion
-        .sample_counts(&experiment.data.train.targets)?
-        .loss;
-    // This process's rows of every batch (all of them in a single process).
-    let shard = Shard::of(ctx.processes);
+    let epochs = Epochs::new(experiment, config, ctx)?;
     let run_started = Instant::now();
     for epoch in state.records.len() + 1..=config.epochs {
         let started = Instant::now();
-        let batches = batch_count(train_len, config.batch_size);
-        ctx.progress.start_epoch(epoch, config.epochs, batches);
-        let order = config
-            .shuffle
-            .then(|| epoch_order(train_len, config.seed, epoch));
-        let mut start = state.partial.take().filter(|p| p.epoch == epoch);
-        if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
-            rng.restore()?; // the generator as the stopped run left it, past this order's draw
-        }
-        let batches = epoch_plan(&train_counts, train_len, config, order.as_ref(), shard)?;
-        let mut start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
-        if shard.rank > 0 {
-            // A stopped epoch's tallies are the whole job's: rank 0 carries them on.
-            start.total_loss = crate::tally::Tally::new();
-            start.skipped_samples = 0;
-        }
-        let size = config.batch_size.get();
-        step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
-        let plan = EpochPlan {
-            batch_size: config.batch_size,
-            order: order.as_ref(),
-            start,
-            on_nonfinite: config.on_nonfinite,
-            loss_sync: config.loss_sync,
-            criterion: &criterion,
-            batches: &batches,
-        };
-        let train = match train_epoch(experiment, step, plan, ctx)? {
-            EpochEnd::Finished(stats) if !stats.average_loss.is_finite() => {
-                // Only with --loss-sync epoch: the batch losses were never read one by one.
-                return Err(Error::NonFinite(format!(
-                    "epoch {epoch}: the epoch loss is {} (--loss-sync epoch cannot name the batch, and its updates were made); last good checkpoint: {}",
-                    stats.average_loss,
-                    ctx.sink.last_checkpoint()
-                )));
-            }
-            EpochEnd::Finished(stats) => stats,
-            EpochEnd::Stopped(partial) => {
-                state.partial = Some(partial);
-                ctx.sink.stopped(experiment, step, state)?;
-                return Ok(FitEnd::Stopped);
-            }
-            EpochEnd::NonFinite { batch, loss } => {
-                return Err(Error::NonFinite(format!(
-                    "epoch {epoch}, batch {batch}: the loss is {loss} (no update was made from it); last good checkpoint: {}; use --on-nonfinite skip-batch to go on",
-                    ctx.sink.last_checkpoint()
-                )));
-            }
+        let Some(train) = epochs.train(epoch, experiment, step, state, ctx)? else {
+            return Ok(FitEnd::Stopped); // the state went to the sink
         };
         let train_seconds = started.elapsed().as_secs_f64();
-        let eval_plan = EvalPlan {
-            batch_size: config.batch_size,
-            loss_sync: config.loss_sync,
-            device: ctx.device,
-        };
-        let eval = match &experiment.data.eval {
-            Some(split) => Some(evaluate(
-                experiment.model.as_mut(),
-                &criterion,
-                split,
-                eval_plan,
-                ctx.processes,
-            )?),
-            None => None,
-        };
-        let grad_norm_max = step
-            .end_epoch()?
-            .into_iter()
-            .find_map(|(name, v)| (name == "grad_norm_max").then_some(v));
-        let record = EpochRecord {
-            epoch,
-            train_loss: train.average_loss,
-            eval_loss: eval.map(|e| e.average_loss),
-            eval_accuracy: eval.and_then(|e| e.accuracy),
-            train_samples: train.samples,
-            train_count: counted_apart(train.count, train.samples),
-            eval_count: eval.and_then(|e| counted_apart(e.count, e.samples)),
-            batches: train.batches,
-            skipped_batches: train.skipped_batches,
-            lr: step.last_lrs.first().copied(),
-            lrs: (step.last_lrs.iter().any(|&lr| lr != step.last_lrs[0]))
-                .then(|| step.last_lrs.clone()),
-            grad_norm_max,
-            seconds: started.elapsed().as_secs_f64(),
-            train_seconds,
-            elapsed_seconds: run_started.elapsed().as_secs_f64(),
-        };
-        step.schedule_epoch(&record)?;
+        let eval = epochs.evaluate(experiment, ctx)?;
+        // The hooks' epoch end: the per-epoch scheduler step, and their typed metrics.
+        let metrics = step.end_epoch(train.average_loss, eval.map(|e| e.average_loss))?;
+        let mut record = epoch_record(epoch, &train, eval, &step.last_lrs, metrics);
+        record.seconds = started.elapsed().as_secs_f64();
+        record.train_seconds = train_seconds;
+        record.elapsed_seconds = run_started.elapsed().as_secs_f64();
         let stopping = step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,
@@ -156,6 +69,148 @@ pub fn fit(
         }
     }
     Ok(FitEnd::Finished)
+}
+
+/// What every epoch of a run shares.
+struct Epochs<'a> {
+    config: &'a TrainConfig,
+    criterion: Criterion,
+    /// What each training sample's loss counts for.
+    counts: PerSample,
+    /// This process's rows of every batch (all of them in a single process).
+    shard: Shard,
+}
+
+impl<'a> Epochs<'a> {
+    fn new(experiment: &Experiment, config: &'a TrainConfig, ctx: &RunContext) -> Result<Self> {
+        let (loss, options, classes) = (&experiment.loss, &config.loss_options, experiment.classes);
+        let criterion = Criterion::new(loss, options, classes, ctx.device)?;
+        let counts = criterion
+            .sample_counts(&experiment.data.train.targets)?
+            .loss;
+        Ok(Epochs {
+            config,
+            criterion,
+            counts,
+            shard: Shard::of(ctx.processes),
+        })
+    }
+
+    /// Trains epoch `epoch` (from where a stopped run left it); `None` when a stop came inside
+    /// it, its state handed to the sink.
+    fn train(
+        &self,
+        epoch: usize,
+        experiment: &mut Experiment,
+        step: &mut Step,
+        state: &mut RunState,
+        ctx: &mut RunContext,
+    ) -> Result<Option<EpochStats>> {
+        let (config, train_len) = (self.config, experiment.data.train.len());
+        ctx.progress.start_epoch(
+            epoch,
+            config.epochs,
+            batch_count(train_len, config.batch_size),
+        );
+        let order = config
+            .shuffle
+            .then(|| epoch_order(train_len, config.seed, epoch));
+        let mut start = state.partial.take().filter(|p| p.epoch == epoch);
+        if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
+            rng.restore()?; // the generator as the stopped run left it, past this order's draw
+        }
+        let batches = epoch_plan(&self.counts, train_len, config, order.as_ref(), self.shard)?;
+        let mut start = start.unwrap_or_else(|| PartialEpoch::start(epoch));
+        if self.shard.rank > 0 {
+            // A stopped epoch's tallies are the whole job's: rank 0 carries them on.
+            start.total_loss = crate::tally::Tally::new();
+            start.skipped_samples = 0;
+        }
+        step.begin_epoch(&EpochStart {
+            epoch,
+            order: order.as_ref(),
+            samples: train_len,
+            batch_size: config.batch_size.get(),
+            skipped: start.batches,
+        })?;
+        let plan = EpochPlan {
+            batch_size: config.batch_size,
+            order: order.as_ref(),
+            start,
+            on_nonfinite: config.on_nonfinite,
+            loss_sync: config.loss_sync,
+            criterion: &self.criterion,
+            batches: &batches,
+        };
+        match train_epoch(experiment, step, plan, ctx)? {
+            EpochEnd::Finished(stats) if !stats.average_loss.is_finite() => {
+                // Only with --loss-sync epoch: the batch losses were never read one by one.
+                Err(Error::NonFinite(format!(
+                    "epoch {epoch}: the epoch loss is {} (--loss-sync epoch cannot name the batch, and its updates were made); last good checkpoint: {}",
+                    stats.average_loss,
+                    ctx.sink.last_checkpoint()
+                )))
+            }
+            EpochEnd::Finished(stats) => Ok(Some(stats)),
+            EpochEnd::Stopped(partial) => {
+                state.partial = Some(partial);
+                ctx.sink.stopped(experiment, step, state)?;
+                Ok(None)
+            }
+            EpochEnd::NonFinite { batch, loss } => Err(Error::NonFinite(format!(
+                "epoch {epoch}, batch {batch}: the loss is {loss} (no update was made from it); last good checkpoint: {}; use --on-nonfinite skip-batch to go on",
+                ctx.sink.last_checkpoint()
+            ))),
+        }
+    }
+
+    /// The eval split's loss (and accuracy), if there is one.
+    fn evaluate(&self, experiment: &mut Experiment, ctx: &RunContext) -> Result<Option<EvalStats>> {
+        let plan = EvalPlan {
+            batch_size: self.config.batch_size,
+            loss_sync: self.config.loss_sync,
+            device: ctx.device,
+        };
+        let model = experiment.model.as_mut();
+        match &experiment.data.eval {
+            Some(split) => Ok(Some(evaluate(
+                model,
+                &self.criterion,
+                split,
+                plan,
+                ctx.processes,
+            )?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// An epoch's line of metrics.jsonl (its times set by the caller); `lrs`: the rates of the
+/// epoch's last step.
+fn epoch_record(
+    epoch: usize,
+    train: &EpochStats,
+    eval: Option<EvalStats>,
+    lrs: &[f64],
+    metrics: StepMetrics,
+) -> EpochRecord {
+    EpochRecord {
+        epoch,
+        train_loss: train.average_loss,
+        eval_loss: eval.map(|e| e.average_loss),
+        eval_accuracy: eval.and_then(|e| e.accuracy),
+        train_samples: train.samples,
+        train_count: counted_apart(train.count, train.samples),
+        eval_count: eval.and_then(|e| counted_apart(e.count, e.samples)),
+        batches: train.batches,
+        skipped_batches: train.skipped_batches,
+        lr: lrs.first().copied(),
+        lrs: (lrs.iter().any(|&lr| lr != lrs[0])).then(|| lrs.to_vec()),
+        grad_norm_max: metrics.grad_norm_max,
+        seconds: 0.0,
+        train_seconds: 0.0,
+        elapsed_seconds: 0.0,
+    }
 }
 
 /// The epoch's batches: their counts in the epoch's sample order, in windows of `--accumulate`;

@@ -1,19 +1,25 @@
-//! The training loop: one epoch of the seed (`epoch`), the step and its seams (`step`),
-//! evaluation (`evaluate`), the run of all epochs (`fit`) and what they are handed (`context`).
+//! The training loop: one epoch of the seed (`epoch`), the step (`step`) and the pipeline of
+//! hooks around it (`hook`: accumulation, clipping, the scheduler; gradient sync and the trace
+//! live with their own concepts), evaluation (`evaluate`), the run of all epochs (`fit`) and what
+//! they are handed (`context`).
 mod accumulate;
 mod clip;
 mod context;
 mod epoch;
 mod evaluate;
 mod fit;
+mod hook;
 mod plan;
 mod schedule;
 mod step;
+mod step_state;
 
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};
 pub use fit::{fit, FitEnd};
+pub use hook::{Decision, EpochStart, Grads, Slot, StepHook, Update};
+pub use plan::PlannedBatch;
 pub use schedule::Scheduled;
 pub use step::Step;

@@ -1,26 +1,26 @@
-//! The learning-rate seam filled by a `torch.optim.lr_scheduler` (see `schedule`): stepped after
-//! each optimizer step (`--scheduler-interval batch`) or after each epoch, where a scheduler that
-//! watches a metric (ReduceLROnPlateau) gets the epoch's eval loss, else its train loss — the
-//! value a PyTorch script passes to `scheduler.step(val_loss)`.
+//! The scheduler hook: a `torch.optim.lr_scheduler` (see `schedule`) stepped after each optimizer
+//! step (`--scheduler-interval batch`) or at each epoch's end, where a scheduler that watches a
+//! metric (ReduceLROnPlateau) gets the epoch's eval loss, else its train loss — the value a
+//! PyTorch script passes to `scheduler.step(val_loss)`. It sets the optimizer's rates and, with
+//! `cycle_momentum=True`, its momentum (or beta1).
 use serde_json::{json, Value};
 
-use super::step::LrSchedule;
+use super::hook::{EpochDone, Slot, StepHook, Update};
 use crate::config::ScheduleInterval;
 use crate::error::{Error, Result};
 use crate::optim::Optimizer;
-use crate::run_state::EpochRecord;
 use crate::schedule::{parse_scheduler, LrScheduler};
 
 /// A scheduler and when it steps.
 pub struct Scheduled {
-    scheduler: Box<dyn LrScheduler>,
+    scheduler: LrScheduler,
     interval: ScheduleInterval,
     spec: String,
 }
 
 impl Scheduled {
     /// Builds `spec` on the optimizer's rate, as PyTorch's constructor does (it may already set
-    /// the rate: LinearLR's start factor, CyclicLR's base_lr).
+    /// the rate: LinearLR's start factor, CyclicLR's base_lr; and the momentum).
     pub fn new(
         spec: &str,
         interval: ScheduleInterval,
@@ -29,19 +29,37 @@ impl Scheduled {
         let mut lrs = optimizer.lrs();
         let scheduler = parse_scheduler(spec, &mut lrs)?;
         check_lrs(spec, &lrs)?;
-        optimizer.set_lrs(&lrs)?;
-        Ok(Scheduled {
+        if scheduler.momentums().is_some() && optimizer.momentums().iter().any(Option::is_none) {
+            return Err(Error::Config(format!(
+                "--scheduler {spec}: cycle_momentum=True (the default) needs an optimizer with \
+                 momentum or betas (PyTorch: \"optimizer must support momentum or beta1\"); \
+                 pass cycle_momentum=False"
+            )));
+        }
+        let scheduled = Scheduled {
             scheduler,
             interval,
             spec: spec.to_string(),
-        })
+        };
+        optimizer.set_lrs(&lrs)?;
+        scheduled.set_momentums(optimizer)?;
+        Ok(scheduled)
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer, metric: Option<f64>) -> Result<()> {
         let mut lrs = optimizer.lrs();
         self.scheduler.step(&mut lrs, metric)?;
         check_lrs(&self.spec, &lrs)?;
-        optimizer.set_lrs(&lrs)
+        optimizer.set_lrs(&lrs)?;
+        self.set_momentums(optimizer)
+    }
+
+    /// The momentum the cycling schedulers set, if any, into the optimizer's groups.
+    fn set_momentums(&self, optimizer: &mut dyn Optimizer) -> Result<()> {
+        match self.scheduler.momentums() {
+            Some(momentums) => optimizer.set_momentums(&momentums),
+            None => Ok(()),
+        }
     }
 }
 
@@ -57,27 +75,36 @@ fn check_lrs(spec: &str, lrs: &[f64]) -> Result<()> {
     }
 }
 
-impl LrSchedule for Scheduled {
-    fn after_step(&mut self, optimizer: &mut dyn Optimizer) -> Result<()> {
-        if self.interval == ScheduleInterval::Batch {
-            self.step(optimizer, None)?;
+impl StepHook for Scheduled {
+    fn slot(&self) -> Slot {
+        Slot::Schedule
+    }
+
+    /// Per batch: after each step taken (a skipped window does not advance the schedule).
+    fn after_update(&mut self, update: &mut Update) -> Result<()> {
+        if update.stepped && self.interval == ScheduleInterval::Batch {
+            self.step(update.optimizer, None)?;
         }
         Ok(())
     }
 
-    fn after_epoch(&mut self, optimizer: &mut dyn Optimizer, record: &EpochRecord) -> Result<()> {
+    fn end_epoch(&mut self, done: &mut EpochDone) -> Result<()> {
         if self.interval == ScheduleInterval::Epoch {
             let metric = self
                 .scheduler
                 .needs_metric()
-                .then(|| record.eval_loss.unwrap_or(record.train_loss));
-            self.step(optimizer, metric)?;
+                .then(|| done.eval_loss.unwrap_or(done.train_loss));
+            self.step(done.optimizer, metric)?;
         }
         Ok(())
     }
 
-    fn state(&self, optimizer: &dyn Optimizer) -> Value {
-        json!({ "scheduler": self.scheduler.state(), "lr": optimizer.lr(), "lrs": optimizer.lrs() })
+    fn state(&self, optimizer: &dyn Optimizer) -> Result<Value> {
+        Ok(json!({
+            "scheduler": self.scheduler.state(),
+            "lr": optimizer.lr(),
+            "lrs": optimizer.lrs(),
+        }))
     }
 
     fn load_state(&mut self, state: &Value, optimizer: &mut dyn Optimizer) -> Result<()> {
@@ -92,6 +119,7 @@ impl LrSchedule for Scheduled {
         if lrs.len() != optimizer.lrs().len() {
             return Err(bad());
         }
-        optimizer.set_lrs(&lrs)
+        optimizer.set_lrs(&lrs)?;
+        self.set_momentums(optimizer)
     }
 }

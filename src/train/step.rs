@@ -1,9 +1,6 @@
-//! One optimizer step and its seams. Gradients are cleared at the start of an accumulation
-//! window and the optimizer steps at its end (every batch without `--accumulate`); between the
-//! last backward pass and the optimizer's update the gradients pass through
-//! [`GradientTransform`]s (clipping, an all-reduce across processes); after the update, and after
-//! each epoch, an [`LrSchedule`] may set the learning rate. A run without them pays one empty
-//! loop and one `None` check per batch.
+//! One optimizer step and its seams: the optimizer, the accumulation window, and the pipeline of
+//! [`StepHook`]s (see `hook`) around them. Gradients are cleared at the start of an accumulation
+//! window and the optimizer steps at its end (every batch without `--accumulate`).
 //!
 //! Accumulation scales each batch's loss before its backward pass, by its count over the window's
 //! count (see `plan`), rather than the gradients after it: the window's count is known before its
@@ -12,53 +9,16 @@
 //! runs as it is. A batch left out for a non-finite loss inside a window gives no gradient; when
 //! the window ends, the others' gradients are rescaled by `window count / trained count`, so the
 //! step is still the gradient of the mean over the elements trained on.
-use serde_json::Value;
 use tch::Tensor;
 
-use super::accumulate::{held_grads, rescale, restore_grads, Window};
+use super::accumulate::{LossShare, Window, WindowCheck};
+use super::hook::{around, Decision, EpochDone, EpochStart, Grads, StepHook, StepMetrics, Update};
 use super::plan::PlannedBatch;
-use crate::distributed::{GradSync, WindowTally};
+use crate::distributed::GradSync;
 use crate::error::Result;
 use crate::interrupt::StopFlag;
 use crate::optim::Optimizer;
-use crate::run_state::EpochRecord;
-use crate::tensor_io::NamedTensors;
 use crate::trace::StepTrace;
-
-/// Changes a batch's gradients in place before the optimizer sees them.
-pub trait GradientTransform {
-    /// `params` are the trained parameters with their state_dict names; their `.grad()` holds
-    /// the gradients of the step (its accumulation window's). Returns whether the optimizer steps
-    /// now.
-    fn transform(&mut self, params: &[(String, Tensor)]) -> Result<bool>;
-
-    /// At the end of an epoch: a value for its metrics line (`grad_norm_max`), reset after.
-    fn end_epoch(&mut self) -> Result<Option<(&'static str, f64)>> {
-        Ok(None)
-    }
-
-    /// What a checkpoint taken mid-epoch keeps to continue bit for bit.
-    fn state(&self) -> Result<Value> {
-        Ok(Value::Null)
-    }
-
-    /// Restores [`GradientTransform::state`].
-    fn load_state(&mut self, _state: &Value) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Sets the learning rate as training goes.
-pub trait LrSchedule {
-    /// After each optimizer step (schedules stepped per batch).
-    fn after_step(&mut self, optimizer: &mut dyn Optimizer) -> Result<()>;
-    /// After each epoch, with its record (schedules stepped per epoch, or on a metric).
-    fn after_epoch(&mut self, optimizer: &mut dyn Optimizer, record: &EpochRecord) -> Result<()>;
-    /// What a checkpoint keeps to continue bit for bit (the optimizer's current rate included).
-    fn state(&self, optimizer: &dyn Optimizer) -> Value;
-    /// Restores [`LrSchedule::state`] after the schedule and optimizer were built anew.
-    fn load_state(&mut self, state: &Value, optimizer: &mut dyn Optimizer) -> Result<()>;
-}
 
 /// The optimizer with what happens around its update.
 pub struct Step {
@@ -66,116 +26,90 @@ pub struct Step {
     /// The learning rate of each parameter group at the last optimizer step (metrics.jsonl's
     /// `lr`, and `lrs` where groups differ).
     pub last_lrs: Vec<f64>,
-    params: Vec<(String, Tensor)>,
-    transforms: Vec<Box<dyn GradientTransform>>,
-    schedule: Option<Box<dyn LrSchedule>>,
-    window: Window,
-    /// `--trace`: each optimizer step into trace.jsonl.
-    trace: Option<Box<StepTrace>>,
-    /// Data-parallel: the gradients summed over the ranks at each window's end.
-    sync: Option<GradSync>,
+    pub(super) params: Vec<(String, Tensor)>,
+    /// In `Slot` order.
+    pub(super) hooks: Vec<Box<dyn StepHook>>,
+    pub(super) window: Window,
 }
 
 impl Step {
-    /// A plain step: `optimizer` over `params` (the same tensors, shallow clones), nothing around.
+    /// `optimizer` over `params` (the same tensors, shallow clones), with the accumulation
+    /// share and the window check.
     pub fn new(optimizer: Box<dyn Optimizer>, params: Vec<(String, Tensor)>) -> Step {
         Step {
             last_lrs: optimizer.lrs(),
             optimizer,
             params,
-            transforms: Vec::new(),
-            schedule: None,
+            hooks: vec![Box::new(LossShare), Box::new(WindowCheck)],
             window: Window::default(),
-            trace: None,
-            sync: None,
         }
     }
 
-    /// Sums each window's gradients over the ranks before the gradient transforms.
-    pub fn with_sync(mut self, sync: GradSync) -> Step {
-        self.sync = Some(sync);
+    /// Adds `hook` at its slot, after the hooks of that slot added before.
+    pub fn with_hook(mut self, hook: Box<dyn StepHook>) -> Step {
+        self.add_hook(hook);
         self
     }
 
-    /// Whether this step is one rank's of a data-parallel run.
-    #[inline]
-    pub fn is_distributed(&self) -> bool {
-        self.sync.is_some()
+    fn add_hook(&mut self, hook: Box<dyn StepHook>) {
+        let at = self.hooks.partition_point(|h| h.slot() <= hook.slot());
+        self.hooks.insert(at, hook);
     }
 
-    /// Whether to stop now: this process was asked to, or, data-parallel, every rank agreed at
-    /// the last window's end (ranks get their signals at different batches).
-    #[inline]
-    pub fn stop_requested(&self, stop: &StopFlag) -> bool {
-        match &self.sync {
-            Some(sync) => sync.stopping(),
-            None => stop.requested(),
-        }
+    /// Sums each window's gradients over the ranks before the other gradient hooks.
+    pub fn with_sync(self, sync: GradSync) -> Step {
+        self.with_hook(Box::new(sync))
     }
 
     /// Traces every optimizer step (`--trace`).
     pub(crate) fn set_trace(&mut self, trace: StepTrace) {
-        self.trace = Some(Box::new(trace));
+        self.add_hook(Box::new(trace));
     }
 
-    /// Tells the trace, if any, where an epoch begins (see [`StepTrace::begin_epoch`]).
-    pub(crate) fn begin_epoch(
-        &mut self,
-        epoch: usize,
-        order: Option<&Tensor>,
-        n: usize,
-        batch_size: i64,
-        skipped: usize,
-    ) -> Result<()> {
-        match &mut self.trace {
-            Some(trace) => trace.begin_epoch(epoch, order, n, batch_size, skipped),
-            None => Ok(()),
-        }
+    /// Whether this step is one rank's of a data-parallel run.
+    pub fn is_distributed(&self) -> bool {
+        self.hooks.iter().any(|h| h.agreed_stop().is_some())
     }
 
-    /// Adds a gradient transform, applied after those added before it.
-    pub fn with_transform(mut self, transform: Box<dyn GradientTransform>) -> Step {
-        self.transforms.push(transform);
-        self
+    /// Whether to stop now: this process was asked to, or, data-parallel, every rank agreed at
+    /// the last window's end (ranks get their signals at different batches).
+    pub fn stop_requested(&self, stop: &StopFlag) -> bool {
+        let agreed = self.hooks.iter().find_map(|h| h.agreed_stop());
+        agreed.unwrap_or_else(|| stop.requested())
     }
 
-    /// Sets the learning-rate schedule.
-    pub fn with_schedule(mut self, schedule: Box<dyn LrSchedule>) -> Step {
-        self.schedule = Some(schedule);
-        self
+    /// An epoch begins (at batch `skipped` when resumed inside it).
+    pub(crate) fn begin_epoch(&mut self, start: &EpochStart) -> Result<()> {
+        self.hooks.iter_mut().try_for_each(|h| h.begin_epoch(start))
     }
 
     /// Clears the gradients before a batch's backward pass.
-    #[inline]
     pub fn zero_grad(&mut self) -> Result<()> {
         self.optimizer.zero_grad()
     }
 
     /// Before a batch: clears the gradients at the start of its accumulation window (before every
     /// batch without accumulation: the seed's `optimizer.zero_grad()`).
-    #[inline]
     pub fn begin_batch(&mut self, batch: &PlannedBatch) -> Result<()> {
         if batch.starts_window {
             self.window = Window::default();
             self.zero_grad()?;
         }
-        if let Some(trace) = &mut self.trace {
-            trace.begin_batch(batch.starts_window);
-        }
-        Ok(())
+        self.hooks.iter_mut().try_for_each(|h| h.begin_batch(batch))
     }
 
-    /// The batch's backward pass, its loss scaled by its share of the window's count when
-    /// batches accumulate.
-    #[inline]
+    /// The forward pass and criterion (`forward`), inside the hooks that wrap them.
+    pub fn forward(&mut self, forward: &mut dyn FnMut() -> Result<Tensor>) -> Result<Tensor> {
+        around(&mut self.hooks, forward)
+    }
+
+    /// The batch's backward pass from its loss as the hooks scale it.
     pub fn backward(&mut self, loss: &Tensor, batch: &PlannedBatch) -> Result<()> {
-        if let Some(trace) = &mut self.trace {
-            trace.loss(loss)?;
+        let mut loss = loss.shallow_clone();
+        for hook in &mut self.hooks {
+            loss = hook.scale_loss(loss, batch)?;
         }
-        match batch.loss_scale() {
-            Some(scale) => loss.f_mul_scalar(scale)?.f_backward()?,
-            None => loss.f_backward()?,
-        }
+        loss.f_backward()?;
         self.window.trained += 1;
         Ok(())
     }
@@ -186,159 +120,115 @@ impl Step {
         self.window.nonfinite += 1;
     }
 
-    /// After a batch: at the end of its window, the gradient transforms, the optimizer's update
-    /// and a per-step schedule — unless no batch of the window was trained on (every target
-    /// ignored, or every loss non-finite): there is no gradient to step from.
-    #[inline]
+    /// After a batch: at the end of its window, the gradient hooks decide, the optimizer steps
+    /// (or not), and the hooks after the update run either way.
     pub fn end_batch(&mut self, batch: &PlannedBatch) -> Result<()> {
         if !batch.ends_window {
             self.window.open = true;
             return Ok(());
         }
         let mut window = std::mem::take(&mut self.window);
-        if let Some(sync) = &mut self.sync {
-            if batch.window_count == 0.0 {
-                return Ok(()); // every target of the whole window ignored: no rank steps
+        let mut grads = Grads {
+            params: &self.params,
+            batch,
+            window: &mut window,
+        };
+        let mut decision = Decision::Step;
+        for hook in &mut self.hooks {
+            decision = hook.after_backward(&mut grads)?;
+            if decision == Decision::Skip {
+                break;
             }
-            let local = WindowTally {
-                trained: window.trained as f64,
-                skipped: window.skipped,
-                nonfinite: window.nonfinite as f64,
-                stop: 0.0,
-            };
-            let all = sync.reduce(&self.params, local)?; // one collective per bucket
-            (window.trained, window.skipped) = (all.trained as u64, all.skipped);
         }
-        if window.trained == 0 {
-            return Ok(());
+        let stepped = decision == Decision::Step;
+        if stepped {
+            self.last_lrs = self.optimizer.lrs();
+            self.optimizer.step()?;
         }
-        if window.skipped > 0.0 {
-            let trained = batch.window_count - window.skipped;
-            rescale(&self.params, batch.window_count / trained)?;
-        }
-        if self.transform_gradients()? {
-            self.optimizer_step()?;
-            if let Some(trace) = &mut self.trace {
-                trace.after_step(&self.params)?;
-            }
-            self.schedule_step()?;
-        }
-        Ok(())
+        let mut update = Update {
+            optimizer: self.optimizer.as_mut(),
+            params: &self.params,
+            stepped,
+        };
+        self.hooks
+            .iter_mut()
+            .try_for_each(|h| h.after_update(&mut update))
     }
 
-    /// The gradients of an accumulation window a stop came inside (for its checkpoint); none
-    /// between windows.
-    pub fn window_grads(&self) -> NamedTensors {
-        if self.window.open {
-            held_grads(&self.params)
-        } else {
-            Vec::new()
+    /// At an epoch's end, with its losses: the hooks' per-epoch work and their metrics.
+    pub fn end_epoch(&mut self, train_loss: f64, eval_loss: Option<f64>) -> Result<StepMetrics> {
+        let mut metrics = StepMetrics::default();
+        let mut done = EpochDone {
+            optimizer: self.optimizer.as_mut(),
+            train_loss,
+            eval_loss,
+            metrics: &mut metrics,
+        };
+        for hook in &mut self.hooks {
+            hook.end_epoch(&mut done)?;
         }
-    }
-
-    /// Puts back [`Step::window_grads`] from a checkpoint.
-    pub fn load_window_grads(&mut self, grads: &NamedTensors) -> Result<()> {
-        restore_grads(&self.params, grads)
-    }
-
-    /// The gradient seam; returns whether the optimizer steps now.
-    #[inline]
-    pub fn transform_gradients(&mut self) -> Result<bool> {
-        let mut ready = true;
-        for transform in &mut self.transforms {
-            ready &= transform.transform(&self.params)?;
-        }
-        Ok(ready)
-    }
-
-    /// The optimizer's update, remembering the rate it used.
-    #[inline]
-    pub fn optimizer_step(&mut self) -> Result<()> {
-        self.last_lrs = self.optimizer.lrs();
-        self.optimizer.step()
-    }
-
-    /// The per-step learning-rate seam.
-    #[inline]
-    pub fn schedule_step(&mut self) -> Result<()> {
-        match &mut self.schedule {
-            Some(schedule) => schedule.after_step(self.optimizer.as_mut()),
-            None => Ok(()),
-        }
-    }
-
-    /// The per-epoch learning-rate seam.
-    pub fn schedule_epoch(&mut self, record: &EpochRecord) -> Result<()> {
-        match &mut self.schedule {
-            Some(schedule) => schedule.after_epoch(self.optimizer.as_mut(), record),
-            None => Ok(()),
-        }
+        Ok(metrics)
     }
 }
 
-impl Step {
-    /// The transforms' values for the epoch's metrics line (`grad_norm_max`), reset after.
-    pub fn end_epoch(&mut self) -> Result<Vec<(&'static str, f64)>> {
-        let mut values = Vec::new();
-        for transform in &mut self.transforms {
-            values.extend(transform.end_epoch()?);
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::optim::{optimizer, OptimizerConfig, SgdConfig};
+    use crate::train::hook::Slot;
+    use crate::train::plan::BatchPlan;
+
+    /// Logs each phase it sees; says `Skip` after backward when `skip`.
+    struct Probe(Slot, bool, Rc<RefCell<Vec<String>>>);
+
+    impl StepHook for Probe {
+        fn slot(&self) -> Slot {
+            self.0
         }
-        Ok(values)
+
+        fn after_backward(&mut self, _: &mut Grads) -> Result<Decision> {
+            self.2.borrow_mut().push(format!("backward {:?}", self.0));
+            Ok(if self.1 {
+                Decision::Skip
+            } else {
+                Decision::Step
+            })
+        }
+
+        fn after_update(&mut self, u: &mut Update) -> Result<()> {
+            self.2
+                .borrow_mut()
+                .push(format!("update {:?} {}", self.0, u.stepped));
+            Ok(())
+        }
     }
 
-    /// The seams' state for a checkpoint: the schedule's (with the optimizer's rate), the rate of
-    /// the last step (a run stopped after an epoch's last batch records it when resumed) and the
-    /// gradient transforms'.
-    pub fn state(&self) -> Result<Value> {
-        let transforms = self
-            .transforms
-            .iter()
-            .map(|t| t.state())
-            .collect::<Result<Vec<_>>>()?;
-        Ok(serde_json::json!({
-            "schedule": self.schedule.as_ref().map(|s| s.state(self.optimizer.as_ref())),
-            "last_lr": self.last_lrs[0],
-            "last_lrs": self.last_lrs,
-            "transforms": transforms,
-            "window": self.window.state(),
-        }))
-    }
-
-    /// Restores [`Step::state`] into a step built anew from the same configuration (`None`: a
-    /// checkpoint from before seams had state, valid only for a step without any).
-    pub fn load_state(&mut self, state: Option<&Value>) -> Result<()> {
-        let corrupt = |what: &str| crate::error::Error::Data(format!("checkpoint: {what}"));
-        let Some(state) = state else {
-            if self.schedule.is_some() || !self.transforms.is_empty() {
-                return Err(corrupt("no state for the --scheduler or gradient clipping"));
-            }
-            return Ok(());
-        };
-        let saved = state["transforms"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice);
-        if saved.len() != self.transforms.len() {
-            return Err(corrupt("its gradient transforms differ from the run's"));
-        }
-        for (transform, saved) in self.transforms.iter_mut().zip(saved) {
-            transform.load_state(saved)?;
-        }
-        match (&mut self.schedule, &state["schedule"]) {
-            (Some(schedule), saved) if !saved.is_null() => {
-                schedule.load_state(saved, self.optimizer.as_mut())?
-            }
-            (None, Value::Null) => {}
-            _ => return Err(corrupt("its scheduler differs from the run's --scheduler")),
-        }
-        self.last_lrs = match state.get("last_lrs") {
-            Some(lrs) => {
-                serde_json::from_value(lrs.clone()).map_err(|_| corrupt("bad last_lrs"))?
-            }
-            None => vec![state["last_lr"]
-                .as_f64()
-                .ok_or_else(|| corrupt("no last_lr"))?],
-        };
-        self.window = Window::load(&state["window"])?;
-        Ok(())
+    #[test]
+    fn hooks_run_in_slot_order_and_a_skip_stops_the_phase_not_the_update() {
+        let w = Tensor::ones([2], (tch::Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let params = || vec![("w".to_string(), w.shallow_clone())];
+        let sgd = OptimizerConfig::Sgd(SgdConfig::default());
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let probe = |slot, skip| Box::new(Probe(slot, skip, log.clone()));
+        let mut step = Step::new(optimizer(&sgd, params()).unwrap(), params())
+            .with_hook(probe(Slot::Schedule, false))
+            .with_hook(probe(Slot::Clip, true))
+            .with_hook(probe(Slot::Trace, false));
+        let batch = BatchPlan::new(&[2.0], 1).get(0).unwrap();
+        step.begin_batch(&batch).unwrap();
+        step.backward(&w.sum(tch::Kind::Float), &batch).unwrap();
+        step.end_batch(&batch).unwrap();
+        let expected = [
+            "backward Trace",
+            "backward Clip", // Skip: the Schedule's after_backward does not run
+            "update Trace false",
+            "update Clip false",
+            "update Schedule false",
+        ];
+        assert_eq!(*log.borrow(), expected);
+        assert_eq!(Vec::<f32>::try_from(&w).unwrap(), [1.0, 1.0], "no update");
     }
 }

@@ -12,6 +12,7 @@ mod compare_layers;
 mod compare_own;
 mod compare_rows;
 mod config_file;
+mod cycle_momentum;
 mod device_data;
 mod distributed;
 mod fuzz_flags;

@@ -272,17 +272,6 @@ const STRICTER: &[(&str, &str, Option<usize>)] = &[
         "schedulers[1] is a SequentialLR, which PyTorch cannot restart at a milestone",
         Some(5),
     ),
-    // PyTorch cycles SGD's momentum, which our trait cannot reach.
-    (
-        "CyclicLR(base_lr=0.001, max_lr=0.1)",
-        "CyclicLR: cycle_momentum=True (PyTorch's default) cycles the optimizer's momentum",
-        None,
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=120)",
-        "OneCycleLR: cycle_momentum=True (PyTorch's default)",
-        None,
-    ),
     // PyTorch's OneCycleLRs share the groups' initial_lr, max_lr and min_lr: the last one wins.
     (
         "SequentialLR(schedulers=[OneCycleLR(max_lr=0.1, total_steps=50, cycle_momentum=False), \
@@ -520,7 +509,7 @@ fn torch_outcomes() -> &'static (Vec<Outcome>, Vec<Outcome>) {
 /// scheduler built anew) when given.
 fn run_rust(case: &Case, restart_at: Option<usize>) -> Outcome {
     let mut lrs = case.lrs.clone();
-    let mut sched: Box<dyn LrScheduler> = match parse_scheduler(&case.spec, &mut lrs) {
+    let mut sched: LrScheduler = match parse_scheduler(&case.spec, &mut lrs) {
         Ok(s) => s,
         Err(e) => {
             return Outcome {
