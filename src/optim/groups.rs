@@ -28,7 +28,12 @@ pub struct ParamGroup {
 impl ParamGroup {
     /// `"SELECT: SPEC"` on top of the main optimizer `base`.
     pub fn parse(text: &str, base: &OptimizerConfig) -> Result<ParamGroup> {
-        let bad = |why: &str| Error::Config(format!("--param-group {text:?}: {why}"));
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "--param-group {:?}: {why}",
+                crate::error::quote(text)
+            ))
+        };
         let (select, spec) = text
             .split_once(':')
             .ok_or_else(|| bad("expected SELECT: SPEC, e.g. \"*.bias: weight_decay=0.0\""))?;

@@ -35,7 +35,7 @@ pub fn fit(
     let train_len = experiment.data.train.len();
     let criterion = Criterion::new(
         experiment.loss,
-        &config.loss_options,
+        config.experiment().loss_options(),
         experiment.classes,
         ctx.device,
     )?;
@@ -45,13 +45,15 @@ pub fn fit(
     // This process's rows of every batch (all of them in a single process).
     let shard = Shard::of(ctx.processes);
     let run_started = Instant::now();
-    for epoch in state.records.len() + 1..=config.epochs {
+    for epoch in state.records.len() + 1..=config.training().epochs() {
         let started = Instant::now();
-        let batches = batch_count(train_len, config.batch_size);
-        ctx.progress.start_epoch(epoch, config.epochs, batches);
+        let batches = batch_count(train_len, config.training().batch_size());
+        ctx.progress
+            .start_epoch(epoch, config.training().epochs(), batches);
         let order = config
-            .shuffle
-            .then(|| epoch_order(train_len, config.seed, epoch));
+            .training()
+            .shuffle()
+            .then(|| epoch_order(train_len, config.experiment().seed(), epoch));
         let mut start = state.partial.take().filter(|p| p.epoch == epoch);
         if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
             rng.restore()?; // the generator as the stopped run left it, past this order's draw
@@ -63,14 +65,14 @@ pub fn fit(
             start.total_loss = crate::tally::Tally::new();
             start.skipped_samples = 0;
         }
-        let size = config.batch_size.get();
+        let size = config.training().batch_size().get();
         step.begin_epoch(epoch, order.as_ref(), train_len, size, start.batches)?; // --trace
         let plan = EpochPlan {
-            batch_size: config.batch_size,
+            batch_size: config.training().batch_size(),
             order: order.as_ref(),
             start,
-            on_nonfinite: config.on_nonfinite,
-            loss_sync: config.loss_sync,
+            on_nonfinite: config.training().on_nonfinite(),
+            loss_sync: config.training().loss_sync(),
             criterion: &criterion,
             batches: &batches,
         };
@@ -98,8 +100,8 @@ pub fn fit(
         };
         let train_seconds = started.elapsed().as_secs_f64();
         let eval_plan = EvalPlan {
-            batch_size: config.batch_size,
-            loss_sync: config.loss_sync,
+            batch_size: config.training().batch_size(),
+            loss_sync: config.training().loss_sync(),
             device: ctx.device,
         };
         let eval = match &experiment.data.eval {
@@ -138,8 +140,8 @@ pub fn fit(
         let stopping = step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,
-            config.epochs,
-            config.checkpoint_every,
+            config.training().epochs(),
+            config.training().checkpoint_every(),
             record.eval_loss,
             state.best_eval_loss,
             stopping,
@@ -147,11 +149,11 @@ pub fn fit(
         if actions.save_best {
             state.best_eval_loss = record.eval_loss;
         }
-        let summary = record.summary(config.epochs);
+        let summary = record.summary(config.training().epochs());
         state.records.push(record);
         ctx.sink.epoch_done(experiment, step, state, actions)?;
         ctx.progress.end_epoch(&summary);
-        if stopping && epoch < config.epochs {
+        if stopping && epoch < config.training().epochs() {
             return Ok(FitEnd::Stopped);
         }
     }
@@ -171,13 +173,18 @@ fn epoch_plan(
         (PerSample::Each(_), Some(order)) => Some(Vec::<i64>::try_from(order)?),
         _ => None,
     };
-    let size = config.batch_size.get() as usize;
+    let size = config.training().batch_size().get() as usize;
     let global = counts.per_batch(n, size, order.as_deref(), Shard::WHOLE);
     if shard == Shard::WHOLE {
-        return Ok(BatchPlan::new(&global, config.accumulate));
+        return Ok(BatchPlan::new(&global, config.training().accumulate()));
     }
     let local = counts.per_batch(n, size, order.as_deref(), shard);
-    Ok(BatchPlan::sharded(&local, &global, config.accumulate, true))
+    Ok(BatchPlan::sharded(
+        &local,
+        &global,
+        config.training().accumulate(),
+        true,
+    ))
 }
 
 /// A count for metrics.jsonl when it is not the sample count.
