@@ -52,7 +52,7 @@ impl DistArgs {
             // `try_`: 1e300 seconds is finite and positive but no Duration (a panic otherwise).
             timeout: Duration::try_from_secs_f64(self.dist_timeout).map_err(|_| {
                 anyhow::anyhow!(
-                    "--dist-timeout {} is out of range (at most {} seconds)",
+                    "--dist-timeout {:e} is out of range (at most {} seconds)",
                     self.dist_timeout,
                     Duration::MAX.as_secs()
                 )

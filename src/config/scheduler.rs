@@ -16,8 +16,8 @@ pub struct SchedulerSpec {
 impl SchedulerSpec {
     /// Parses `text`; an error names `--scheduler` and quotes (the start of) the text.
     pub fn parse(text: &str) -> Result<SchedulerSpec> {
-        let call = CallSpec::parse(text)
-            .map_err(|e| Error::Config(format!("--scheduler {}: {e}", quote(text))))?;
+        // The parser's message quotes the text already.
+        let call = CallSpec::parse(text).map_err(|e| Error::Config(format!("--scheduler: {e}")))?;
         Ok(SchedulerSpec {
             text: text.to_string(),
             call,
@@ -33,7 +33,7 @@ impl SchedulerSpec {
     /// per batch, does not need the epoch's loss (there is none then).
     pub(super) fn check(&self, lrs: &[f64], interval: ScheduleInterval) -> Result<()> {
         let scheduler = crate::schedule::scheduler(&self.call, &mut lrs.to_vec())
-            .map_err(|e| Error::Config(format!("--scheduler {}: {e}", quote(&self.text))))?;
+            .map_err(|e| Error::Config(format!("--scheduler: {e}")))?;
         if interval == ScheduleInterval::Batch && scheduler.needs_metric() {
             return Err(Error::Config(format!(
                 "--scheduler {}: ReduceLROnPlateau steps on the epoch's loss; use \

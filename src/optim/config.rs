@@ -167,7 +167,9 @@ impl OptimizerConfig {
     /// name in any case; a bare name takes every default): an unknown optimizer or keyword is an
     /// error listing the valid ones.
     pub fn parse_call(text: &str) -> Result<Self> {
-        let call = CallSpec::parse(text)?;
+        let call = CallSpec::parse(text).map_err(|e| {
+            Error::Config(format!("--optimizer {}: {e}", crate::error::quote(text)))
+        })?;
         let kind = OptimizerKind::ALL
             .iter()
             .copied()

@@ -42,7 +42,7 @@ impl ParamGroup {
             return Err(bad("no parameters selected"));
         }
         let optimizer = if spec.contains('(') {
-            OptimizerConfig::parse_call(spec)?
+            OptimizerConfig::parse_call(spec).map_err(|e| bad(&e.to_string()))?
         } else {
             let name = base.kind().torch_name();
             base.with_keywords(&format!("{name}({spec})"))
