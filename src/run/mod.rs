@@ -139,7 +139,7 @@ pub fn train_experiment(
     start(experiment, config, out, stop, progress, None)
 }
 
-/// Checks `config`, sets up the runtime (threads, device) and builds the experiment with its
+/// Sets up the runtime (threads, device) of a checked `config` and builds the experiment with its
 /// initial weights, checked for being trainable: everything before a run directory exists.
 pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
     let runtime_config = config.runtime();

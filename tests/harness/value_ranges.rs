@@ -224,6 +224,10 @@ fn assert_short_error(out: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
     let start: String = stderr.chars().take(500).collect();
     assert_eq!(stderr.lines().count(), 1, "{start}");
-    assert!(stderr.chars().count() < 400, "{} chars: {start}", stderr.len());
+    assert!(
+        stderr.chars().count() < 400,
+        "{} chars: {start}",
+        stderr.len()
+    );
     stderr
 }
