@@ -17,7 +17,7 @@ use tch_harness::data::{Dataset, Split};
 use tch_harness::model::{linear, Linear, LinearConfig, Model};
 use tch_harness::optim::{OptimizerConfig, SgdConfig};
 use tch_harness::run::{train_experiment, PlainProgress, StopFlag, TrainOutcome};
-use tch_harness::{BatchSize, DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
+use tch_harness::{DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
 
 // The Python script's constants.
 const EPOCHS: usize = 30;
@@ -74,14 +74,13 @@ pub fn run(out: &Path) -> Result<TrainOutcome> {
         momentum: MOMENTUM,
         ..SgdConfig::default()
     });
-    let config = TrainConfig {
-        epochs: EPOCHS,
-        batch_size: BatchSize::new(BATCH_SIZE)?,
-        seed: SEED,
-        device: DeviceSpec::Cpu,
-        threads: Some(1),
-        ..TrainConfig::new(ExperimentSource::Port("port-sine".into()), optimizer)
-    };
+    let config = TrainConfig::builder(ExperimentSource::Port("port-sine".into()), optimizer)
+        .epochs(EPOCHS)
+        .batch_size(BATCH_SIZE)
+        .seed(SEED)
+        .device(DeviceSpec::Cpu)
+        .threads(1)
+        .build()?;
     train_experiment(
         experiment,
         &config,

@@ -315,7 +315,7 @@ impl CallSpec {
 
     /// A configuration error prefixed with this call's name.
     pub fn error(&self, message: &str) -> Error {
-        Error::Config(format!("{}: {message}", self.name))
+        Error::Config(format!("{}: {message}", crate::error::quote(&self.name)))
     }
 }
 
@@ -336,7 +336,7 @@ impl<'a> Parser<'a> {
             .collect();
         Error::Config(format!(
             "invalid call spec `{}`: {problem} at column {column}",
-            shown.trim()
+            crate::error::quote(shown.trim())
         ))
     }
 

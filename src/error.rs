@@ -17,7 +17,7 @@ pub enum Error {
     Device(String),
 
     /// A file that could not be read, written or parsed.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", quote(&path.display().to_string()))]
     File { path: PathBuf, message: String },
 
     /// The samples seen in an epoch differ from the dataset length, so dividing by the dataset
@@ -65,6 +65,19 @@ impl Error {
     }
 }
 
+/// How many characters of a user's text an error message quotes: enough to recognise it, short
+/// enough that the problem named after it stays on a readable line (a 100 KB `--scheduler` must
+/// not come back as a 100 KB error).
+pub const QUOTE_LIMIT: usize = 100;
+
+/// `text` as an error message quotes it: cut to [`QUOTE_LIMIT`] characters, with "…" when cut.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// The line of a libtorch error that says what went wrong, without the C++ backtrace that follows
 /// it: the TorchScript interpreter puts it last (`RuntimeError: mat1 and mat2 shapes cannot be
 /// multiplied …`) after two tracebacks; other errors put it first. Its first sentence when that
@@ -99,7 +112,17 @@ pub(crate) fn torch_message(e: &tch::TchError) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Error;
+    use super::{quote, Error, QUOTE_LIMIT};
+
+    #[test]
+    fn quote_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(quote("StepLR(step_size=1)"), "StepLR(step_size=1)");
+        let long = "é".repeat(5 * QUOTE_LIMIT);
+        let quoted = quote(&long);
+        assert_eq!(quoted.chars().count(), QUOTE_LIMIT + 1);
+        assert!(quoted.ends_with('…'), "{quoted}");
+        assert_eq!(quote(&"x".repeat(QUOTE_LIMIT)), "x".repeat(QUOTE_LIMIT));
+    }
 
     /// A libtorch error, printed as the binary prints errors (`{:#}`, anyhow's chain), is one
     /// line without the C++ backtrace that libtorch puts in its text.

@@ -35,6 +35,7 @@ mod train;
 
 pub use config::{
     BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
+    TrainConfigBuilder,
 };
 pub use criterion::{Criterion, Loss, LossOptions};
 pub use error::{Error, Result};

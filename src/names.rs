@@ -47,8 +47,9 @@ macro_rules! named_enum {
             fn from_str(s: &str) -> $crate::error::Result<Self> {
                 Self::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
                     $crate::error::Error::Config(format!(
-                        "{} '{s}' (expected {})",
+                        "{} '{}' (expected {})",
                         $unknown,
+                        $crate::error::quote(s),
                         Self::choices()
                     ))
                 })

@@ -52,7 +52,10 @@ impl CompareArgs {
         if self.nproc == 0 {
             bail!("--nproc must be at least 1, got 0");
         }
-        tch_harness::check_workload(self.nproc, config.threads.unwrap_or(1).max(1) as usize)?;
+        tch_harness::check_workload(
+            self.nproc,
+            config.runtime().threads().unwrap_or(1).max(1) as usize,
+        )?;
         let mut progress = run::for_stdout();
         let outcome = compare::compare_job(
             &config,

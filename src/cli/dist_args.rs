@@ -49,7 +49,14 @@ impl DistArgs {
                 .as_deref()
                 .map(str::parse::<Backend>)
                 .transpose()?,
-            timeout: Duration::from_secs_f64(self.dist_timeout),
+            // `try_`: 1e300 seconds is finite and positive but no Duration (a panic otherwise).
+            timeout: Duration::try_from_secs_f64(self.dist_timeout).map_err(|_| {
+                anyhow::anyhow!(
+                    "--dist-timeout {:e} is out of range (at most {} seconds)",
+                    self.dist_timeout,
+                    Duration::MAX.as_secs()
+                )
+            })?,
         })
     }
 

@@ -58,7 +58,7 @@ impl OptimizerArgs {
             if let Some((flag, key, ..)) = flags.iter().find(|f| f.3) {
                 anyhow::bail!(
                     "{flag} cannot be combined with --optimizer {}: write {key}=… in it",
-                    self.optimizer
+                    tch_harness::error::quote(&self.optimizer)
                 );
             }
             return Ok(OptimizerConfig::parse_call(&self.optimizer)?);

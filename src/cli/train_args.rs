@@ -9,13 +9,13 @@ use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::{ArgMatches, Args};
+use serde_json::{json, Map, Value};
+use tch_harness::config::TORCHSCRIPT;
 use tch_harness::distributed::WorldEnv;
+use tch_harness::error::quote;
 use tch_harness::optim::{OptimizerConfig, OptimizerKind, ParamGroup};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
-use tch_harness::{
-    BatchSize, Builtin, ExperimentSource, Loss, LossSync, NonFinitePolicy, ScheduleInterval,
-    TrainConfig,
-};
+use tch_harness::{Builtin, Loss, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig};
 
 /// What to train and how.
 #[derive(Debug, Clone, Args)]
@@ -179,7 +179,7 @@ impl TrainCommand {
         };
         let stop = StopFlag::on_signals()?;
         if nproc > 1 && world.is_none() {
-            let threads = config.as_ref().and_then(|c| c.threads);
+            let threads = config.as_ref().and_then(|c| c.runtime().threads());
             let code = self
                 .dist
                 .launch(nproc, threads, &stop)
@@ -230,68 +230,114 @@ pub(super) fn loss_help() -> String {
 
 impl TrainArgs {
     /// The library's configuration: these flags, over `--config FILE` when given (`matches`
-    /// tell which flags the command line gave).
+    /// tell which flags the command line gave), through the library's one parse.
     pub fn resolve(&self, matches: &ArgMatches) -> anyhow::Result<TrainConfig> {
         let explicit = explicit_flags(matches);
         let Some(file) = &self.config else {
-            return self.to_config(&explicit);
+            let optimizer = self.optimizer.to_config(&explicit)?;
+            let mut flags = self.to_wire(&optimizer)?;
+            flags.insert("param_groups".into(), self.param_groups(&optimizer)?);
+            return Ok(TrainConfig::from_json(Value::Object(flags))?);
         };
+        // Keyword flags alone edit the file's optimizer (`merge`): here they must not meet SGD.
         let optimizer = if explicit.iter().any(|id| id == "optimizer") {
             self.optimizer.to_config(&explicit)?
         } else {
             OptimizerConfig::new(OptimizerKind::Sgd, self.optimizer.lr)
         };
-        let flags = TrainArgs {
-            param_group: Vec::new(),
-            ..self.clone()
-        };
-        let flags = flags.settings(optimizer)?;
-        merge(file, &flags, &self.optimizer, &self.param_group, &explicit)
+        let flags = self.to_wire(&optimizer)?;
+        let mut merged = merge(file, flags, &self.optimizer, &explicit)?;
+        if explicit.iter().any(|id| id == "param_group") {
+            // On top of the optimizer the file and flags make together.
+            let optimizer: OptimizerConfig = serde_json::from_value(merged["optimizer"].clone())?;
+            merged.insert("param_groups".into(), self.param_groups(&optimizer)?);
+        }
+        TrainConfig::from_json(Value::Object(merged))
+            .with_context(|| quote(&file.display().to_string()))
     }
 
-    /// The library's configuration for these flags alone (`explicit`: the clap ids given).
-    fn to_config(&self, explicit: &[String]) -> anyhow::Result<TrainConfig> {
-        let config = self.settings(self.optimizer.to_config(explicit)?)?;
-        config.validate()?;
-        Ok(config)
+    /// The flags in `config.json`'s keys, defaults included, with `optimizer` and no parameter
+    /// groups (they are parsed on the final optimizer, which a `--config` file may change).
+    fn to_wire(&self, optimizer: &OptimizerConfig) -> anyhow::Result<Map<String, Value>> {
+        let experiment = match &self.model {
+            Some(_) => TORCHSCRIPT,
+            None => &self.experiment,
+        };
+        let l = &self.loss_args;
+        let wire = json!({
+            "experiment": experiment,
+            "model": self.model,
+            "data": self.data,
+            "loss": self.loss,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "optimizer": optimizer,
+            "param_groups": [],
+            "seed": self.seed,
+            "device": self.runtime.device,
+            "threads": self.runtime.threads,
+            "shuffle": !self.no_shuffle,
+            "init": self.init,
+            "checkpoint_every": self.checkpoint_every,
+            "on_nonfinite": self.on_nonfinite,
+            "loss_sync": self.loss_sync,
+            "scheduler": self.scheduler,
+            "scheduler_interval": self.scheduler_interval,
+            "clip_grad_norm": optional("--clip-grad-norm", self.clip_grad_norm, "must be finite and > 0")?,
+            "clip_norm_type": norm_type(self.clip_norm_type)?,
+            "clip_grad_value": optional("--clip-grad-value", self.clip_grad_value, "must be finite and > 0")?,
+            "accumulate": self.accumulate,
+            "trace": self.trace,
+            "ignore_index": l.ignore_index,
+            "class_weights": weights("--class-weights", &l.class_weights)?,
+            "pos_weight": weights("--pos-weight", &l.pos_weight)?,
+            "label_smoothing": optional("--label-smoothing", l.label_smoothing, "must be in [0, 1]")?,
+        });
+        let Value::Object(wire) = wire else {
+            unreachable!("an object literal")
+        };
+        Ok(wire)
     }
 
-    /// The flags as a configuration with `optimizer`, not yet validated.
-    fn settings(&self, optimizer: OptimizerConfig) -> anyhow::Result<TrainConfig> {
-        let experiment = match (&self.model, &self.data) {
-            (Some(model), Some(data)) => ExperimentSource::TorchScript {
-                model: model.clone(),
-                data: data.clone(),
-            },
-            _ => ExperimentSource::Builtin(self.experiment.parse()?),
-        };
-        let config = TrainConfig {
-            loss: self.loss.as_deref().map(str::parse).transpose()?,
-            epochs: self.epochs,
-            batch_size: BatchSize::new(self.batch_size)?,
-            seed: self.seed,
-            device: self.runtime.device_spec()?,
-            threads: self.runtime.threads,
-            shuffle: !self.no_shuffle,
-            init: self.init.clone(),
-            checkpoint_every: self.checkpoint_every,
-            on_nonfinite: self.on_nonfinite.parse()?,
-            loss_sync: self.loss_sync.parse()?,
-            scheduler: self.scheduler.clone(),
-            scheduler_interval: self.scheduler_interval.parse()?,
-            clip_grad_norm: self.clip_grad_norm,
-            clip_norm_type: self.clip_norm_type,
-            clip_grad_value: self.clip_grad_value,
-            param_groups: self
-                .param_group
-                .iter()
-                .map(|g| ParamGroup::parse(g, &optimizer))
-                .collect::<Result<_, _>>()?,
-            accumulate: self.accumulate,
-            trace: self.trace,
-            loss_options: self.loss_args.options(),
-            ..TrainConfig::new(experiment, optimizer)
-        };
-        Ok(config)
+    /// `--param-group`s on top of `optimizer`, as config.json writes them.
+    fn param_groups(&self, optimizer: &OptimizerConfig) -> anyhow::Result<Value> {
+        let groups: Vec<ParamGroup> = self
+            .param_group
+            .iter()
+            .map(|g| ParamGroup::parse(g, optimizer))
+            .collect::<Result<_, _>>()?;
+        Ok(serde_json::to_value(groups)?)
+    }
+}
+
+/// A float flag as JSON, which has no NaN or infinity (they would become `null`, turning the
+/// setting off): refused here with the range the parse would name.
+fn finite(flag: &str, v: f64, range: &str) -> anyhow::Result<Value> {
+    if !v.is_finite() {
+        anyhow::bail!("{flag} {range}, got {v}");
+    }
+    Ok(json!(v))
+}
+
+fn optional(flag: &str, v: Option<f64>, range: &str) -> anyhow::Result<Value> {
+    v.map_or(Ok(Value::Null), |v| finite(flag, v, range))
+}
+
+/// Class or positive weights, each finite.
+fn weights(flag: &str, values: &Option<Vec<f64>>) -> anyhow::Result<Value> {
+    let Some(values) = values else {
+        return Ok(Value::Null);
+    };
+    let checked = values
+        .iter()
+        .map(|v| finite(flag, *v, "must be finite and >= 0"));
+    Ok(Value::Array(checked.collect::<anyhow::Result<_>>()?))
+}
+
+/// `--clip-norm-type`: a number, or `"inf"` as config.json spells infinity.
+fn norm_type(p: f64) -> anyhow::Result<Value> {
+    match p {
+        f64::INFINITY => Ok(json!("inf")),
+        p => finite("--clip-norm-type", p, "must be a p > 0 or inf"),
     }
 }

@@ -76,14 +76,16 @@ pub fn compare_job(
     progress: &mut dyn Progress,
 ) -> Result<CompareOutcome> {
     validate_tolerance(tolerance)?;
-    config.validate()?;
     python.check()?;
     // A wrong experiment or --init file, or a model with nothing to train, gets the harness's
     // own message before any run; the experiment built here is the one trained below.
     let experiment = prepare(config)?;
     let dir = match out {
         Some(p) => p.to_path_buf(),
-        None => fresh_path(Path::new("runs"), &format!("compare-{}", config.experiment)),
+        None => fresh_path(
+            Path::new("runs"),
+            &format!("compare-{}", config.experiment().source()),
+        ),
     };
     let (harness_dir, reference_dir) = (dir.join("harness"), dir.join("reference"));
     if dir.join(COMPARE_FILE).exists()
@@ -149,7 +151,7 @@ pub fn compare_job(
 
     let mut report = comparison.to_json();
     report["command"] = json!("compare");
-    report["experiment"] = json!(config.experiment.name());
+    report["experiment"] = json!(config.experiment().source().name());
     report["config"] = json!(config);
     report["harness_dir"] = json!(harness_dir);
     report["reference_dir"] = json!(reference_dir);

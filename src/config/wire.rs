@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::checks::check;
 use super::{
-    BatchSize, ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig,
+    BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
+    RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use crate::criterion::{Loss, LossOptions};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
@@ -19,49 +21,50 @@ use crate::runtime::DeviceSpec;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ConfigWire {
-    experiment: String,
-    epochs: usize,
-    batch_size: BatchSize,
-    optimizer: OptimizerConfig,
+    // Fields are the file's keys; `builder` sets them, the parse below reads them.
+    pub(super) experiment: String,
+    pub(super) epochs: usize,
+    pub(super) batch_size: i64,
+    pub(super) optimizer: OptimizerConfig,
     #[serde(default)]
-    param_groups: Vec<ParamGroup>,
-    seed: u64,
-    device: DeviceSpec,
-    threads: Option<i32>,
-    shuffle: bool,
-    init: Option<PathBuf>,
-    model: Option<PathBuf>,
-    data: Option<PathBuf>,
-    loss: Option<Loss>,
+    pub(super) param_groups: Vec<ParamGroup>,
+    pub(super) seed: u64,
+    pub(super) device: DeviceSpec,
+    pub(super) threads: Option<i32>,
+    pub(super) shuffle: bool,
+    pub(super) init: Option<PathBuf>,
+    pub(super) model: Option<PathBuf>,
+    pub(super) data: Option<PathBuf>,
+    pub(super) loss: Option<Loss>,
     #[serde(default = "one")]
-    checkpoint_every: usize,
+    pub(super) checkpoint_every: usize,
     #[serde(default)]
-    on_nonfinite: NonFinitePolicy,
+    pub(super) on_nonfinite: NonFinitePolicy,
     #[serde(default)]
-    loss_sync: LossSync,
+    pub(super) loss_sync: LossSync,
     #[serde(default)]
-    scheduler: Option<String>,
+    pub(super) scheduler: Option<String>,
     #[serde(default)]
-    scheduler_interval: ScheduleInterval,
+    pub(super) scheduler_interval: ScheduleInterval,
     #[serde(default)]
-    clip_grad_norm: Option<f64>,
+    pub(super) clip_grad_norm: Option<f64>,
     /// A number, or `"inf"` (JSON has no infinity).
     #[serde(default = "two", with = "number_or_inf")]
-    clip_norm_type: f64,
+    pub(super) clip_norm_type: f64,
     #[serde(default)]
-    clip_grad_value: Option<f64>,
+    pub(super) clip_grad_value: Option<f64>,
     #[serde(default = "one")]
-    accumulate: usize,
+    pub(super) accumulate: usize,
     #[serde(default)]
-    trace: bool,
+    pub(super) trace: bool,
     #[serde(default)]
-    ignore_index: Option<i64>,
+    pub(super) ignore_index: Option<i64>,
     #[serde(default)]
-    class_weights: Option<Vec<f64>>,
+    pub(super) class_weights: Option<Vec<f64>>,
     #[serde(default)]
-    pos_weight: Option<Vec<f64>>,
+    pub(super) pos_weight: Option<Vec<f64>>,
     #[serde(default)]
-    label_smoothing: Option<f64>,
+    pub(super) label_smoothing: Option<f64>,
 }
 
 fn two() -> f64 {
@@ -102,40 +105,102 @@ fn one() -> usize {
     1
 }
 
+impl ConfigWire {
+    /// The defaults every key left out of a file takes (PyTorch-like), for `experiment`.
+    pub(super) fn defaults(
+        experiment: &ExperimentSource,
+        optimizer: OptimizerConfig,
+    ) -> ConfigWire {
+        let (model, data) = source_files(experiment);
+        ConfigWire {
+            experiment: experiment.name().to_string(),
+            epochs: 10,
+            batch_size: 64,
+            optimizer,
+            param_groups: Vec::new(),
+            seed: 0,
+            device: DeviceSpec::Auto,
+            threads: None,
+            shuffle: true,
+            init: None,
+            model,
+            data,
+            loss: None,
+            checkpoint_every: 1,
+            on_nonfinite: NonFinitePolicy::Stop,
+            loss_sync: LossSync::Batch,
+            scheduler: None,
+            scheduler_interval: ScheduleInterval::Epoch,
+            clip_grad_norm: None,
+            clip_norm_type: 2.0,
+            clip_grad_value: None,
+            accumulate: 1,
+            trace: false,
+            ignore_index: None,
+            class_weights: None,
+            pos_weight: None,
+            label_smoothing: None,
+        }
+    }
+}
+
+/// The one parse: every value checked here, once (see `checks`).
 impl TryFrom<ConfigWire> for TrainConfig {
     type Error = Error;
 
     fn try_from(w: ConfigWire) -> Result<TrainConfig> {
-        let experiment = source(&w.experiment, w.model, w.data)?;
-        Ok(TrainConfig {
-            experiment,
+        let experiment = ExperimentConfig {
+            source: source(&w.experiment, w.model, w.data)?,
             loss: w.loss,
-            epochs: w.epochs,
-            batch_size: w.batch_size,
-            optimizer: w.optimizer,
-            param_groups: w.param_groups,
-            seed: w.seed,
-            device: w.device,
-            threads: w.threads,
-            shuffle: w.shuffle,
-            init: w.init,
-            checkpoint_every: w.checkpoint_every,
-            on_nonfinite: w.on_nonfinite,
-            loss_sync: w.loss_sync,
-            scheduler: w.scheduler,
-            scheduler_interval: w.scheduler_interval,
-            clip_grad_norm: w.clip_grad_norm,
-            clip_norm_type: w.clip_norm_type,
-            clip_grad_value: w.clip_grad_value,
-            accumulate: w.accumulate,
-            trace: w.trace,
             loss_options: LossOptions {
                 ignore_index: w.ignore_index,
                 class_weights: w.class_weights,
                 pos_weight: w.pos_weight,
                 label_smoothing: w.label_smoothing,
             },
-        })
+            seed: w.seed,
+            init: w.init,
+        };
+        let training = LoopConfig {
+            epochs: w.epochs,
+            batch_size: BatchSize::new(w.batch_size)?,
+            optimizer: w.optimizer,
+            param_groups: w.param_groups,
+            shuffle: w.shuffle,
+            checkpoint_every: w.checkpoint_every,
+            on_nonfinite: w.on_nonfinite,
+            loss_sync: w.loss_sync,
+            scheduler: w
+                .scheduler
+                .as_deref()
+                .map(SchedulerSpec::parse)
+                .transpose()?,
+            scheduler_interval: w.scheduler_interval,
+            clip_grad_norm: w.clip_grad_norm,
+            clip_norm_type: w.clip_norm_type,
+            clip_grad_value: w.clip_grad_value,
+            accumulate: w.accumulate,
+            trace: w.trace,
+        };
+        let runtime = RuntimeConfig {
+            device: w.device,
+            threads: w.threads,
+        };
+        let config = TrainConfig {
+            experiment,
+            runtime,
+            training,
+        };
+        check(&config)?;
+        Ok(config)
+    }
+}
+
+/// `--model` and `--data` of a TorchScript source; `None` for the others.
+fn source_files(source: &ExperimentSource) -> (Option<PathBuf>, Option<PathBuf>) {
+    match source {
+        ExperimentSource::TorchScript { model, data } => (Some(model.clone()), Some(data.clone())),
+        _ => (None, None),
     }
 }
 
@@ -144,10 +209,8 @@ impl TryFrom<ConfigWire> for TrainConfig {
 /// builder is an error naming the built-in ones.
 fn source(name: &str, model: Option<PathBuf>, data: Option<PathBuf>) -> Result<ExperimentSource> {
     match (name, model, data) {
-        (super::source::TORCHSCRIPT, Some(model), Some(data)) => {
-            Ok(ExperimentSource::TorchScript { model, data })
-        }
-        (super::source::TORCHSCRIPT, _, _) => Err(Error::Config(
+        (TORCHSCRIPT, Some(model), Some(data)) => Ok(ExperimentSource::TorchScript { model, data }),
+        (TORCHSCRIPT, _, _) => Err(Error::Config(
             "experiment 'torchscript' needs --model and --data".into(),
         )),
         (name, None, None) => Ok(match name.parse::<Builtin>() {
@@ -162,7 +225,8 @@ fn source(name: &str, model: Option<PathBuf>, data: Option<PathBuf>) -> Result<E
                 _ => "--data",
             };
             Err(Error::Config(format!(
-                "--experiment '{name}' cannot be used with {given} (a built-in experiment has its own model and data)"
+                "--experiment '{}' cannot be used with {given} (a built-in experiment has its own model and data)",
+                quote(name)
             )))
         }
     }
@@ -170,39 +234,43 @@ fn source(name: &str, model: Option<PathBuf>, data: Option<PathBuf>) -> Result<E
 
 impl From<TrainConfig> for ConfigWire {
     fn from(c: TrainConfig) -> ConfigWire {
-        let name = c.experiment.name().to_string();
-        let (model, data) = match c.experiment {
-            ExperimentSource::TorchScript { model, data } => (Some(model), Some(data)),
-            _ => (None, None),
-        };
+        ConfigWire::from(&c)
+    }
+}
+
+impl From<&TrainConfig> for ConfigWire {
+    fn from(c: &TrainConfig) -> ConfigWire {
+        let (e, t, r) = (c.experiment(), c.training(), c.runtime());
+        let (model, data) = source_files(e.source());
+        let options = e.loss_options().clone();
         ConfigWire {
-            experiment: name,
-            epochs: c.epochs,
-            batch_size: c.batch_size,
-            optimizer: c.optimizer,
-            param_groups: c.param_groups,
-            seed: c.seed,
-            device: c.device,
-            threads: c.threads,
-            shuffle: c.shuffle,
-            init: c.init,
+            experiment: e.source().name().to_string(),
+            epochs: t.epochs(),
+            batch_size: t.batch_size().get(),
+            optimizer: t.optimizer().clone(),
+            param_groups: t.param_groups().to_vec(),
+            seed: e.seed(),
+            device: r.device(),
+            threads: r.threads(),
+            shuffle: t.shuffle(),
+            init: e.init().map(PathBuf::from),
             model,
             data,
-            loss: c.loss,
-            checkpoint_every: c.checkpoint_every,
-            on_nonfinite: c.on_nonfinite,
-            loss_sync: c.loss_sync,
-            scheduler: c.scheduler,
-            scheduler_interval: c.scheduler_interval,
-            clip_grad_norm: c.clip_grad_norm,
-            clip_norm_type: c.clip_norm_type,
-            clip_grad_value: c.clip_grad_value,
-            accumulate: c.accumulate,
-            trace: c.trace,
-            ignore_index: c.loss_options.ignore_index,
-            class_weights: c.loss_options.class_weights,
-            pos_weight: c.loss_options.pos_weight,
-            label_smoothing: c.loss_options.label_smoothing,
+            loss: e.loss(),
+            checkpoint_every: t.checkpoint_every(),
+            on_nonfinite: t.on_nonfinite(),
+            loss_sync: t.loss_sync(),
+            scheduler: t.scheduler().map(|s| s.as_str().to_string()),
+            scheduler_interval: t.scheduler_interval(),
+            clip_grad_norm: t.clip_grad_norm(),
+            clip_norm_type: t.clip_norm_type(),
+            clip_grad_value: t.clip_grad_value(),
+            accumulate: t.accumulate(),
+            trace: t.trace(),
+            ignore_index: options.ignore_index,
+            class_weights: options.class_weights,
+            pos_weight: options.pos_weight,
+            label_smoothing: options.label_smoothing,
         }
     }
 }

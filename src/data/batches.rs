@@ -4,8 +4,7 @@ use tch::data::Iter2;
 use tch::Tensor;
 
 use super::Split;
-use crate::config::BatchSize;
-use crate::distributed::Shard;
+use super::{BatchSize, Shard};
 use crate::error::Result;
 
 /// The batches of a split, or one rank's rows of each.

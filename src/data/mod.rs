@@ -1,13 +1,17 @@
 //! Datasets as tensors, and the batches drawn from them.
+mod batch_size;
 mod batches;
 mod builtin;
 mod order;
+mod shard;
 mod user_data;
 
 pub use crate::tensor_io::{read_tensors, write_tensors, NamedTensors};
+pub use batch_size::BatchSize;
 pub use batches::{batch_count, eval_batches, train_batches};
 pub use builtin::{breast_cancer, cmudict_words, digits, synthetic_regression};
 pub use order::{epoch_order, shuffle_seed};
+pub use shard::Shard;
 pub use user_data::{check_named, read_data_file, DATA_KEYS};
 
 use std::path::Path;

@@ -9,11 +9,10 @@ mod grad_sync;
 mod group;
 mod launch;
 mod parent;
-mod shard;
 
+pub use crate::data::Shard;
 pub use env::{Backend, WorldEnv};
 pub use grad_sync::{GradSync, WindowTally};
 pub use group::{has_nccl, ProcessGroup, ReduceOp};
 pub use launch::{launch, LaunchPlan};
-pub use parent::die_with_parent;
-pub use shard::Shard;
+pub use parent::die_with_parent; // which rows of a batch a rank takes: the data layer's

@@ -1,15 +1,16 @@
 //! An experiment: a model with its parameters, a dataset and a criterion.
 mod builtin;
 mod check;
+mod source;
 mod torchscript;
 mod weights;
 
 pub use builtin::Builtin;
+pub use source::{ExperimentSource, TORCHSCRIPT};
 
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
-use crate::config::ExperimentSource;
 use crate::criterion::{Loss, LossChoice, LossOptions};
 use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};

@@ -5,8 +5,8 @@ use std::path::Path;
 use tch::nn::VarStore;
 use tch::Device;
 
+use super::source::TORCHSCRIPT;
 use super::Experiment;
-use crate::config::TORCHSCRIPT;
 use crate::criterion::{Loss, LossOptions};
 use crate::data::read_data_file;
 use crate::error::{Error, Result};

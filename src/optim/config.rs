@@ -167,7 +167,9 @@ impl OptimizerConfig {
     /// name in any case; a bare name takes every default): an unknown optimizer or keyword is an
     /// error listing the valid ones.
     pub fn parse_call(text: &str) -> Result<Self> {
-        let call = CallSpec::parse(text)?;
+        let call = CallSpec::parse(text).map_err(|e| {
+            Error::Config(format!("--optimizer {}: {e}", crate::error::quote(text)))
+        })?;
         let kind = OptimizerKind::ALL
             .iter()
             .copied()
@@ -176,7 +178,7 @@ impl OptimizerConfig {
                 let names: Vec<_> = OptimizerKind::ALL.iter().map(|k| k.torch_name()).collect();
                 Error::Config(format!(
                     "unknown optimizer '{}' (expected {})",
-                    call.name,
+                    crate::error::quote(&call.name),
                     crate::names::choices(names.into_iter())
                 ))
             })?;
@@ -185,13 +187,15 @@ impl OptimizerConfig {
         for (key, value) in &call.kwargs {
             if value.as_f64().is_some_and(|v| !v.is_finite()) {
                 return Err(Error::Config(format!(
-                    "--optimizer {text}: {key}={value} is not a finite number"
+                    "--optimizer {}: {key}={value} is not a finite number",
+                    crate::error::quote(text)
                 )));
             }
             fields.insert(key.clone(), value.to_json());
         }
-        let config = Self::from_json(Value::Object(fields))
-            .map_err(|e| Error::Config(format!("--optimizer {text}: {e}")))?;
+        let config = Self::from_json(Value::Object(fields)).map_err(|e| {
+            Error::Config(format!("--optimizer {}: {e}", crate::error::quote(text)))
+        })?;
         config.validate()?;
         Ok(config)
     }

@@ -28,7 +28,12 @@ pub struct ParamGroup {
 impl ParamGroup {
     /// `"SELECT: SPEC"` on top of the main optimizer `base`.
     pub fn parse(text: &str, base: &OptimizerConfig) -> Result<ParamGroup> {
-        let bad = |why: &str| Error::Config(format!("--param-group {text:?}: {why}"));
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "--param-group {:?}: {why}",
+                crate::error::quote(text)
+            ))
+        };
         let (select, spec) = text
             .split_once(':')
             .ok_or_else(|| bad("expected SELECT: SPEC, e.g. \"*.bias: weight_decay=0.0\""))?;
@@ -37,7 +42,7 @@ impl ParamGroup {
             return Err(bad("no parameters selected"));
         }
         let optimizer = if spec.contains('(') {
-            OptimizerConfig::parse_call(spec)?
+            OptimizerConfig::parse_call(spec).map_err(|e| bad(&e.to_string()))?
         } else {
             let name = base.kind().torch_name();
             base.with_keywords(&format!("{name}({spec})"))

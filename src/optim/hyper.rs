@@ -3,8 +3,8 @@
 //! in its defaults (PyTorch's `use_beta1`). Optimizers with neither refuse, as PyTorch's
 //! constructor does.
 use super::{
-    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AsgdConfig, MuonConfig,
-    NAdamConfig, RAdamConfig, RMSpropConfig, RpropConfig, SgdConfig,
+    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AsgdConfig,
+    MuonConfig, NAdamConfig, RAdamConfig, RMSpropConfig, RpropConfig, SgdConfig,
 };
 use crate::error::{Error, Result};
 

@@ -104,6 +104,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
     }
     config.experiment.validate(config.loss)?;
     config.loss_options.validate()?;
+    crate::config::check_loss_ranges(&config.loss_options)?;
     let device = runtime::init(config.device, config.threads)?;
     let mut experiment = Experiment::build(
         &config.experiment,

@@ -75,7 +75,6 @@ pub fn train_job(
         let experiment = prepare(config)?;
         return start(experiment, config, out, stop, progress, None);
     };
-    config.validate()?;
     let (device, group) = join_job(config, &env, dist)?;
     let mut experiment = build_experiment(config, device)?;
     check_trainable(&mut experiment, config)?;
@@ -89,14 +88,22 @@ fn join_job(
     env: &WorldEnv,
     dist: &DistConfig,
 ) -> Result<(tch::Device, Rc<ProcessGroup>)> {
-    if config.trace {
+    if config.training().trace() {
         return Err(Error::Config(
             "--trace records one process's steps: it does not run with more than one process"
                 .into(),
         ));
     }
-    let device = runtime::init(config.device, config.threads.or(Some(1)))?;
-    let device = job::rank_device(device, config.device == DeviceSpec::Auto, Some(env));
+    let runtime_config = config.runtime();
+    let device = runtime::init(
+        runtime_config.device(),
+        runtime_config.threads().or(Some(1)),
+    )?;
+    let device = job::rank_device(
+        device,
+        runtime_config.device() == DeviceSpec::Auto,
+        Some(env),
+    );
     Ok((device, job::join(env, dist, device)?))
 }
 
@@ -111,33 +118,32 @@ pub fn train_experiment(
     stop: &StopFlag,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    config.validate()?;
-    runtime::init_threads(config.threads)?;
+    runtime::init_threads(config.runtime().threads())?;
     let mut experiment = experiment;
     // The port built its tensors on a device already: `config.device` must name that one.
     let device = experiment.device();
-    if config.device != DeviceSpec::Auto && config.device.resolve()? != device {
+    let asked = config.runtime().device();
+    if asked != DeviceSpec::Auto && asked.resolve()? != device {
         return Err(Error::Device(format!(
-            "config.device is {} but the experiment was built on {device:?}: build it there",
-            config.device
+            "config.device is {asked} but the experiment was built on {device:?}: build it there"
         )));
     }
     check_trainable(&mut experiment, config)?;
     // A port's own loss is known only now: its options are checked against it here.
     Criterion::new(
         &experiment.loss,
-        &config.loss_options,
+        config.experiment().loss_options(),
         experiment.classes,
         device,
     )?;
     start(experiment, config, out, stop, progress, None)
 }
 
-/// Checks `config`, sets up the runtime (threads, device) and builds the experiment with its
+/// Sets up the runtime (threads, device) of a checked `config` and builds the experiment with its
 /// initial weights, checked for being trainable: everything before a run directory exists.
 pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
-    config.validate()?;
-    let device = runtime::init(config.device, config.threads)?;
+    let runtime_config = config.runtime();
+    let device = runtime::init(runtime_config.device(), runtime_config.threads())?;
     let mut experiment = build_experiment(config, device)?;
     check_trainable(&mut experiment, config)?;
     Ok(experiment)
@@ -145,14 +151,15 @@ pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
 
 /// Builds the experiment a configuration names, on `device`, with its initial weights.
 pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
+    let settings = config.experiment();
     let mut experiment = Experiment::build(
-        &config.experiment,
-        config.loss,
-        &config.loss_options,
-        config.seed,
+        settings.source(),
+        settings.loss(),
+        settings.loss_options(),
+        settings.seed(),
         device,
     )?;
-    if let Some(init) = &config.init {
+    if let Some(init) = settings.init() {
         experiment.load_state_dict_file(init)?;
     }
     Ok(experiment)
@@ -163,7 +170,7 @@ pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Res
 fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<()> {
     experiment
         .check_trainable()
-        .map_err(|e| match (e, &config.experiment) {
+        .map_err(|e| match (e, config.experiment().source()) {
             (Error::Data(message), crate::config::ExperimentSource::TorchScript { model, .. }) => {
                 Error::file(model, message)
             }
@@ -173,29 +180,33 @@ fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<
 
 /// The optimizer of `config` over the experiment's parameters, with its seams.
 fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
-    let mut optimizer = if config.param_groups.is_empty() {
-        optimizer(&config.optimizer, experiment.parameters())?
+    let config = config.training();
+    let mut optimizer = if config.param_groups().is_empty() {
+        optimizer(config.optimizer(), experiment.parameters())?
     } else {
         grouped(
-            &config.optimizer,
-            &config.param_groups,
+            config.optimizer(),
+            config.param_groups(),
             experiment.parameters_in_model_order(),
         )?
     };
-    let schedule = match &config.scheduler {
+    let schedule = match config.scheduler() {
         Some(spec) => Some(Scheduled::new(
-            spec,
-            config.scheduler_interval,
+            spec.as_str(),
+            config.scheduler_interval(),
             optimizer.as_mut(),
         )?),
         None => None,
     };
     // Each hook finds its place in the pipeline by its slot (`train::Slot`).
     let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
-    if let Some(max_norm) = config.clip_grad_norm {
-        step = step.with_hook(Box::new(ClipGradNorm::new(max_norm, config.clip_norm_type)));
+    if let Some(max_norm) = config.clip_grad_norm() {
+        step = step.with_hook(Box::new(ClipGradNorm::new(
+            max_norm,
+            config.clip_norm_type(),
+        )));
     }
-    if let Some(clip_value) = config.clip_grad_value {
+    if let Some(clip_value) = config.clip_grad_value() {
         step = step.with_hook(Box::new(ClipGradValue::new(clip_value)));
     }
     if let Some(schedule) = schedule {
@@ -235,7 +246,7 @@ pub(crate) fn start(
     {
         progress.message(&warning);
     }
-    if config.trace {
+    if config.training().trace() {
         step.set_trace(StepTrace::start(&dir.file(TRACE_FILE), &experiment)?);
     }
     dir.write_json(
@@ -258,7 +269,7 @@ pub(crate) fn start(
         experiment.name,
         device_name(device),
         experiment.data.train.len(),
-        config.batch_size.get(),
+        config.training().batch_size().get(),
         group.as_ref().map_or(String::new(), |g| format!(
             " over {} {} processes",
             g.world, g.backend
@@ -290,7 +301,7 @@ fn with_group(
             group,
             experiment,
             stop,
-            config.on_nonfinite == NonFinitePolicy::Stop,
+            config.training().on_nonfinite() == NonFinitePolicy::Stop,
         ),
         None => Ok(step),
     }

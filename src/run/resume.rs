@@ -60,7 +60,10 @@ fn resume_in(
             let (device, group) = join_job(&config, &env, dist)?;
             (device, Some(group))
         }
-        None => (runtime::init(config.device, config.threads)?, None),
+        None => (
+            runtime::init(config.runtime().device(), config.runtime().threads())?,
+            None,
+        ),
     };
     let mut experiment = build(&config, device)?;
     check_same_samples(&saved, &config, &experiment, dir)?;
@@ -84,11 +87,11 @@ fn resume_in(
         // The gradients of a window a one-process run stopped in count once, on rank 0.
         step.zero_grad()?;
     }
-    if config.trace {
+    if config.training().trace() {
         let path = run_dir.file(TRACE_FILE);
         step.set_trace(StepTrace::resume(&path, &experiment, &state)?);
     }
-    if state.records.len() >= config.epochs && run_dir.file(WEIGHTS_FILE).exists() {
+    if state.records.len() >= config.training().epochs() && run_dir.file(WEIGHTS_FILE).exists() {
         if !rank0 {
             return Ok(TrainOutcome {
                 run_dir: dir.to_path_buf(),
@@ -99,7 +102,7 @@ fn resume_in(
         progress.message(&format!(
             "{}: the run is already complete ({} epochs)",
             dir.display(),
-            config.epochs
+            config.training().epochs()
         ));
         return Ok(TrainOutcome {
             run_dir: dir.to_path_buf(),
@@ -195,7 +198,6 @@ fn saved_config(run: &RunDir) -> Result<(TrainConfig, serde_json::Value)> {
         .map_err(|e| Error::file(&path, format!("not valid JSON ({e})")))?;
     let config: TrainConfig = serde_json::from_value(value["config"].clone())
         .map_err(|e| Error::file(&path, format!("not a tch-harness run configuration ({e})")))?;
-    config.validate().map_err(|e| Error::file(&path, e))?;
     Ok((config, value))
 }
 
@@ -226,7 +228,7 @@ fn check_same_samples(
         Some(eval) => format!("{train} training and {eval} held-out samples"),
         None => format!("{train} training samples and no held-out split"),
     };
-    let source = match &config.experiment {
+    let source = match config.experiment().source() {
         ExperimentSource::TorchScript { data, .. } => data.display().to_string(),
         _ => format!("experiment {}", experiment.name),
     };

@@ -93,13 +93,13 @@ fn build(spec: &CallSpec, b: &mut Build) -> Result<Box<dyn Node>> {
         None if matches!(spec.name.as_str(), "LambdaLR" | "MultiplicativeLR") => {
             Err(Error::Config(format!(
                 "{} takes a Python function and is not supported (valid: {})",
-                spec.name,
+                crate::error::quote(&spec.name),
                 valid()
             )))
         }
         None => Err(Error::Config(format!(
             "unknown scheduler '{}' (valid: {})",
-            spec.name,
+            crate::error::quote(&spec.name),
             valid()
         ))),
     }

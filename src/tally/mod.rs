@@ -18,12 +18,13 @@
 //! needs no device-side count.
 mod file;
 mod reduce;
+mod sync;
 
 pub use reduce::{Reduce, SingleProcess};
+pub use sync::LossSync;
 
 use tch::{Device, Kind, Tensor};
 
-use crate::config::LossSync;
 use crate::error::{Error, Result};
 
 /// A running sum of per-sample (or per-element) values, the count behind it, and the samples seen.

@@ -24,7 +24,7 @@ pub enum FitEnd {
     Stopped,
 }
 
-/// Trains `experiment` from where `state` stands to `config.epochs`, evaluating after each epoch
+/// Trains `experiment` from where `state` stands to `config.training().epochs()`, evaluating after each epoch
 /// and handing each record and checkpoint to the context's sink.
 pub fn fit(
     experiment: &mut Experiment,
@@ -35,7 +35,7 @@ pub fn fit(
 ) -> Result<FitEnd> {
     let epochs = Epochs::new(experiment, config, ctx)?;
     let run_started = Instant::now();
-    for epoch in state.records.len() + 1..=config.epochs {
+    for epoch in state.records.len() + 1..=config.training().epochs() {
         let started = Instant::now();
         let Some(train) = epochs.train(epoch, experiment, step, state, ctx)? else {
             return Ok(FitEnd::Stopped); // the state went to the sink
@@ -51,8 +51,8 @@ pub fn fit(
         let stopping = step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,
-            config.epochs,
-            config.checkpoint_every,
+            config.training().epochs(),
+            config.training().checkpoint_every(),
             record.eval_loss,
             state.best_eval_loss,
             stopping,
@@ -60,11 +60,11 @@ pub fn fit(
         if actions.save_best {
             state.best_eval_loss = record.eval_loss;
         }
-        let summary = record.summary(config.epochs);
+        let summary = record.summary(config.training().epochs());
         state.records.push(record);
         ctx.sink.epoch_done(experiment, step, state, actions)?;
         ctx.progress.end_epoch(&summary);
-        if stopping && epoch < config.epochs {
+        if stopping && epoch < config.training().epochs() {
             return Ok(FitEnd::Stopped);
         }
     }
@@ -83,7 +83,11 @@ struct Epochs<'a> {
 
 impl<'a> Epochs<'a> {
     fn new(experiment: &Experiment, config: &'a TrainConfig, ctx: &RunContext) -> Result<Self> {
-        let (loss, options, classes) = (&experiment.loss, &config.loss_options, experiment.classes);
+        let (loss, options, classes) = (
+            &experiment.loss,
+            config.experiment().loss_options(),
+            experiment.classes,
+        );
         let criterion = Criterion::new(loss, options, classes, ctx.device)?;
         let counts = criterion
             .sample_counts(&experiment.data.train.targets)?
@@ -109,12 +113,13 @@ impl<'a> Epochs<'a> {
         let (config, train_len) = (self.config, experiment.data.train.len());
         ctx.progress.start_epoch(
             epoch,
-            config.epochs,
-            batch_count(train_len, config.batch_size),
+            config.training().epochs(),
+            batch_count(train_len, config.training().batch_size()),
         );
         let order = config
-            .shuffle
-            .then(|| epoch_order(train_len, config.seed, epoch));
+            .training()
+            .shuffle()
+            .then(|| epoch_order(train_len, config.experiment().seed(), epoch));
         let mut start = state.partial.take().filter(|p| p.epoch == epoch);
         if let Some(rng) = start.as_mut().and_then(|p| p.rng.take()) {
             rng.restore()?; // the generator as the stopped run left it, past this order's draw
@@ -130,15 +135,15 @@ impl<'a> Epochs<'a> {
             epoch,
             order: order.as_ref(),
             samples: train_len,
-            batch_size: config.batch_size.get(),
+            batch_size: config.training().batch_size().get(),
             skipped: start.batches,
         })?;
         let plan = EpochPlan {
-            batch_size: config.batch_size,
+            batch_size: config.training().batch_size(),
             order: order.as_ref(),
             start,
-            on_nonfinite: config.on_nonfinite,
-            loss_sync: config.loss_sync,
+            on_nonfinite: config.training().on_nonfinite(),
+            loss_sync: config.training().loss_sync(),
             criterion: &self.criterion,
             batches: &batches,
         };
@@ -167,8 +172,8 @@ impl<'a> Epochs<'a> {
     /// The eval split's loss (and accuracy), if there is one.
     fn evaluate(&self, experiment: &mut Experiment, ctx: &RunContext) -> Result<Option<EvalStats>> {
         let plan = EvalPlan {
-            batch_size: self.config.batch_size,
-            loss_sync: self.config.loss_sync,
+            batch_size: self.config.training().batch_size(),
+            loss_sync: self.config.training().loss_sync(),
             device: ctx.device,
         };
         let model = experiment.model.as_mut();
@@ -226,13 +231,18 @@ fn epoch_plan(
         (PerSample::Each(_), Some(order)) => Some(Vec::<i64>::try_from(order)?),
         _ => None,
     };
-    let size = config.batch_size.get() as usize;
+    let size = config.training().batch_size().get() as usize;
     let global = counts.per_batch(n, size, order.as_deref(), Shard::WHOLE);
     if shard == Shard::WHOLE {
-        return Ok(BatchPlan::new(&global, config.accumulate));
+        return Ok(BatchPlan::new(&global, config.training().accumulate()));
     }
     let local = counts.per_batch(n, size, order.as_deref(), shard);
-    Ok(BatchPlan::sharded(&local, &global, config.accumulate, true))
+    Ok(BatchPlan::sharded(
+        &local,
+        &global,
+        config.training().accumulate(),
+        true,
+    ))
 }
 
 /// A count for metrics.jsonl when it is not the sample count.

@@ -15,7 +15,7 @@ use tch_harness::run::{
     checkpoint_path, resume_with, train_experiment, Checkpoint, FitEnd, Progress, RunningLoss,
     Silent, StopFlag, LAST,
 };
-use tch_harness::{BatchSize, DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
+use tch_harness::{DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
 
 use crate::common::{global_rng, tempdir};
 use crate::resume::losses;
@@ -78,15 +78,15 @@ fn config(shuffle: bool) -> TrainConfig {
         momentum: 0.5,
         ..SgdConfig::default()
     });
-    TrainConfig {
-        epochs: EPOCHS,
-        batch_size: BatchSize::new(BATCH_SIZE).unwrap(),
-        seed: SEED,
-        shuffle,
-        device: DeviceSpec::Cpu,
-        threads: Some(1),
-        ..TrainConfig::new(ExperimentSource::Port("dropout-sine".into()), optimizer)
-    }
+    TrainConfig::builder(ExperimentSource::Port("dropout-sine".into()), optimizer)
+        .epochs(EPOCHS)
+        .batch_size(BATCH_SIZE)
+        .seed(SEED)
+        .shuffle(shuffle)
+        .device(DeviceSpec::Cpu)
+        .threads(1)
+        .build()
+        .unwrap()
 }
 
 /// Where the first run is stopped.
@@ -223,8 +223,11 @@ fn dropout_resumes_bit_identical_at_an_epoch_boundary_with_shuffle() {
 fn train_experiment_refuses_a_device_other_than_the_experiments() {
     let _rng = global_rng();
     let dir = tempdir();
-    let mut config = config(false);
-    config.device = DeviceSpec::Cuda(0);
+    let config = config(false)
+        .to_builder()
+        .device(DeviceSpec::Cuda(0))
+        .build()
+        .unwrap();
     let out = dir.path().join("run");
     let result = train_experiment(
         experiment(None).unwrap(),

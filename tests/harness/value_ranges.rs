@@ -108,3 +108,126 @@ fn clap_errors_are_one_line_and_long_input_is_cut() {
     assert_clean_error(&out, "error: ");
     assert!(out.stderr.len() < 2000, "{} bytes", out.stderr.len());
 }
+
+/// Issue 24: every float that becomes a float32 scalar or tensor is checked where it is parsed,
+/// from flags and from `--config` files alike, naming the flag and the range.
+#[test]
+fn clipping_and_loss_weights_beyond_float32_are_one_line_errors() {
+    let dir = tempdir();
+    let cases: &[(&str, &str, &str)] = &[
+        ("--clip-grad-norm", "1e39", "clip_grad_norm = 1e39"),
+        ("--clip-grad-value", "1e39", "clip_grad_value = 1e39"),
+        ("--clip-norm-type", "1e39", "clip_norm_type = 1e39"),
+        ("--class-weights", "1e39", "class_weights = [1e39]"),
+        ("--pos-weight", "1e39", "pos_weight = [1e39]"),
+    ];
+    for (i, (flag, value, toml)) in cases.iter().enumerate() {
+        let experiment = match *flag {
+            "--class-weights" => ["--experiment", "digits-mlp"],
+            "--pos-weight" => ["--experiment", "breast-cancer"],
+            _ => ["--experiment", "linear-regression"],
+        };
+        let needle = format!("{flag} 1e39 is out of range");
+        let out = run_train(
+            &dir.path().join(format!("flag{i}")),
+            &[&experiment[..], &[flag, value]].concat(),
+        );
+        assert_clean_error(&out, &needle);
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let config = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(&config, format!("{toml}\n")).unwrap();
+        let args = [&experiment[..], &["--config", config.to_str().unwrap()]].concat();
+        let out = run_train(&dir.path().join(format!("file{i}")), &args);
+        assert_clean_error(&out, &needle);
+        assert!(!dir.path().join(format!("file{i}")).exists(), "{toml}");
+    }
+    let out = run_bin(&[
+        "train",
+        "--nproc",
+        "1",
+        "--dist-timeout",
+        "1e300",
+        "--epochs",
+        "1",
+    ]);
+    assert_clean_error(&out, "--dist-timeout 1e300 is out of range");
+}
+
+/// Issue 24: a message quotes user text cut to a readable length, and still names the flag. A
+/// 100 KB argument (Linux refuses single arguments over 128 KiB) to each free-text flag, and a
+/// 1 MB one through a `--config` file, give an error line under 400 characters.
+#[test]
+fn huge_user_text_is_cut_in_error_messages() {
+    let dir = tempdir();
+    let huge = "x(".repeat(50_000);
+    let data = crate::own_fixture::fixture().data("mse");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--experiment", &huge], "unknown experiment"),
+        (&["--scheduler", &huge], "--scheduler"),
+        (&["--optimizer", &huge], "--optimizer"),
+        (&["--param-group", &huge], "--param-group"),
+        (
+            &["--optimizer", &huge, "--momentum", "0.9"],
+            "--momentum cannot be combined",
+        ),
+        (
+            &["--model", "m.pt", "--data", &huge, "--loss", "mse"],
+            "x(x(",
+        ),
+        (
+            &["--model", &huge, "--data", &data, "--loss", "mse"],
+            "x(x(",
+        ),
+        (&["--init", &huge], "x(x("),
+        (&["--config", &huge], "x(x("),
+        (&["--loss", &huge], "unknown loss"),
+    ];
+    for (i, (extra, needle)) in cases.iter().enumerate() {
+        let out = run_train(&dir.path().join(format!("run{i}")), extra);
+        let line = assert_short_error(&out);
+        assert!(line.contains(needle), "{:?}: {line}", &extra[0]);
+    }
+    let out_flag = run_bin(&[
+        "train",
+        "--epochs",
+        "1",
+        "--out",
+        &format!("/nonexistent/{huge}"),
+    ]);
+    assert_short_error(&out_flag);
+    let mega = "y".repeat(1 << 20);
+    for (key, needle) in [
+        ("experiment", "unknown experiment"),
+        ("scheduler", "--scheduler"),
+        ("loss", "unknown loss"),
+    ] {
+        let config = dir.path().join(format!("{key}.json"));
+        std::fs::write(&config, serde_json::json!({ key: mega }).to_string()).unwrap();
+        let out = run_train(
+            &dir.path().join(key),
+            &["--config", config.to_str().unwrap()],
+        );
+        let line = assert_short_error(&out);
+        assert!(line.contains(needle), "{key}: {line}");
+    }
+}
+
+/// `train` for one epoch into `out` with `extra` (the default experiment unless it names one).
+fn run_train(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    run_bin(&[&["train", "--epochs", "1", "--out", out][..], extra].concat())
+}
+
+/// The one error line of a failed run, under 400 characters.
+fn assert_short_error(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "{}", crate::common::text(out));
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let start: String = stderr.chars().take(500).collect();
+    assert_eq!(stderr.lines().count(), 1, "{start}");
+    assert!(
+        stderr.chars().count() < 400,
+        "{} chars: {start}",
+        stderr.len()
+    );
+    stderr
+}

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::Builtin;
 use crate::criterion::Loss;
 use crate::error::{Error, Result};
-use crate::experiment::Builtin;
 
 /// Where a run's model and data come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,105 @@
+//! A [`TrainConfig`] for library users (a Rust port): settings by name, then `build`, which is
+//! the same parse and the same checks as a `config.json`'s, so a port cannot make a
+//! configuration the command line would refuse.
+use std::path::PathBuf;
+
+use super::wire::ConfigWire;
+use super::{ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig};
+use crate::criterion::Loss;
+use crate::error::Result;
+use crate::optim::{OptimizerConfig, ParamGroup};
+use crate::runtime::DeviceSpec;
+
+/// Settings on their way to a [`TrainConfig`]; nothing is checked until [`build`](Self::build).
+#[derive(Debug, Clone)]
+pub struct TrainConfigBuilder {
+    wire: ConfigWire,
+}
+
+/// One setter per key: `fn key(self, value) -> Self`, storing what the file would hold.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $key:ident: $ty:ty => $wire:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $key(mut self, value: $ty) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                {
+                    self.wire.$key = ($wire)(value);
+                }
+                self
+            }
+        )*
+    };
+}
+
+impl TrainConfigBuilder {
+    /// PyTorch-like defaults for `experiment`, trained with `optimizer`.
+    pub(super) fn new(experiment: ExperimentSource, optimizer: OptimizerConfig) -> Self {
+        TrainConfigBuilder {
+            wire: ConfigWire::defaults(&experiment, optimizer),
+        }
+    }
+
+    /// The settings of `config`.
+    pub(super) fn from_config(config: &TrainConfig) -> Self {
+        TrainConfigBuilder {
+            wire: ConfigWire::from(config),
+        }
+    }
+
+    /// The configuration, checked as a `config.json` is; a one-line error naming the setting.
+    pub fn build(self) -> Result<TrainConfig> {
+        TrainConfig::try_from(self.wire)
+    }
+
+    setters! {
+        /// Number of epochs (at least 1).
+        epochs: usize => |v| v;
+        /// Samples per batch (at least 1).
+        batch_size: i64 => |v| v;
+        /// The optimizer of the parameters no group takes.
+        optimizer: OptimizerConfig => |v| v;
+        /// Parameter groups (see [`ParamGroup::parse`]).
+        param_groups: Vec<ParamGroup> => |v| v;
+        /// Seed for initialisation, data and the epoch order.
+        seed: u64 => |v| v;
+        /// The device (a port's experiment must have been built on it).
+        device: DeviceSpec => |v| v;
+        /// libtorch intra-op threads.
+        threads: i32 => Some;
+        /// Shuffle the training split each epoch.
+        shuffle: bool => |v| v;
+        /// Initial weights (a PyTorch state_dict in safetensors).
+        init: PathBuf => Some;
+        /// The criterion, instead of the experiment's own.
+        loss: Loss => Some;
+        /// Checkpoint every this many epochs.
+        checkpoint_every: usize => |v| v;
+        /// What a NaN or infinite batch loss does.
+        on_nonfinite: NonFinitePolicy => |v| v;
+        /// When the loss is read from the device.
+        loss_sync: LossSync => |v| v;
+        /// A scheduler in PyTorch's spelling, `StepLR(step_size=1, gamma=0.7)`.
+        scheduler: &str => |v: &str| Some(v.to_string());
+        /// When the scheduler steps.
+        scheduler_interval: ScheduleInterval => |v| v;
+        /// `clip_grad_norm_(max_norm=…)`.
+        clip_grad_norm: f64 => Some;
+        /// The norm `clip_grad_norm` measures (2, `f64::INFINITY`, any p > 0).
+        clip_norm_type: f64 => |v| v;
+        /// `clip_grad_value_(clip_value=…)`.
+        clip_grad_value: f64 => Some;
+        /// Gradient accumulation over this many batches.
+        accumulate: usize => |v| v;
+        /// Write trace.jsonl.
+        trace: bool => |v| v;
+        /// Targets of this class count for nothing (cross-entropy, nll).
+        ignore_index: i64 => Some;
+        /// One weight per class (cross-entropy, nll).
+        class_weights: Vec<f64> => Some;
+        /// Weights of positive targets (bce-with-logits).
+        pos_weight: Vec<f64> => Some;
+        /// Label smoothing in [0, 1] (cross-entropy).
+        label_smoothing: f64 => Some;
+    }
+}
