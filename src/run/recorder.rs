@@ -3,6 +3,7 @@ use super::dir::{MetricsLog, RunDir};
 use crate::checkpoint::{
     checkpoint_path, Checkpoint, CheckpointActions, CheckpointWriter, BEST, CHECKPOINT_DIR, LAST,
 };
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::rng_state::CpuRngState;
@@ -14,11 +15,13 @@ pub(crate) struct Recorder {
     pub dir: RunDir,
     log: MetricsLog,
     writer: CheckpointWriter<Checkpoint>,
+    /// The run's configuration, in every checkpoint: resume refuses a config.json edited since.
+    config: serde_json::Value,
 }
 
 impl Recorder {
     /// Appends to the run's metrics file; checkpoints go to `checkpoints/`.
-    pub fn new(dir: RunDir) -> Result<Recorder> {
+    pub fn new(dir: RunDir, config: &TrainConfig) -> Result<Recorder> {
         let folder = dir.file(CHECKPOINT_DIR);
         std::fs::create_dir_all(&folder).map_err(|e| Error::file(&folder, e))?;
         let log = dir.metrics_log()?;
@@ -26,6 +29,7 @@ impl Recorder {
             dir,
             log,
             writer: CheckpointWriter::new(),
+            config: serde_json::to_value(config).map_err(|e| Error::Config(e.to_string()))?,
         })
     }
 
@@ -51,6 +55,7 @@ impl Recorder {
             grads: step.window_grads(),
             step: Some(step.state()?),
             rng: Some(CpuRngState::capture()?),
+            config: Some(self.config.clone()),
         }
         .snapshot()?;
         self.writer

@@ -2,6 +2,7 @@
 //! metrics.jsonl agree with it, and go on.
 use std::path::Path;
 
+use super::checkpoint_fit;
 use super::dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
 use super::job::{self, DistConfig};
 use super::{
@@ -18,8 +19,8 @@ use crate::runtime::{self, device_name};
 use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{FitEnd, Step};
 
-/// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
-/// before the first one), with the configuration saved in its config.json.
+/// Continues the run in `dir` from its last checkpoint, with the configuration saved in its
+/// config.json (only `epochs` and `checkpoint_every` may have been edited since).
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
     resume_job(dir, stop, progress, &DistConfig::default())
 }
@@ -53,9 +54,20 @@ fn resume_in(
     progress: &mut dyn Progress,
     dist: &DistConfig,
 ) -> Result<TrainOutcome> {
+    let world = job::world()?;
+    let rank0 = world.as_ref().map_or(true, |env| env.rank == 0);
     let run_dir = RunDir::open(dir)?;
+    // The writing process holds the run to its end: a second `--resume` stops here.
+    let run_dir = if rank0 { run_dir.locked()? } else { run_dir };
     let (config, saved) = saved_config(&run_dir)?;
-    let (device, group) = match job::world()? {
+    let last = checkpoint_path(run_dir.path(), LAST);
+    check_resumable(&run_dir, &last)?;
+    let checkpoint = Checkpoint::load(&last)?;
+    if let Some(trained) = &checkpoint.config {
+        let now = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
+        checkpoint_fit::check_config(trained, &now, &last)?;
+    }
+    let (device, group) = match world {
         Some(env) => {
             let (device, group) = join_job(&config, &env, dist)?;
             (device, Some(group))
@@ -67,20 +79,12 @@ fn resume_in(
     check_trainable(&mut experiment, &config)?;
     let step = make_step(&config, &experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
-    let last = checkpoint_path(run_dir.path(), LAST);
-    check_resumable(&run_dir, &last)?;
-    let state = if last.exists() {
-        restore(&last, &mut experiment, &mut step)?
-    } else {
-        RunState::default()
-    };
-    let rank0 = group.as_ref().map_or(true, |g| g.rank == 0);
+    let state = restore(checkpoint, &last, &mut experiment, &mut step)?;
     if rank0 {
         // Everything checked: what a writer killed mid-write left goes now.
         crate::atomic::remove_stale_temporaries(run_dir.path());
         crate::atomic::remove_stale_temporaries(&run_dir.file("checkpoints"));
-    }
-    if !rank0 {
+    } else {
         // The gradients of a window a one-process run stopped in count once, on rank 0.
         step.zero_grad()?;
     }
@@ -154,8 +158,9 @@ fn resume_in(
 }
 
 /// An error, before anything is written, when the run cannot go on from where its files say it
-/// is: `checkpoints/` is not a folder, or the last checkpoint of a finished run (final weights
-/// written) is missing. A run killed before its first checkpoint (no weights) starts over.
+/// is: `checkpoints/` is not a folder, or there is no last checkpoint. A run killed before its
+/// first checkpoint is not started over in place: its metrics.jsonl (and trace) may hold epochs
+/// that a new start would have to overwrite.
 fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
     let folder = run_dir.file(CHECKPOINT_DIR);
     if folder.exists() && !folder.is_dir() {
@@ -183,7 +188,10 @@ fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Err(Error::file(
+        last,
+        "missing: no checkpoint to resume from (the run stopped before its first one); start a new run",
+    ))
 }
 
 /// The configuration a run was started with, and the whole config.json.
@@ -238,9 +246,14 @@ fn check_same_samples(
     )))
 }
 
-/// Loads a checkpoint into the experiment and optimizer; returns the run's progress.
-fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<RunState> {
-    let checkpoint = Checkpoint::load(path)?;
+/// Loads a checkpoint into the experiment and optimizer, checking that every tensor fits;
+/// returns the run's progress.
+fn restore(
+    checkpoint: Checkpoint,
+    path: &Path,
+    experiment: &mut Experiment,
+    step: &mut Step,
+) -> Result<RunState> {
     if checkpoint.experiment != experiment.name {
         return Err(Error::file(
             path,
@@ -256,6 +269,7 @@ fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<
     step.optimizer
         .load_state(&checkpoint.optimizer)
         .map_err(|e| Error::file(path, e))?;
+    checkpoint_fit::check_optimizer_state(&checkpoint.optimizer, &step.optimizer.state(), path)?;
     step.load_state(checkpoint.step.as_ref())
         .map_err(|e| Error::file(path, e))?;
     step.load_window_grads(&checkpoint.grads)

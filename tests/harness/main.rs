@@ -36,6 +36,7 @@ mod own_experiment_files;
 mod port_example;
 mod reliability;
 mod resume;
+mod resume_fit;
 mod resume_rng;
 mod resume_untouched;
 mod resume_window;
