@@ -14,6 +14,7 @@ mod compare_rows;
 mod config_file;
 mod device_data;
 mod distributed;
+mod fuzz_config;
 mod fuzz_flags;
 mod hardened;
 mod init_parity;
