@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{assert_clean_error, bin, run_bin, tempdir, text};
 use crate::distributed::{job_under_way, worker};
 use crate::own_fixture::{fixture, path};
+use crate::resume_fit::edit_config;
 use crate::resume_untouched::assert_resume_refused;
 
 fn alive(pid: u32) -> bool {
@@ -118,16 +119,6 @@ pub(crate) fn signal(child: &Child, signal: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
-/// Sets the `epochs` of `run`'s config.json (the one setting a resume may change besides
-/// `checkpoint_every`).
-pub(crate) fn set_epochs(run: &Path, epochs: usize) {
-    let file = run.join("config.json");
-    let mut config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    config["config"]["epochs"] = epochs.into();
-    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-}
-
 const ENDLESS: [&str; 8] = [
     "--experiment",
     "digits-mlp",
@@ -152,7 +143,8 @@ fn a_run_in_training_is_locked_against_resume() {
     assert!(trainer.try_wait().unwrap().is_none(), "the trainer ended");
     trainer.kill().expect("SIGKILL");
     trainer.wait().expect("reaped");
-    set_epochs(&run, 1); // no more epochs: the resume only has to get past the lock
+    // No more epochs: the resume only has to get past the lock.
+    edit_config(&run, |c| c["epochs"] = 1.into());
     let resumed = run_bin(&["train", "--resume", &path(&run)]);
     assert!(resumed.status.success(), "{}", text(&resumed));
 }
@@ -169,7 +161,7 @@ fn a_distributed_run_is_locked_by_its_writer() {
     assert!(job.try_wait().unwrap().is_none(), "the job ended first");
     job.kill().expect("SIGKILL the launcher");
     job.wait().expect("reaped");
-    set_epochs(&run, 1);
+    edit_config(&run, |c| c["epochs"] = 1.into());
     // The ranks die with their launcher (PR_SET_PDEATHSIG), a moment later.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tch_harness::run::{checkpoint_path, Checkpoint, LAST};
 
 use crate::common::{read_jsonl, run_bin, tempdir, text};
-use crate::reliability::{set_epochs, training_under_way};
+use crate::reliability::training_under_way;
 use crate::resume_untouched::{assert_resume_refused, copy};
 
 /// Trains a 2-epoch linear-regression run into `run` with `flags`.
@@ -32,7 +32,7 @@ fn train(run: &Path, flags: &[&str]) {
 }
 
 /// Edits `run`'s config.json's `config` object in place.
-fn edit_config(run: &Path, edit: impl FnOnce(&mut Value)) {
+pub(crate) fn edit_config(run: &Path, edit: impl FnOnce(&mut Value)) {
     let file = run.join("config.json");
     let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     edit(&mut saved["config"]);
@@ -147,6 +147,7 @@ fn a_run_killed_before_its_first_checkpoint_is_not_resumed() {
     assert!(!checkpoint_path(&run, LAST).exists());
     assert!(!read_jsonl(&run.join("metrics.jsonl")).is_empty());
     assert_resume_refused(&run, "no checkpoint to resume from");
-    set_epochs(&run, 2); // an edit a resume takes changes nothing here
+    // An edit a resume takes changes nothing here.
+    edit_config(&run, |c| c["epochs"] = json!(2));
     assert_resume_refused(&run, "no checkpoint to resume from");
 }
