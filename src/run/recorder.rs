@@ -17,6 +17,9 @@ pub(crate) struct Recorder {
     writer: CheckpointWriter<Checkpoint>,
     /// The run's configuration, in every checkpoint: resume refuses a config.json edited since.
     config: serde_json::Value,
+    /// No `last` on disk yet: the first is written before the first metrics line, so that a
+    /// run whose metrics.jsonl records an epoch always has a checkpoint to resume from.
+    first_last: bool,
 }
 
 impl Recorder {
@@ -25,11 +28,13 @@ impl Recorder {
         let folder = dir.file(CHECKPOINT_DIR);
         std::fs::create_dir_all(&folder).map_err(|e| Error::file(&folder, e))?;
         let log = dir.metrics_log()?;
+        let first_last = !checkpoint_path(dir.path(), LAST).exists();
         Ok(Recorder {
             dir,
             log,
             writer: CheckpointWriter::new(),
             config: serde_json::to_value(config).map_err(|e| Error::Config(e.to_string()))?,
+            first_last,
         })
     }
 
@@ -75,6 +80,9 @@ impl RunSink for Recorder {
         // truth, and resume rewrites metrics.jsonl from them.
         if actions.save_last {
             self.save(LAST, experiment, step, state)?;
+            if std::mem::take(&mut self.first_last) {
+                self.writer.flush()?;
+            }
         }
         if actions.save_best {
             self.save(BEST, experiment, step, state)?;

@@ -19,8 +19,9 @@ use crate::runtime::{self, device_name};
 use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{FitEnd, Step};
 
-/// Continues the run in `dir` from its last checkpoint, with the configuration saved in its
-/// config.json (only `epochs` and `checkpoint_every` may have been edited since).
+/// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
+/// before it finished an epoch), with the configuration saved in its config.json (only `epochs`
+/// and `checkpoint_every` may have been edited since).
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
     resume_job(dir, stop, progress, &DistConfig::default())
 }
@@ -62,8 +63,12 @@ fn resume_in(
     let (config, saved) = saved_config(&run_dir)?;
     let last = checkpoint_path(run_dir.path(), LAST);
     check_resumable(&run_dir, &last)?;
-    let checkpoint = Checkpoint::load(&last)?;
-    if let Some(trained) = &checkpoint.config {
+    // No checkpoint (and, checked above, no finished epoch): the run starts over.
+    let checkpoint = match last.exists() {
+        true => Some(Checkpoint::load(&last)?),
+        false => None,
+    };
+    if let Some(trained) = checkpoint.as_ref().and_then(|c| c.config.as_ref()) {
         let now = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
         checkpoint_fit::check_config(trained, &now, &last)?;
     }
@@ -79,7 +84,10 @@ fn resume_in(
     check_trainable(&mut experiment, &config)?;
     let step = make_step(&config, &experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
-    let state = restore(checkpoint, &last, &mut experiment, &mut step)?;
+    let state = match checkpoint {
+        Some(checkpoint) => restore(checkpoint, &last, &mut experiment, &mut step)?,
+        None => RunState::default(),
+    };
     if rank0 {
         // Everything checked: what a writer killed mid-write left goes now.
         crate::atomic::remove_stale_temporaries(run_dir.path());
@@ -158,9 +166,10 @@ fn resume_in(
 }
 
 /// An error, before anything is written, when the run cannot go on from where its files say it
-/// is: `checkpoints/` is not a folder, or there is no last checkpoint. A run killed before its
-/// first checkpoint is not started over in place: its metrics.jsonl (and trace) may hold epochs
-/// that a new start would have to overwrite.
+/// is: `checkpoints/` is not a folder, or there is no last checkpoint but metrics.jsonl records
+/// epochs (a finished run that lost it, or one killed before its first checkpoint with
+/// `checkpoint_every` > 1): starting over would have to overwrite those records. A run killed
+/// before it finished an epoch has nothing to lose and starts over.
 fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
     let folder = run_dir.file(CHECKPOINT_DIR);
     if folder.exists() && !folder.is_dir() {
@@ -180,18 +189,22 @@ fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
         true => super::dir::read_metrics(&metrics)?.len(),
         false => 0,
     };
-    if epochs > 0 && run_dir.file(WEIGHTS_FILE).exists() {
-        return Err(Error::file(
+    match (epochs, run_dir.file(WEIGHTS_FILE).exists()) {
+        (0, _) => Ok(()),
+        (_, true) => Err(Error::file(
             last,
             format!(
                 "missing, but {METRICS_FILE} records {epochs} epochs; the run cannot be resumed"
             ),
-        ));
+        )),
+        (_, false) => Err(Error::file(
+            last,
+            format!(
+                "missing: no checkpoint to resume from, but {METRICS_FILE} records {epochs} \
+                 epochs (stopped before its first checkpoint); start a new run"
+            ),
+        )),
     }
-    Err(Error::file(
-        last,
-        "missing: no checkpoint to resume from (the run stopped before its first one); start a new run",
-    ))
 }
 
 /// The configuration a run was started with, and the whole config.json.

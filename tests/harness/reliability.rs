@@ -119,6 +119,25 @@ pub(crate) fn signal(child: &Child, signal: i32) {
     assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
 }
 
+/// SIGSTOPs `child` and waits until every thread of it has stopped (a write in progress ends
+/// first), so that its files hold still.
+fn pause(child: &Child) {
+    signal(child, libc::SIGSTOP);
+    let stopped = |stat: String| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with(['T', 't']))
+    };
+    let tasks = format!("/proc/{}/task", child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_dir(&tasks).unwrap().all(|task| {
+        std::fs::read_to_string(task.unwrap().path().join("stat")).map_or(true, stopped)
+    }) {
+        assert!(Instant::now() < deadline, "the trainer does not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 const ENDLESS: [&str; 8] = [
     "--experiment",
     "digits-mlp",
@@ -138,7 +157,7 @@ fn a_run_in_training_is_locked_against_resume() {
     let dir = tempdir();
     let run = dir.path().join("run");
     let mut trainer = training_under_way(&run, &ENDLESS, "checkpoints/last.safetensors");
-    signal(&trainer, libc::SIGSTOP);
+    pause(&trainer);
     assert_resume_refused(&run, "another process is training in this run");
     assert!(trainer.try_wait().unwrap().is_none(), "the trainer ended");
     trainer.kill().expect("SIGKILL");
@@ -155,10 +174,11 @@ fn a_run_in_training_is_locked_against_resume() {
 fn a_distributed_run_is_locked_by_its_writer() {
     let dir = tempdir();
     let run = dir.path().join("run");
-    let mut job = job_under_way(&run);
+    let args = [&ENDLESS[..], &["--nproc", "2"]].concat();
+    let mut job = training_under_way(&run, &args, "checkpoints/last.safetensors");
     let beside = run_bin(&["train", "--resume", &path(&run)]);
+    assert!(job.try_wait().unwrap().is_none(), "the job ended");
     assert_clean_error(&beside, "another process is training in this run");
-    assert!(job.try_wait().unwrap().is_none(), "the job ended first");
     job.kill().expect("SIGKILL the launcher");
     job.wait().expect("reaped");
     edit_config(&run, |c| c["epochs"] = 1.into());
