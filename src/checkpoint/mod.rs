@@ -4,7 +4,8 @@
 //! libtorch's global CPU generator (5056 uint8 bytes) when the snapshot was taken, at the end of
 //! an epoch or at the batch boundary of a stop. The string metadata holds the format, the
 //! experiment, and the run's progress as JSON (epoch records, a stopped epoch's partial loss sum,
-//! the best eval loss).
+//! the best eval loss), and the run's configuration as config.json writes it, so that `--resume`
+//! can refuse a config.json edited since.
 //!
 //! The shuffled sample order is a function of (seed, epoch) (see `data::epoch_order`, which
 //! reseeds the generator); the generator state is for what draws from it while training (dropout:
@@ -48,6 +49,9 @@ pub struct Checkpoint {
     pub step: Option<serde_json::Value>,
     /// libtorch's global CPU generator when the checkpoint was taken (`None` in old checkpoints).
     pub rng: Option<CpuRngState>,
+    /// The configuration the run trained with, as config.json's `config` (`None` in old
+    /// checkpoints).
+    pub config: Option<serde_json::Value>,
 }
 
 /// `<run>/checkpoints/<name>`.
@@ -105,6 +109,9 @@ impl Checkpoint {
         if let Some(step) = &self.step {
             metadata.insert("step".to_string(), step.to_string());
         }
+        if let Some(config) = &self.config {
+            metadata.insert("config".to_string(), config.to_string());
+        }
         serialize_tensors(&tensors, Some(metadata), path)
     }
 
@@ -136,6 +143,12 @@ impl Checkpoint {
                 })?),
                 None => None,
             };
+        let config = match meta.get("config") {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                Error::file(path, format!("corrupt checkpoint configuration ({e})"))
+            })?),
+            None => None,
+        };
         let (mut model, mut optimizer, mut grads) = (Vec::new(), Vec::new(), Vec::new());
         let mut rng = None;
         for (name, t) in parse_tensors(&bytes, path)? {
@@ -162,6 +175,7 @@ impl Checkpoint {
             grads,
             step,
             rng,
+            config,
         })
     }
 }
@@ -198,6 +212,7 @@ mod tests {
             grads: Vec::new(),
             step: None,
             rng: Some(CpuRngState::capture().unwrap()),
+            config: Some(serde_json::json!({"batch_size": 64})),
         };
         let snapshot = checkpoint.snapshot().unwrap();
         // The training thread goes on: an optimizer step updates both in place.
@@ -213,6 +228,7 @@ mod tests {
         assert!(saved.optimizer[0].1.equal(&momentum.ones_like()));
         assert!(!snapshot.model[0].1.requires_grad());
         assert!(saved.rng.is_some() && saved.rng == snapshot.rng);
+        assert_eq!(saved.config, snapshot.config);
     }
 
     #[test]

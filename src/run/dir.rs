@@ -4,10 +4,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::lock::RunLock;
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 
@@ -20,10 +22,12 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// Name of the trained TorchScript module (runs on `--model`).
 pub const TORCHSCRIPT_FILE: &str = "model.pt";
 
-/// A folder that holds one run.
+/// A folder that holds one run; locked (see [`RunLock`]) while this process writes it.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    // Never read: held for as long as the run is written.
+    _lock: Option<Arc<RunLock>>,
 }
 
 impl RunDir {
@@ -47,7 +51,7 @@ impl RunDir {
         }
         std::fs::create_dir_all(&path)
             .map_err(|e| Error::file(&path, format!("cannot create the run directory ({e})")))?;
-        Ok(RunDir { path })
+        RunDir { path, _lock: None }.locked()
     }
 
     /// An existing run folder (for resume and reports).
@@ -57,6 +61,17 @@ impl RunDir {
         }
         Ok(RunDir {
             path: path.to_path_buf(),
+            _lock: None,
+        })
+    }
+
+    /// The same folder, locked against any other process until every copy is dropped: an error
+    /// naming the run when another process trains in it.
+    pub fn locked(self) -> Result<RunDir> {
+        let lock = RunLock::take(&self.path)?;
+        Ok(RunDir {
+            _lock: Some(Arc::new(lock)),
+            ..self
         })
     }
 

@@ -1,8 +1,10 @@
 //! A whole training run as the CLI starts it: check the configuration, set up the runtime once,
 //! build the experiment, create (or reopen) the run directory, train, save the weights.
+mod checkpoint_fit;
 mod dir;
 mod eval;
 mod job;
+mod lock;
 mod recorder;
 mod resume;
 
@@ -321,7 +323,11 @@ struct Run<'a> {
 impl Run<'_> {
     /// Trains to the last epoch (or a stop), then saves the final weights.
     fn go(mut self, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
-        let mut recorder = self.dir.take().map(Recorder::new).transpose()?;
+        let mut recorder = self
+            .dir
+            .take()
+            .map(|dir| Recorder::new(dir, self.config))
+            .transpose()?;
         let mut silent = Silent;
         let progress: &mut dyn Progress = match recorder {
             Some(_) => progress,

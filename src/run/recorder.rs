@@ -3,6 +3,7 @@ use super::dir::{MetricsLog, RunDir};
 use crate::checkpoint::{
     checkpoint_path, Checkpoint, CheckpointActions, CheckpointWriter, BEST, CHECKPOINT_DIR, LAST,
 };
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::rng_state::CpuRngState;
@@ -14,18 +15,26 @@ pub(crate) struct Recorder {
     pub dir: RunDir,
     log: MetricsLog,
     writer: CheckpointWriter<Checkpoint>,
+    /// The run's configuration, in every checkpoint: resume refuses a config.json edited since.
+    config: serde_json::Value,
+    /// No `last` on disk yet: the first is written before the first metrics line, so that a
+    /// run whose metrics.jsonl records an epoch always has a checkpoint to resume from.
+    first_last: bool,
 }
 
 impl Recorder {
     /// Appends to the run's metrics file; checkpoints go to `checkpoints/`.
-    pub fn new(dir: RunDir) -> Result<Recorder> {
+    pub fn new(dir: RunDir, config: &TrainConfig) -> Result<Recorder> {
         let folder = dir.file(CHECKPOINT_DIR);
         std::fs::create_dir_all(&folder).map_err(|e| Error::file(&folder, e))?;
         let log = dir.metrics_log()?;
+        let first_last = !checkpoint_path(dir.path(), LAST).exists();
         Ok(Recorder {
             dir,
             log,
             writer: CheckpointWriter::new(),
+            config: serde_json::to_value(config).map_err(|e| Error::Config(e.to_string()))?,
+            first_last,
         })
     }
 
@@ -51,6 +60,7 @@ impl Recorder {
             grads: step.window_grads(),
             step: Some(step.state()?),
             rng: Some(CpuRngState::capture()?),
+            config: Some(self.config.clone()),
         }
         .snapshot()?;
         self.writer
@@ -70,6 +80,9 @@ impl RunSink for Recorder {
         // truth, and resume rewrites metrics.jsonl from them.
         if actions.save_last {
             self.save(LAST, experiment, step, state)?;
+            if std::mem::take(&mut self.first_last) {
+                self.writer.flush()?;
+            }
         }
         if actions.save_best {
             self.save(BEST, experiment, step, state)?;

@@ -2,6 +2,7 @@
 //! metrics.jsonl agree with it, and go on.
 use std::path::Path;
 
+use super::checkpoint_fit;
 use super::dir::{RunDir, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
 use super::job::{self, DistConfig};
 use super::{
@@ -19,7 +20,8 @@ use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{FitEnd, Step};
 
 /// Continues the run in `dir` from its last checkpoint (or from the start when it was killed
-/// before the first one), with the configuration saved in its config.json.
+/// before it finished an epoch), with the configuration saved in its config.json (only `epochs`
+/// and `checkpoint_every` may have been edited since).
 pub fn resume(dir: &Path, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
     resume_job(dir, stop, progress, &DistConfig::default())
 }
@@ -53,9 +55,24 @@ fn resume_in(
     progress: &mut dyn Progress,
     dist: &DistConfig,
 ) -> Result<TrainOutcome> {
+    let world = job::world()?;
+    let rank0 = world.as_ref().map_or(true, |env| env.rank == 0);
     let run_dir = RunDir::open(dir)?;
+    // The writing process holds the run to its end: a second `--resume` stops here.
+    let run_dir = if rank0 { run_dir.locked()? } else { run_dir };
     let (config, saved) = saved_config(&run_dir)?;
-    let (device, group) = match job::world()? {
+    let last = checkpoint_path(run_dir.path(), LAST);
+    check_resumable(&run_dir, &last)?;
+    // No checkpoint (and, checked above, no finished epoch): the run starts over.
+    let checkpoint = match last.exists() {
+        true => Some(Checkpoint::load(&last)?),
+        false => None,
+    };
+    if let Some(trained) = checkpoint.as_ref().and_then(|c| c.config.as_ref()) {
+        let now = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
+        checkpoint_fit::check_config(trained, &now, &last)?;
+    }
+    let (device, group) = match world {
         Some(env) => {
             let (device, group) = join_job(&config, &env, dist)?;
             (device, Some(group))
@@ -70,20 +87,15 @@ fn resume_in(
     check_trainable(&mut experiment, &config)?;
     let step = make_step(&config, &experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
-    let last = checkpoint_path(run_dir.path(), LAST);
-    check_resumable(&run_dir, &last)?;
-    let state = if last.exists() {
-        restore(&last, &mut experiment, &mut step)?
-    } else {
-        RunState::default()
+    let state = match checkpoint {
+        Some(checkpoint) => restore(checkpoint, &last, &mut experiment, &mut step)?,
+        None => RunState::default(),
     };
-    let rank0 = group.as_ref().map_or(true, |g| g.rank == 0);
     if rank0 {
         // Everything checked: what a writer killed mid-write left goes now.
         crate::atomic::remove_stale_temporaries(run_dir.path());
         crate::atomic::remove_stale_temporaries(&run_dir.file("checkpoints"));
-    }
-    if !rank0 {
+    } else {
         // The gradients of a window a one-process run stopped in count once, on rank 0.
         step.zero_grad()?;
     }
@@ -157,8 +169,10 @@ fn resume_in(
 }
 
 /// An error, before anything is written, when the run cannot go on from where its files say it
-/// is: `checkpoints/` is not a folder, or the last checkpoint of a finished run (final weights
-/// written) is missing. A run killed before its first checkpoint (no weights) starts over.
+/// is: `checkpoints/` is not a folder, or there is no last checkpoint but metrics.jsonl records
+/// epochs (a finished run that lost it, or one killed before its first checkpoint with
+/// `checkpoint_every` > 1): starting over would have to overwrite those records. A run killed
+/// before it finished an epoch has nothing to lose and starts over.
 fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
     let folder = run_dir.file(CHECKPOINT_DIR);
     if folder.exists() && !folder.is_dir() {
@@ -178,15 +192,22 @@ fn check_resumable(run_dir: &RunDir, last: &Path) -> Result<()> {
         true => super::dir::read_metrics(&metrics)?.len(),
         false => 0,
     };
-    if epochs > 0 && run_dir.file(WEIGHTS_FILE).exists() {
-        return Err(Error::file(
+    match (epochs, run_dir.file(WEIGHTS_FILE).exists()) {
+        (0, _) => Ok(()),
+        (_, true) => Err(Error::file(
             last,
             format!(
                 "missing, but {METRICS_FILE} records {epochs} epochs; the run cannot be resumed"
             ),
-        ));
+        )),
+        (_, false) => Err(Error::file(
+            last,
+            format!(
+                "missing: no checkpoint to resume from, but {METRICS_FILE} records {epochs} \
+                 epochs (stopped before its first checkpoint); start a new run"
+            ),
+        )),
     }
-    Ok(())
 }
 
 /// The configuration a run was started with, and the whole config.json.
@@ -240,9 +261,14 @@ fn check_same_samples(
     )))
 }
 
-/// Loads a checkpoint into the experiment and optimizer; returns the run's progress.
-fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<RunState> {
-    let checkpoint = Checkpoint::load(path)?;
+/// Loads a checkpoint into the experiment and optimizer, checking that every tensor fits;
+/// returns the run's progress.
+fn restore(
+    checkpoint: Checkpoint,
+    path: &Path,
+    experiment: &mut Experiment,
+    step: &mut Step,
+) -> Result<RunState> {
     if checkpoint.experiment != experiment.name {
         return Err(Error::file(
             path,
@@ -258,6 +284,7 @@ fn restore(path: &Path, experiment: &mut Experiment, step: &mut Step) -> Result<
     step.optimizer
         .load_state(&checkpoint.optimizer)
         .map_err(|e| Error::file(path, e))?;
+    checkpoint_fit::check_optimizer_state(&checkpoint.optimizer, &step.optimizer.state(), path)?;
     step.load_state(checkpoint.step.as_ref())
         .map_err(|e| Error::file(path, e))?;
     step.load_window_grads(&checkpoint.grads)

@@ -1,6 +1,8 @@
 //! A bounded, seeded fuzz over flags and values (issue 24): whatever a careless or hostile user
 //! types, `train` ends with exit 0, 1 or 2, and on failure with exactly one `error: …` line —
 //! never a panic, an `internal error`, a signal or a multi-line message.
+use std::process::Output;
+
 use crate::common::{run_bin, tempdir, text};
 
 /// Flags that take a value.
@@ -62,10 +64,10 @@ const VALUES: &[&str] = &[
 ];
 
 /// A small linear congruential generator: the same cases on every run.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -98,30 +100,32 @@ fn fuzzed_flags_end_in_one_line_or_success() {
         }
         args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
         let run = run_bin(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        let code = run.status.code();
-        assert!(
-            matches!(code, Some(0..=2)),
-            "case {case} {args:?}: {}",
-            text(&run)
-        );
-        if code == Some(0) {
-            continue;
-        }
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        // libtorch's own warnings (`[W…]`) may stand before the error; nothing else may.
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with("[W"))
-            .collect();
-        assert!(
-            lines.len() == 1 && lines[0].starts_with("error: "),
-            "case {case} {args:?}: not one error line: {}",
-            text(&run)
-        );
-        assert!(
-            !stderr.contains("internal error") && !stderr.contains("panicked"),
-            "case {case} {args:?}: {}",
-            text(&run)
-        );
+        assert_exit_or_one_error_line(&run, &format!("case {case} {args:?}"));
     }
+}
+
+/// Asserts that `run` ended with exit 0, 1 or 2 and, when it failed, with exactly one `error: …`
+/// line on stderr and no panic or `internal error`.
+pub(crate) fn assert_exit_or_one_error_line(run: &Output, case: &str) {
+    let code = run.status.code();
+    assert!(matches!(code, Some(0..=2)), "{case}: {}", text(run));
+    if code == Some(0) {
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // libtorch's own warnings (`[W…]`) may stand before the error; nothing else may.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("[W"))
+        .collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("error: "),
+        "{case}: not one error line: {}",
+        text(run)
+    );
+    assert!(
+        !stderr.contains("internal error") && !stderr.contains("panicked"),
+        "{case}: {}",
+        text(run)
+    );
 }

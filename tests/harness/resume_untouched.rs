@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::common::{run_bin, tempdir, text};
 
 /// Every file below `dir` (and every folder, as an empty entry) with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -21,7 +21,8 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     files
 }
 
-fn copy(from: &Path, to: &Path) {
+/// Copies the run folder `from`, subfolders too, to `to`.
+pub(crate) fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
@@ -32,6 +33,26 @@ fn copy(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
+}
+
+/// Asserts that `train --resume run` fails with exit 1 and one `error:` line naming `needle`,
+/// and leaves every byte of `run` as it was.
+pub(crate) fn assert_resume_refused(run: &Path, needle: &str) {
+    let before = snapshot(run);
+    assert!(before.len() > 2);
+    let out = run_bin(&["train", "--resume", run.to_str().unwrap()]);
+    let context = format!("{}: {}", run.display(), text(&out));
+    assert_eq!(out.status.code(), Some(1), "{context}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{context}");
+    assert!(
+        stderr.starts_with("error:") && stderr.contains(needle),
+        "not '{needle}': {context}"
+    );
+    assert!(
+        snapshot(run) == before,
+        "{context}: the run directory changed"
+    );
 }
 
 /// A way to break a copy of the run.
@@ -67,20 +88,6 @@ fn a_failed_resume_changes_nothing() {
         let run = dir.path().join(format!("run{i}"));
         copy(&base, &run);
         damage(&run);
-        let before = snapshot(&run);
-        assert!(before.len() > 2);
-        let out = run_bin(&["train", "--resume", run.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "case {i}: {}", text(&out));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(stderr.trim().lines().count(), 1, "case {i}: {}", text(&out));
-        assert!(
-            stderr.starts_with("error:") && stderr.contains(needle),
-            "{}",
-            text(&out)
-        );
-        assert!(
-            snapshot(&run) == before,
-            "case {i}: the run directory changed"
-        );
+        assert_resume_refused(&run, needle);
     }
 }
