@@ -29,6 +29,11 @@ impl SchedulerSpec {
         &self.text
     }
 
+    /// The parsed spelling, which `schedule::scheduler` builds from.
+    pub(crate) fn call(&self) -> &CallSpec {
+        &self.call
+    }
+
     /// An error unless the scheduler builds on parameter groups starting at `lrs`, and, stepped
     /// per batch, does not need the epoch's loss (there is none then).
     pub(super) fn check(&self, lrs: &[f64], interval: ScheduleInterval) -> Result<()> {

@@ -194,7 +194,7 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     };
     let schedule = match config.scheduler() {
         Some(spec) => Some(Scheduled::new(
-            spec.as_str(),
+            spec,
             config.scheduler_interval(),
             optimizer.as_mut(),
         )?),

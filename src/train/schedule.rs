@@ -6,10 +6,10 @@
 use serde_json::{json, Value};
 
 use super::hook::{EpochDone, Slot, StepHook, Update};
-use crate::config::ScheduleInterval;
-use crate::error::{Error, Result};
+use crate::config::{ScheduleInterval, SchedulerSpec};
+use crate::error::{quote, Error, Result};
 use crate::optim::Optimizer;
-use crate::schedule::{parse_scheduler, LrScheduler};
+use crate::schedule::{scheduler, LrScheduler};
 
 /// A scheduler and when it steps.
 pub struct Scheduled {
@@ -22,18 +22,20 @@ impl Scheduled {
     /// Builds `spec` on the optimizer's rate, as PyTorch's constructor does (it may already set
     /// the rate: LinearLR's start factor, CyclicLR's base_lr; and the momentum).
     pub fn new(
-        spec: &str,
+        spec: &SchedulerSpec,
         interval: ScheduleInterval,
         optimizer: &mut dyn Optimizer,
     ) -> Result<Self> {
         let mut lrs = optimizer.lrs();
-        let scheduler = parse_scheduler(spec, &mut lrs)?;
+        let scheduler = scheduler(spec.call(), &mut lrs)?;
+        let spec = spec.as_str();
         check_lrs(spec, &lrs)?;
         if scheduler.momentums().is_some() && optimizer.momentums().iter().any(Option::is_none) {
             return Err(Error::Config(format!(
-                "--scheduler {spec}: cycle_momentum=True (the default) needs an optimizer with \
+                "--scheduler {}: cycle_momentum=True (the default) needs an optimizer with \
                  momentum or betas (PyTorch: \"optimizer must support momentum or beta1\"); \
-                 pass cycle_momentum=False"
+                 pass cycle_momentum=False",
+                quote(spec)
             )));
         }
         let scheduled = Scheduled {
@@ -69,7 +71,8 @@ fn check_lrs(spec: &str, lrs: &[f64]) -> Result<()> {
     let max = crate::optim::FLOAT32_MAX;
     match lrs.iter().find(|lr| !(lr.is_finite() && lr.abs() <= max)) {
         Some(lr) => Err(Error::Config(format!(
-            "--scheduler {spec}: the learning rate became {lr:e}, beyond float32's range (|lr| <= {max:e})"
+            "--scheduler {}: the learning rate became {lr:e}, beyond float32's range (|lr| <= {max:e})",
+            quote(spec)
         ))),
         None => Ok(()),
     }

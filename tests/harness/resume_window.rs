@@ -47,6 +47,7 @@ fn sigint_inside_an_accumulation_window_then_resume_is_bit_identical() {
 
     let run = dir.path().join("interrupted");
     let mut inside = false;
+    let mut epochs_before = 0;
     for attempt in 0..6 {
         let child = if attempt == 0 {
             spawn_train(&run, &flags)
@@ -54,10 +55,16 @@ fn sigint_inside_an_accumulation_window_then_resume_is_bit_identical() {
             spawn_resume(&run)
         };
         wait_until_training(&run);
-        std::thread::sleep(Duration::from_millis(400 + 150 * attempt));
+        if attempt > 0 {
+            // config.json is there from the start: wait for the resumed process's first epoch,
+            // so the signal cannot come before its handler is installed.
+            wait_for_epochs(&run, epochs_before + 1);
+        }
+        std::thread::sleep(Duration::from_millis(100 + 150 * attempt));
         signal(&child, SIGINT);
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+        epochs_before = losses(&run).len();
         let checkpoint = Checkpoint::load(&checkpoint_path(&run, LAST)).unwrap();
         let partial = checkpoint
             .progress
@@ -83,4 +90,16 @@ fn sigint_inside_an_accumulation_window_then_resume_is_bit_identical() {
     assert_eq!(losses(&run), losses(&reference));
     let weights = |p: &Path| std::fs::read(p.join("model.safetensors")).unwrap();
     assert_eq!(weights(&run), weights(&reference), "final weights differ");
+}
+
+/// Waits (up to a minute) until `run`'s metrics.jsonl holds `n` epochs.
+fn wait_for_epochs(run: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let lines = || {
+        std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |s| s.lines().count())
+    };
+    while lines() < n {
+        assert!(std::time::Instant::now() < deadline, "no epoch {n} in a minute");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
