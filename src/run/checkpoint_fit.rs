@@ -1,8 +1,10 @@
 //! Does a checkpoint fit the run it is resumed in? config.json is the run's identity: the
 //! checkpoint records the configuration it was trained with, and a config.json edited since is
-//! refused, except for the settings that do not change what is computed (`epochs`, to train
-//! longer, and `checkpoint_every`). Another learning rate, batch size, seed or optimizer would
-//! make a run whose config.json no longer says how its weights were made. The optimizer's state
+//! refused, except for the settings that do not change what is computed: `epochs` (to train
+//! longer), `checkpoint_every`, and where the files `init`, `model` and `data` are (a moved
+//! folder; their contents are checked on their own: sample counts, weight shapes). Another
+//! learning rate, batch size, seed or optimizer would make a run whose config.json no longer
+//! says how its weights were made. The optimizer's state
 //! slots are checked as well, for checkpoints that predate the recorded configuration.
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
 /// The settings a resumed run may change in its config.json.
-const MAY_CHANGE: &[&str] = &["epochs", "checkpoint_every"];
+const MAY_CHANGE: &[&str] = &["epochs", "checkpoint_every", "init", "model", "data"];
 
 /// An error naming the first setting of `now` (config.json) that differs from `trained` (the
 /// checkpoint's), unless it is one of [`MAY_CHANGE`].
@@ -43,7 +45,7 @@ pub(super) fn check_config(trained: &Value, now: &Value, last: &Path) -> Result<
              (only {} may change)",
             shown(was),
             shown(is),
-            MAY_CHANGE.join(" and ")
+            MAY_CHANGE.join(", ")
         ),
     ))
 }
@@ -121,12 +123,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn only_epochs_and_checkpoint_every_may_change() {
+    fn only_epochs_checkpoint_every_and_file_paths_may_change() {
         let last = Path::new("run/checkpoints/last.safetensors");
         let trained = json!({"epochs": 3, "batch_size": 64, "checkpoint_every": 1,
             "optimizer": {"kind": "sgd", "lr": 0.1}});
         let longer = json!({"epochs": 9, "batch_size": 64, "checkpoint_every": 5,
-            "optimizer": {"kind": "sgd", "lr": 0.1}});
+            "optimizer": {"kind": "sgd", "lr": 0.1}, "data": "moved/data.safetensors"});
         check_config(&trained, &longer, last).expect("epochs may change");
         let momentum = json!({"epochs": 3, "batch_size": 64, "checkpoint_every": 1,
             "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.9}});

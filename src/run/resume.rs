@@ -68,10 +68,6 @@ fn resume_in(
         true => Some(Checkpoint::load(&last)?),
         false => None,
     };
-    if let Some(trained) = checkpoint.as_ref().and_then(|c| c.config.as_ref()) {
-        let now = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
-        checkpoint_fit::check_config(trained, &now, &last)?;
-    }
     let (device, group) = match world {
         Some(env) => {
             let (device, group) = join_job(&config, &env, dist)?;
@@ -87,6 +83,11 @@ fn resume_in(
     check_trainable(&mut experiment, &config)?;
     let step = make_step(&config, &experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
+    // After the build: a config.json value that is wrong in itself is named as such first.
+    if let Some(trained) = checkpoint.as_ref().and_then(|c| c.config.as_ref()) {
+        let now = serde_json::to_value(&config).map_err(|e| Error::Config(e.to_string()))?;
+        checkpoint_fit::check_config(trained, &now, &last)?;
+    }
     let state = match checkpoint {
         Some(checkpoint) => restore(checkpoint, &last, &mut experiment, &mut step)?,
         None => RunState::default(),

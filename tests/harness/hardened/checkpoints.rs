@@ -25,7 +25,7 @@ pub(super) fn checkpoint_cases(dir: &Path, base: &Path, other: &Path) -> Vec<Cas
     damaged(
         "other-experiment".into(),
         std::fs::read(checkpoint_path(other, LAST)).unwrap(),
-        "checkpoint of experiment 'breast-cancer'",
+        "trained with experiment = \"breast-cancer\"",
     );
     damaged(
         "plain-state-dict".into(),
