@@ -10,6 +10,7 @@ mod loss_args;
 mod optimizer_args;
 mod runtime_args;
 mod train_args;
+mod train_wire;
 
 use std::process::ExitCode;
 

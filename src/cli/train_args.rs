@@ -9,11 +9,10 @@ use super::optimizer_args::OptimizerArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::{ArgMatches, Args};
-use serde_json::{json, Map, Value};
-use tch_harness::config::TORCHSCRIPT;
+use serde_json::Value;
 use tch_harness::distributed::WorldEnv;
 use tch_harness::error::quote;
-use tch_harness::optim::{OptimizerConfig, OptimizerKind, ParamGroup};
+use tch_harness::optim::{OptimizerConfig, OptimizerKind};
 use tch_harness::run::{self, FitEnd, StopFlag, INTERRUPTED_EXIT_CODE};
 use tch_harness::{Builtin, Loss, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig};
 
@@ -254,90 +253,5 @@ impl TrainArgs {
         }
         TrainConfig::from_json(Value::Object(merged))
             .with_context(|| quote(&file.display().to_string()))
-    }
-
-    /// The flags in `config.json`'s keys, defaults included, with `optimizer` and no parameter
-    /// groups (they are parsed on the final optimizer, which a `--config` file may change).
-    fn to_wire(&self, optimizer: &OptimizerConfig) -> anyhow::Result<Map<String, Value>> {
-        let experiment = match &self.model {
-            Some(_) => TORCHSCRIPT,
-            None => &self.experiment,
-        };
-        let l = &self.loss_args;
-        let wire = json!({
-            "experiment": experiment,
-            "model": self.model,
-            "data": self.data,
-            "loss": self.loss,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "optimizer": optimizer,
-            "param_groups": [],
-            "seed": self.seed,
-            "device": self.runtime.device,
-            "threads": self.runtime.threads,
-            "shuffle": !self.no_shuffle,
-            "init": self.init,
-            "checkpoint_every": self.checkpoint_every,
-            "on_nonfinite": self.on_nonfinite,
-            "loss_sync": self.loss_sync,
-            "scheduler": self.scheduler,
-            "scheduler_interval": self.scheduler_interval,
-            "clip_grad_norm": optional("--clip-grad-norm", self.clip_grad_norm, "must be finite and > 0")?,
-            "clip_norm_type": norm_type(self.clip_norm_type)?,
-            "clip_grad_value": optional("--clip-grad-value", self.clip_grad_value, "must be finite and > 0")?,
-            "accumulate": self.accumulate,
-            "trace": self.trace,
-            "ignore_index": l.ignore_index,
-            "class_weights": weights("--class-weights", &l.class_weights)?,
-            "pos_weight": weights("--pos-weight", &l.pos_weight)?,
-            "label_smoothing": optional("--label-smoothing", l.label_smoothing, "must be in [0, 1]")?,
-        });
-        let Value::Object(wire) = wire else {
-            unreachable!("an object literal")
-        };
-        Ok(wire)
-    }
-
-    /// `--param-group`s on top of `optimizer`, as config.json writes them.
-    fn param_groups(&self, optimizer: &OptimizerConfig) -> anyhow::Result<Value> {
-        let groups: Vec<ParamGroup> = self
-            .param_group
-            .iter()
-            .map(|g| ParamGroup::parse(g, optimizer))
-            .collect::<Result<_, _>>()?;
-        Ok(serde_json::to_value(groups)?)
-    }
-}
-
-/// A float flag as JSON, which has no NaN or infinity (they would become `null`, turning the
-/// setting off): refused here with the range the parse would name.
-fn finite(flag: &str, v: f64, range: &str) -> anyhow::Result<Value> {
-    if !v.is_finite() {
-        anyhow::bail!("{flag} {range}, got {v}");
-    }
-    Ok(json!(v))
-}
-
-fn optional(flag: &str, v: Option<f64>, range: &str) -> anyhow::Result<Value> {
-    v.map_or(Ok(Value::Null), |v| finite(flag, v, range))
-}
-
-/// Class or positive weights, each finite.
-fn weights(flag: &str, values: &Option<Vec<f64>>) -> anyhow::Result<Value> {
-    let Some(values) = values else {
-        return Ok(Value::Null);
-    };
-    let checked = values
-        .iter()
-        .map(|v| finite(flag, *v, "must be finite and >= 0"));
-    Ok(Value::Array(checked.collect::<anyhow::Result<_>>()?))
-}
-
-/// `--clip-norm-type`: a number, or `"inf"` as config.json spells infinity.
-fn norm_type(p: f64) -> anyhow::Result<Value> {
-    match p {
-        f64::INFINITY => Ok(json!("inf")),
-        p => finite("--clip-norm-type", p, "must be a p > 0 or inf"),
     }
 }

@@ -103,3 +103,45 @@ impl TrainConfigBuilder {
         label_smoothing: f64 => Some;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TrainConfig;
+    use crate::experiment::{Builtin, ExperimentSource};
+    use crate::optim::{OptimizerConfig, OptimizerKind};
+
+    fn builder() -> super::TrainConfigBuilder {
+        let sgd = OptimizerConfig::new(OptimizerKind::Sgd, 0.1);
+        TrainConfig::builder(ExperimentSource::Builtin(Builtin::LinearRegression), sgd)
+    }
+
+    /// The builder is the parse: what a config.json may not hold, a port may not build.
+    #[test]
+    fn build_checks_as_the_parse_does() {
+        let error = |b: super::TrainConfigBuilder| b.build().unwrap_err().to_string();
+        assert!(error(builder().epochs(0)).contains("--epochs must be at least 1"));
+        assert!(error(builder().batch_size(0)).contains("--batch-size must be at least 1"));
+        assert!(
+            error(builder().clip_grad_norm(1e39)).contains("--clip-grad-norm 1e39 is out of range")
+        );
+        assert!(error(builder().scheduler("StepLR(")).starts_with("--scheduler: "));
+    }
+
+    /// A configuration written as config.json reads back equal, and `to_builder` keeps it.
+    #[test]
+    fn wire_round_trip_and_to_builder_keep_every_setting() {
+        let config = builder()
+            .epochs(3)
+            .scheduler("StepLR(step_size=1, gamma=0.7)")
+            .clip_grad_norm(1.0)
+            .clip_norm_type(f64::INFINITY)
+            .build()
+            .unwrap();
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(json["clip_norm_type"], "inf");
+        assert_eq!(TrainConfig::from_json(json).unwrap(), config);
+        assert_eq!(config.to_builder().build().unwrap(), config);
+        let scheduler = config.training().scheduler().unwrap();
+        assert_eq!(scheduler.as_str(), "StepLR(step_size=1, gamma=0.7)");
+    }
+}
