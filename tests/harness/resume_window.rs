@@ -95,11 +95,13 @@ fn sigint_inside_an_accumulation_window_then_resume_is_bit_identical() {
 /// Waits (up to a minute) until `run`'s metrics.jsonl holds `n` epochs.
 fn wait_for_epochs(run: &Path, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let lines = || {
-        std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |s| s.lines().count())
-    };
+    let lines =
+        || std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |s| s.lines().count());
     while lines() < n {
-        assert!(std::time::Instant::now() < deadline, "no epoch {n} in a minute");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no epoch {n} in a minute"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
