@@ -27,10 +27,10 @@ collect() { # collect NAME FUNCTION-PATTERN COMMAND...
   sed -n 's/^summary: //p' "$out/$name.callgrind"
 }
 common=(--experiment digits-mlp --epochs "$epochs" --threads 1 --device cpu)
-bare=$(collect bare '*train_one_epoch*' target/release/examples/bare_loop "${common[@]}")
-batch=$(collect harness-batch '*train_epoch*' target/release/tch-harness train "${common[@]}" \
+bare=$(collect bare '*::train_one_epoch' target/release/examples/bare_loop "${common[@]}")
+batch=$(collect harness-batch '*::train_epoch' target/release/tch-harness train "${common[@]}" \
   --loss-sync batch --out "$out/run-batch")
-epoch=$(collect harness-epoch '*train_epoch*' target/release/tch-harness train "${common[@]}" \
+epoch=$(collect harness-epoch '*::train_epoch' target/release/tch-harness train "${common[@]}" \
   --loss-sync epoch --out "$out/run-epoch")
 awk -v e="$epochs" -v b="$bare" -v h="$batch" -v p="$epoch" 'BEGIN {
   printf "instructions per epoch (digits-mlp, 22 batches, %d epochs, epoch 1 included)\n", e
