@@ -113,3 +113,23 @@ pub fn global_rng() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// A porting example's two sides: `run` (the Rust port, included from `examples/`, run in-process
+/// under the global-generator lock) and its PyTorch twin `script`, each into a fresh run
+/// directory. Returns the port's outcome and both metrics.jsonl.
+pub fn port_and_original<T>(
+    run: impl FnOnce(&Path) -> tch_harness::Result<T>,
+    script: &str,
+) -> (T, Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let dir = tempdir();
+    let (rust_run, python_run) = (dir.path().join("rust"), dir.path().join("python"));
+    let outcome = {
+        let _rng = global_rng(); // the port seeds libtorch's global generator
+        run(&rust_run).expect("the Rust port trains")
+    };
+    let out = python().arg(script).arg(&python_run).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let rust = read_jsonl(&rust_run.join("metrics.jsonl"));
+    let original = read_jsonl(&python_run.join("metrics.jsonl"));
+    (outcome, rust, original)
+}

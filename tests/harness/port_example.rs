@@ -4,27 +4,13 @@
 #[path = "../../examples/port_sine.rs"]
 mod port_sine;
 
-use crate::common::{global_rng, python, read_jsonl, tempdir, text};
+use crate::common::{global_rng, port_and_original, python, tempdir, text};
 use tch_harness::compare::compare_records;
 
 #[test]
 fn port_sine_rust_equals_its_pytorch_original() {
-    let dir = tempdir();
-    let (rust_run, python_run) = (dir.path().join("rust"), dir.path().join("python"));
-    {
-        let _rng = global_rng(); // the port seeds libtorch's global generator
-        let outcome = port_sine::run(&rust_run).expect("the Rust port trains");
-        assert_eq!(outcome.records.len(), 30);
-    }
-    let out = python()
-        .arg("examples/port_sine.py")
-        .arg(&python_run)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-
-    let rust = read_jsonl(&rust_run.join("metrics.jsonl"));
-    let original = read_jsonl(&python_run.join("metrics.jsonl"));
+    let (outcome, rust, original) = port_and_original(port_sine::run, "examples/port_sine.py");
+    assert_eq!(outcome.records.len(), 30);
     let comparison = compare_records(&rust, &original, 0.0).unwrap();
     assert_eq!(
         comparison.max_rel_diff(),

@@ -8,7 +8,7 @@ mod focal_example;
 use tch::Device;
 use tch_harness::criterion::{Criterion, LossChoice, LossOptions};
 
-use crate::common::{global_rng, python, read_jsonl, tempdir, text};
+use crate::common::port_and_original;
 
 // The PyTorch loop this mirrors (examples/port_focal.py, abridged):
 //
@@ -32,22 +32,8 @@ use crate::common::{global_rng, python, read_jsonl, tempdir, text};
 //         # accuracy: (outputs.argmax(1) == targets).sum() / len(eval set)
 #[test]
 fn port_focal_own_loss_equals_its_pytorch_original() {
-    let dir = tempdir();
-    let (rust_run, python_run) = (dir.path().join("rust"), dir.path().join("python"));
-    {
-        let _rng = global_rng(); // the port seeds libtorch's global generator
-        let outcome = focal_example::run(&rust_run).expect("the Rust port trains");
-        assert_eq!(outcome.records.len(), 5);
-    }
-    let out = python()
-        .arg("examples/port_focal.py")
-        .arg(&python_run)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-
-    let rust = read_jsonl(&rust_run.join("metrics.jsonl"));
-    let original = read_jsonl(&python_run.join("metrics.jsonl"));
+    let (outcome, rust, original) = port_and_original(focal_example::run, "examples/port_focal.py");
+    assert_eq!(outcome.records.len(), 5);
     assert_eq!(rust.len(), original.len());
     for (r, p) in rust.iter().zip(&original) {
         for key in ["train_loss", "eval_loss", "eval_accuracy"] {
