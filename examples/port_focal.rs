@@ -108,6 +108,7 @@ pub fn run(out: &Path) -> Result<TrainOutcome> {
         data,
         loss: LossChoice::own(FocalLoss { gamma: GAMMA }),
         classes: Some(10),
+        hooks: Vec::new(),
     };
     // torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=False)
     let optimizer = OptimizerConfig::Sgd(SgdConfig {

@@ -67,6 +67,7 @@ pub fn run(out: &Path) -> Result<TrainOutcome> {
         data,
         loss: Loss::Mse.into(),
         classes: None,
+        hooks: Vec::new(),
     };
     // torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=False)
     let optimizer = OptimizerConfig::Sgd(SgdConfig {

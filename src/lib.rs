@@ -4,7 +4,8 @@
 //! The public surface is what a Rust port of a PyTorch experiment uses: layers and models
 //! (`model`), data (`data`), losses (`criterion`), optimizers (`optim`), the experiment they make
 //! up (`experiment`), a run's configuration (`config`), training and checking a run (`run`,
-//! `compare`) and the tally the seed's formula lives in. The rest is the harness's own.
+//! `compare`), the step's hooks a port may add its own to (`StepHook`) and the tally the seed's
+//! formula lives in. The rest is the harness's own.
 pub(crate) mod bounded;
 pub mod compare;
 pub mod config;
@@ -43,3 +44,6 @@ pub use experiment::{Builtin, Experiment};
 pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use runtime::{check_workload, DeviceSpec};
 pub use tally::{BatchCount, BatchMean, Tally};
+pub use train::{
+    Decision, EpochDone, EpochStart, Grads, PlannedBatch, Slot, StepHook, StepMetrics, Update,
+};

@@ -77,6 +77,7 @@ impl Builtin {
             data: data.to_device(device)?,
             loss: self.loss().into(),
             classes: self.classes(),
+            hooks: Vec::new(),
         })
     }
 }

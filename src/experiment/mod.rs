@@ -16,6 +16,7 @@ use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::tensor_io::NamedTensors;
+use crate::train::StepHook;
 
 /// What a training run trains.
 pub struct Experiment {
@@ -30,6 +31,12 @@ pub struct Experiment {
     pub loss: LossChoice,
     /// Number of classes for class-index targets (to check label ranges).
     pub classes: Option<i64>,
+    /// A port's own seams of the step (`Vec::new()` for none): each at its [`Slot`], its
+    /// checkpoint state under its [`StepHook::key`]. `resume_with` gets them again from the
+    /// port's `build`.
+    ///
+    /// [`Slot`]: crate::Slot
+    pub hooks: Vec<Box<dyn StepHook>>,
 }
 
 impl Experiment {

@@ -33,6 +33,7 @@ pub fn from_files(
         data: dataset.to_device(device)?,
         loss: loss.into(),
         classes: None,
+        hooks: Vec::new(),
     };
     experiment.check_task(options).map_err(|e| match e {
         Error::Data(message) => Error::Data(format!(

@@ -180,8 +180,9 @@ fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<
         })
 }
 
-/// The optimizer of `config` over the experiment's parameters, with its seams.
-fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
+/// The optimizer of `config` over the experiment's parameters, with its seams (the port's own
+/// hooks taken from the experiment).
+fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> {
     let config = config.training();
     let mut optimizer = if config.param_groups().is_empty() {
         optimizer(config.optimizer(), experiment.parameters())?
@@ -214,6 +215,9 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     if let Some(schedule) = schedule {
         step = step.with_hook(Box::new(schedule));
     }
+    for hook in std::mem::take(&mut experiment.hooks) {
+        step = step.with_own_hook(hook)?;
+    }
     Ok(step)
 }
 
@@ -227,7 +231,8 @@ pub(crate) fn start(
     progress: &mut dyn Progress,
     group: Option<Rc<ProcessGroup>>,
 ) -> Result<TrainOutcome> {
-    let step = make_step(config, &experiment)?;
+    let mut experiment = experiment;
+    let step = make_step(config, &mut experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, config, stop)?;
     let device = experiment.device();
     if group.as_ref().is_some_and(|g| g.rank > 0) {

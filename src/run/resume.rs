@@ -81,7 +81,7 @@ fn resume_in(
     let mut experiment = build(&config, device)?;
     check_same_samples(&saved, &config, &experiment, dir)?;
     check_trainable(&mut experiment, &config)?;
-    let step = make_step(&config, &experiment)?;
+    let step = make_step(&config, &mut experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, &config, stop)?;
     // After the build: a config.json value that is wrong in itself is named as such first.
     if let Some(trained) = checkpoint.as_ref().and_then(|c| c.config.as_ref()) {

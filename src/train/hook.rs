@@ -10,7 +10,8 @@
 //! 4. `after_update`, whether or not the optimizer stepped (the trace, the scheduler);
 //! 5. `end_epoch`: the scheduler's per-epoch step, and typed metrics for `metrics.jsonl`.
 //!
-//! A hook's checkpoint state goes under the key its slot names (see `Step::state`).
+//! A hook's checkpoint state goes under its [`StepHook::key`] (see `Step::state`); a port adds
+//! its own hooks through [`Experiment::hooks`](crate::Experiment).
 use serde_json::Value;
 use tch::Tensor;
 
@@ -128,6 +129,13 @@ pub trait StepHook {
 
     /// Data-parallel: whether every rank agreed to stop at the last window's end.
     fn agreed_stop(&self) -> Option<bool> {
+        None
+    }
+
+    /// The name its [`StepHook::state`] goes under in a checkpoint (`hooks.<key>`), unique in a
+    /// run. `None` for a hook without state of its own (the built-in clipping and scheduler keep
+    /// the keys checkpoints have always used, `transforms` and `schedule`).
+    fn key(&self) -> Option<&str> {
         None
     }
 

@@ -19,7 +19,7 @@ pub use context::{RunContext, RunSink};
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};
 pub use fit::{fit, FitEnd};
-pub use hook::{Decision, EpochStart, Grads, Slot, StepHook, Update};
+pub use hook::{Decision, EpochDone, EpochStart, Grads, Slot, StepHook, StepMetrics, Update};
 pub use plan::PlannedBatch;
 pub use schedule::Scheduled;
 pub use step::Step;

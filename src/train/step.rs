@@ -15,7 +15,7 @@ use super::accumulate::{LossShare, Window, WindowCheck};
 use super::hook::{around, Decision, EpochDone, EpochStart, Grads, StepHook, StepMetrics, Update};
 use super::plan::PlannedBatch;
 use crate::distributed::GradSync;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::optim::Optimizer;
 use crate::trace::StepTrace;
@@ -49,6 +49,19 @@ impl Step {
     pub fn with_hook(mut self, hook: Box<dyn StepHook>) -> Step {
         self.add_hook(hook);
         self
+    }
+
+    /// Adds a hook of a port's own (see [`Experiment::hooks`](crate::Experiment)): an error when
+    /// its key is one another hook already has.
+    pub fn with_own_hook(self, hook: Box<dyn StepHook>) -> Result<Step> {
+        if let Some(key) = hook.key() {
+            if self.hooks.iter().any(|h| h.key() == Some(key)) {
+                return Err(Error::Config(format!(
+                    "two step hooks have the checkpoint key '{key}': each needs its own"
+                )));
+            }
+        }
+        Ok(self.with_hook(hook))
     }
 
     fn add_hook(&mut self, hook: Box<dyn StepHook>) {

@@ -1,7 +1,7 @@
 //! What a checkpoint keeps of the step besides the optimizer's tensors: the hooks' state under
-//! the keys checkpoints have always used (`schedule`, `transforms` for clipping), the rates of the
-//! last step, the open accumulation window and its gradients.
-use serde_json::Value;
+//! the keys checkpoints have always used (`schedule`, `transforms` for clipping), the keyed hooks'
+//! under `hooks`, the rates of the last step, the open accumulation window and its gradients.
+use serde_json::{Map, Value};
 
 use super::accumulate::{held_grads, restore_grads, Window};
 use super::hook::{Slot, StepHook};
@@ -25,12 +25,12 @@ impl Step {
         restore_grads(&self.params, grads)
     }
 
-    /// The hooks of `slot`.
-    fn slot(&self, slot: Slot) -> impl Iterator<Item = &dyn StepHook> {
+    /// The unkeyed hooks of `slot` (the built-in clipping and scheduler, under their old keys).
+    fn unkeyed(&self, slot: Slot) -> impl Iterator<Item = &dyn StepHook> {
         self.hooks
             .iter()
             .map(|h| h.as_ref())
-            .filter(move |h| h.slot() == slot)
+            .filter(move |h| h.slot() == slot && h.key().is_none())
     }
 
     /// The seams' state for a checkpoint: the schedule's (with the optimizer's rate), the rate of
@@ -39,14 +39,21 @@ impl Step {
     pub fn state(&self) -> Result<Value> {
         let optimizer = self.optimizer.as_ref();
         let transforms = self
-            .slot(Slot::Clip)
+            .unkeyed(Slot::Clip)
             .map(|h| h.state(optimizer))
             .collect::<Result<Vec<_>>>()?;
-        let schedule = match self.slot(Slot::Schedule).next() {
+        let schedule = match self.unkeyed(Slot::Schedule).next() {
             Some(h) => h.state(optimizer)?,
             None => Value::Null,
         };
+        let keyed = self
+            .hooks
+            .iter()
+            .filter_map(|h| Some((h.key()?.to_string(), h.state(optimizer))))
+            .map(|(key, state)| Ok((key, state?)))
+            .collect::<Result<Map<_, _>>>()?;
         Ok(serde_json::json!({
+            "hooks": keyed,
             "schedule": schedule,
             "last_lr": self.last_lrs[0],
             "last_lrs": self.last_lrs,
@@ -60,12 +67,12 @@ impl Step {
     pub fn load_state(&mut self, state: Option<&Value>) -> Result<()> {
         let corrupt = |what: &str| Error::Data(format!("checkpoint: {what}"));
         let (clips, schedules) = (
-            self.slot(Slot::Clip).count(),
-            self.slot(Slot::Schedule).count(),
+            self.unkeyed(Slot::Clip).count(),
+            self.unkeyed(Slot::Schedule).count(),
         );
         let Some(state) = state else {
-            if clips + schedules > 0 {
-                return Err(corrupt("no state for the --scheduler or gradient clipping"));
+            if clips + schedules > 0 || self.hooks.iter().any(|h| h.key().is_some()) {
+                return Err(corrupt("no state for the step's hooks"));
             }
             return Ok(());
         };
@@ -78,11 +85,13 @@ impl Step {
         if state["schedule"].is_null() != (schedules == 0) {
             return Err(corrupt("its scheduler differs from the run's --scheduler"));
         }
+        let keyed = keyed_states(state, &self.hooks)?;
         let mut saved = saved.iter();
         for hook in &mut self.hooks {
-            let own = match hook.slot() {
-                Slot::Clip => saved.next().expect("counted"),
-                Slot::Schedule => &state["schedule"],
+            let own = match (hook.key(), hook.slot()) {
+                (Some(key), _) => &keyed[key],
+                (None, Slot::Clip) => saved.next().expect("counted"),
+                (None, Slot::Schedule) => &state["schedule"],
                 _ => continue,
             };
             hook.load_state(own, self.optimizer.as_mut())?;
@@ -98,4 +107,31 @@ impl Step {
         self.window = Window::load(&state["window"])?;
         Ok(())
     }
+}
+
+/// The checkpoint's `hooks` map, checked to hold a state for each keyed hook of the run and no
+/// other (absent in checkpoints from before keyed hooks: then the run may have none).
+fn keyed_states<'a>(state: &'a Value, hooks: &[Box<dyn StepHook>]) -> Result<&'a Value> {
+    let keyed = &state["hooks"];
+    let saved: Vec<&str> = match keyed {
+        Value::Object(saved) => saved.keys().map(String::as_str).collect(),
+        Value::Null => Vec::new(),
+        _ => {
+            return Err(Error::Data(
+                "checkpoint: its hooks' state is not a map".into(),
+            ))
+        }
+    };
+    let keys: Vec<&str> = hooks.iter().filter_map(|h| h.key()).collect();
+    if let Some(missing) = keys.iter().find(|k| !saved.contains(k)) {
+        return Err(Error::Data(format!(
+            "checkpoint: no state for the step hook '{missing}' (was it added after the run started?)"
+        )));
+    }
+    if let Some(extra) = saved.iter().find(|k| !keys.contains(k)) {
+        return Err(Error::Data(format!(
+            "checkpoint: it holds the step hook '{extra}', which this run does not have"
+        )));
+    }
+    Ok(keyed)
 }

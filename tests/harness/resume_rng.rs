@@ -46,7 +46,7 @@ impl Model for DropoutNet {
     }
 }
 
-fn experiment(eval_stop: Option<(StopFlag, Rc<Cell<bool>>)>) -> Result<Experiment> {
+pub(crate) fn experiment(eval_stop: Option<(StopFlag, Rc<Cell<bool>>)>) -> Result<Experiment> {
     tch::manual_seed(SEED as i64);
     let cpu = (Kind::Float, Device::Cpu);
     let x = Tensor::f_linspace(-3.0, 3.0, SAMPLES, cpu)?.f_unsqueeze(1)?;
@@ -69,10 +69,11 @@ fn experiment(eval_stop: Option<(StopFlag, Rc<Cell<bool>>)>) -> Result<Experimen
         data,
         loss: Loss::Mse.into(),
         classes: None,
+        hooks: Vec::new(),
     })
 }
 
-fn config(shuffle: bool) -> TrainConfig {
+pub(crate) fn config(shuffle: bool) -> TrainConfig {
     let optimizer = OptimizerConfig::Sgd(SgdConfig {
         lr: 0.01,
         momentum: 0.5,
