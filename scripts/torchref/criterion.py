@@ -1,5 +1,7 @@
 """The criterion: the configuration's loss (a batch mean) with its keyword arguments, the count
 each batch mean is over, and what counts as a right answer — the harness's `criterion/`."""
+import inspect
+
 import torch
 import torch.nn.functional as F
 
@@ -14,7 +16,8 @@ CRITERIA = {
     "bce-with-logits": F.binary_cross_entropy_with_logits,
 }
 
-CLASS_LOSSES = ("cross-entropy", "nll")
+# Class-index losses, read from PyTorch rather than listed again: those taking an ignore_index.
+CLASS_LOSSES = tuple(n for n, fn in CRITERIA.items() if "ignore_index" in inspect.signature(fn).parameters)
 
 
 class Criterion:

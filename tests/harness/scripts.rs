@@ -3,6 +3,7 @@
 //! short files, one loop, the harness's defaults.
 use serde_json::Value;
 use tch_harness::optim::OptimizerKind;
+use tch_harness::Loss;
 
 use crate::common::{assert_clean_error, bin, python, root, run_bin, run_python, tempdir, text};
 
@@ -350,4 +351,30 @@ fn reference_defaults_are_the_harness_defaults() {
         &python().args(wrong).output().unwrap(),
         "--momentum does not apply to --optimizer adam",
     );
+}
+
+/// The reference finds its class-index losses from PyTorch's signatures (those taking
+/// `ignore_index`); they must be the harness's, and every harness loss must exist there.
+#[test]
+fn reference_class_index_losses_are_the_harness_ones() {
+    let code = "import sys; sys.path.insert(0, 'scripts')\n\
+                from torchref.criterion import CRITERIA, CLASS_LOSSES\n\
+                print(' '.join(CLASS_LOSSES)); print(' '.join(CRITERIA))";
+    let out = run_python(code, &[]);
+    let mut lines = out.lines();
+    let ours = |pick: fn(&Loss) -> bool| -> Vec<&str> {
+        Loss::ALL
+            .iter()
+            .filter(|l| pick(l))
+            .map(|l| l.name())
+            .collect()
+    };
+    let words = |line: Option<&str>| -> Vec<String> {
+        line.unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(words(lines.next()), ours(|l| l.takes_class_indices()));
+    assert_eq!(words(lines.next()), ours(|_| true));
 }
