@@ -42,6 +42,7 @@ mod port_hook;
 mod reliability;
 mod resume;
 mod resume_fit;
+mod resume_none_grads;
 mod resume_rng;
 mod resume_untouched;
 mod resume_window;
