@@ -148,7 +148,7 @@ fn a_window_stopped_before_the_branch_had_a_gradient_resumes_bit_identical() {
     let held = stopped_and_resumed(10);
     assert_eq!(
         held,
-        ["trunk.weight", "trunk.bias"],
+        ["trunk.bias", "trunk.weight"],
         "the branch had a gradient"
     );
 }
