@@ -102,5 +102,8 @@ fn norm_type(p: f64) -> anyhow::Result<Value> {
 /// bad name is refused naming the flag).
 fn metric_names(list: Option<&str>) -> anyhow::Result<Value> {
     let specs = MetricSpec::parse_list(list.unwrap_or(""))?;
-    Ok(json!(specs.iter().map(ToString::to_string).collect::<Vec<_>>()))
+    Ok(json!(specs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()))
 }

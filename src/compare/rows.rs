@@ -79,7 +79,11 @@ impl Row {
     /// The largest relative difference of this epoch.
     pub fn max_rel_diff(&self) -> f64 {
         let metrics = self.eval_metrics.iter().map(|(_, pair)| pair);
-        self.pairs().iter().chain(metrics).map(Pair::rel_diff).fold(0.0, f64::max)
+        self.pairs()
+            .iter()
+            .chain(metrics)
+            .map(Pair::rel_diff)
+            .fold(0.0, f64::max)
     }
 
     /// `{"epoch", "train_loss": {…}, "eval_loss": {…}, "eval_accuracy": {…}}`.
@@ -89,7 +93,10 @@ impl Row {
             row[*name] = pair.to_json();
         }
         if !self.eval_metrics.is_empty() {
-            let metrics = self.eval_metrics.iter().map(|(name, pair)| (name.clone(), pair.to_json()));
+            let metrics = self
+                .eval_metrics
+                .iter()
+                .map(|(name, pair)| (name.clone(), pair.to_json()));
             row["eval_metrics"] = Value::Object(metrics.collect());
         }
         row
@@ -231,12 +238,21 @@ fn number(record: &Value, key: &str) -> Option<f64> {
 
 /// Both runs' `eval_metrics`, by name (a name only one run has compares as infinitely apart).
 fn metric_pairs(harness: &Value, reference: &Value) -> Vec<(String, Pair)> {
-    let metrics = |record: &Value| record.get("eval_metrics").and_then(Value::as_object).cloned();
-    let (h, r) = (metrics(harness).unwrap_or_default(), metrics(reference).unwrap_or_default());
+    let metrics = |record: &Value| {
+        record
+            .get("eval_metrics")
+            .and_then(Value::as_object)
+            .cloned()
+    };
+    let (h, r) = (
+        metrics(harness).unwrap_or_default(),
+        metrics(reference).unwrap_or_default(),
+    );
     let mut names: Vec<&String> = h.keys().chain(r.keys()).collect();
     names.sort();
     names.dedup();
-    let value = |map: &serde_json::Map<String, Value>, name: &str| map.get(name).and_then(Value::as_f64);
+    let value =
+        |map: &serde_json::Map<String, Value>, name: &str| map.get(name).and_then(Value::as_f64);
     names
         .into_iter()
         .map(|name| {

@@ -54,11 +54,16 @@ impl Metric for ClassCounts {
 
     fn update(&mut self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
         let keep = kept(targets, self.ignore_index)?;
-        let preds = outputs.f_argmax(1, false)?.f_flatten(0, -1)?.f_masked_select(&keep)?;
+        let preds = outputs
+            .f_argmax(1, false)?
+            .f_flatten(0, -1)?
+            .f_masked_select(&keep)?;
         let targets = targets.f_flatten(0, -1)?.f_masked_select(&keep)?;
         // Per-class counts as one-hot sums (deterministic on every device, unlike bincount).
         let per_class = |labels: &Tensor| -> Result<Tensor> {
-            Ok(labels.f_one_hot(self.classes)?.f_sum_dim_intlist(0, false, Kind::Int64)?)
+            Ok(labels
+                .f_one_hot(self.classes)?
+                .f_sum_dim_intlist(0, false, Kind::Int64)?)
         };
         let right = preds.f_eq_tensor(&targets)?;
         let tp = per_class(&targets.f_masked_select(&right)?)?;
@@ -126,11 +131,18 @@ mod tests {
     /// ```
     #[test]
     fn macro_leaves_out_classes_that_never_occur() {
-        let (tp, fp, fn_) = ([1.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]);
+        let (tp, fp, fn_) = (
+            [1.0, 1.0, 1.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+        );
         let f1 = class_score(Average::Macro, ClassStat::F1, &tp, &fp, &fn_);
         assert_eq!(f1, (1.0 + 2.0 / 3.0 + 2.0 / 3.0) / 3.0);
         let micro = class_score(Average::Micro, ClassStat::Precision, &tp, &fp, &fn_);
         assert_eq!(micro, 3.0 / 4.0);
-        assert_eq!(class_score(Average::Macro, ClassStat::Recall, &[0.0], &[0.0], &[0.0]), 0.0);
+        assert_eq!(
+            class_score(Average::Macro, ClassStat::Recall, &[0.0], &[0.0], &[0.0]),
+            0.0
+        );
     }
 }

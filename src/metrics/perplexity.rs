@@ -35,7 +35,13 @@ impl Metric for Perplexity {
     fn update(&mut self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
         let none = None::<Tensor>;
         let nll = match self.logits {
-            true => outputs.f_cross_entropy_loss(targets, none, Reduction::Sum, self.ignore_index, 0.0)?,
+            true => outputs.f_cross_entropy_loss(
+                targets,
+                none,
+                Reduction::Sum,
+                self.ignore_index,
+                0.0,
+            )?,
             false => outputs.f_nll_loss_nd(targets, none, Reduction::Sum, self.ignore_index)?,
         };
         let tokens = kept(targets, self.ignore_index)?.f_sum(Kind::Double)?;

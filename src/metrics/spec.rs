@@ -129,26 +129,48 @@ mod tests {
 
     #[test]
     fn names_parse_and_print_back() {
-        let list = "top5_accuracy, macro_f1,micro_precision , macro_recall, perplexity, top1_accuracy";
+        let list =
+            "top5_accuracy, macro_f1,micro_precision , macro_recall, perplexity, top1_accuracy";
         let specs = MetricSpec::parse_list(list).unwrap();
         let names: Vec<String> = specs.iter().map(ToString::to_string).collect();
         assert_eq!(
             names,
-            ["top5_accuracy", "macro_f1", "micro_precision", "macro_recall", "perplexity", "top1_accuracy"]
+            [
+                "top5_accuracy",
+                "macro_f1",
+                "micro_precision",
+                "macro_recall",
+                "perplexity",
+                "top1_accuracy"
+            ]
         );
         assert_eq!(MetricSpec::parse_list(" ").unwrap(), []);
     }
 
     #[test]
     fn bad_names_are_one_line_errors() {
-        for bad in ["top0_accuracy", "top05_accuracy", "top+5_accuracy", "top_accuracy", "topk_accuracy",
-            "macro_f2", "weighted_f1", "f1", "accuracy", "macro_f1,,perplexity"]
-        {
+        for bad in [
+            "top0_accuracy",
+            "top05_accuracy",
+            "top+5_accuracy",
+            "top_accuracy",
+            "topk_accuracy",
+            "macro_f2",
+            "weighted_f1",
+            "f1",
+            "accuracy",
+            "macro_f1,,perplexity",
+        ] {
             let message = MetricSpec::parse_list(bad).unwrap_err().to_string();
-            assert!(message.starts_with("--metrics: unknown metric '"), "{bad}: {message}");
+            assert!(
+                message.starts_with("--metrics: unknown metric '"),
+                "{bad}: {message}"
+            );
             assert!(!message.contains('\n'));
         }
-        let twice = MetricSpec::parse_list("macro_f1, macro_f1").unwrap_err().to_string();
+        let twice = MetricSpec::parse_list("macro_f1, macro_f1")
+            .unwrap_err()
+            .to_string();
         assert_eq!(twice, "--metrics: macro_f1 is given twice");
     }
 }

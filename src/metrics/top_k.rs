@@ -31,7 +31,9 @@ impl Metric for TopKAccuracy {
 
     fn update(&mut self, outputs: &Tensor, targets: &Tensor) -> Result<()> {
         let (_, top) = outputs.f_topk(self.k, 1, true, true)?; // [N, k, …]
-        let hit = top.f_eq_tensor(&targets.f_unsqueeze(1)?)?.f_any_dim(1, false)?;
+        let hit = top
+            .f_eq_tensor(&targets.f_unsqueeze(1)?)?
+            .f_any_dim(1, false)?;
         let keep = kept(targets, self.ignore_index)?;
         let hits = hit.f_flatten(0, -1)?.f_logical_and(&keep)?;
         let batch = Tensor::f_stack(&[hits.f_sum(Kind::Int64)?, keep.f_sum(Kind::Int64)?], 0)?;

@@ -210,7 +210,9 @@ fn epoch_record(
         eval_accuracy: eval.as_ref().and_then(|e| e.accuracy),
         train_samples: train.samples,
         train_count: counted_apart(train.count, train.samples),
-        eval_count: eval.as_ref().and_then(|e| counted_apart(e.count, e.samples)),
+        eval_count: eval
+            .as_ref()
+            .and_then(|e| counted_apart(e.count, e.samples)),
         eval_metrics: eval.map(|e| e.metrics).unwrap_or_default(),
         batches: train.batches,
         skipped_batches: train.skipped_batches,
