@@ -25,6 +25,9 @@ class Metrics:
 
     def __init__(self, names, criterion):
         self.names = list(names)
+        for name in self.names:
+            if not (TOP_K.fullmatch(name) or CLASS.fullmatch(name) or name == "perplexity"):
+                raise SystemExit(f"error: --metrics: unknown metric '{name}'")
         if self.names and criterion.name not in CLASS_LOSSES:
             raise SystemExit(f"error: --metrics {self.names[0]} needs class-index targets "
                              f"(--loss cross-entropy or nll), not --loss {criterion.name}")
