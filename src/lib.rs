@@ -14,6 +14,7 @@ pub mod data;
 pub mod distributed;
 pub mod error;
 pub mod experiment;
+pub mod metrics;
 pub mod model;
 pub mod nets;
 pub mod optim;

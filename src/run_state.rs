@@ -3,6 +3,7 @@
 //! reads it back. Its own module, so that neither `train` nor `checkpoint` depends on the other.
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::MetricValues;
 use crate::rng_state::CpuRngState;
 use crate::tally::Tally;
 
@@ -16,6 +17,9 @@ pub struct EpochRecord {
     pub eval_loss: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub eval_accuracy: Option<f64>,
+    /// `--metrics` on the eval split, by name.
+    #[serde(skip_serializing_if = "MetricValues::is_empty", default)]
+    pub eval_metrics: MetricValues,
     pub train_samples: u64,
     /// What `train_loss` is over when it is not `train_samples`: the non-ignored targets (or
     /// their class-weight sum) of cross-entropy and nll.
@@ -64,6 +68,9 @@ impl EpochRecord {
         }
         if let Some(acc) = self.eval_accuracy {
             line += &format!("  eval_acc {:.2}%", acc * 100.0);
+        }
+        for (name, value) in &self.eval_metrics {
+            line += &format!("  {name} {value:.4}");
         }
         if self.skipped_batches > 0 {
             line += &format!("  skipped {} non-finite batches", self.skipped_batches);

@@ -45,6 +45,8 @@ SETTINGS = [
      "cross-entropy/nll weight=, comma-separated"),
     ("--pos-weight", "pos_weight", dict(type=floats), "bce-with-logits pos_weight=, comma-separated"),
     ("--label-smoothing", "label_smoothing", dict(type=float), "cross-entropy label_smoothing="),
+    ("--metrics", "metrics", dict(type=lambda s: [n.strip() for n in s.split(",") if n.strip()]),
+     "eval metrics, comma-separated: top{k}_accuracy, micro_/macro_precision, _recall, _f1, perplexity"),
     ("--trace", "trace", dict(action="store_true", default=None),
      "write trace.jsonl (torchref/trace.py) for `tch-harness diff`"),
 ]

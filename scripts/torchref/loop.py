@@ -71,8 +71,9 @@ def train(model, loader, seams, criterion, group, epoch, trace=None):
     return average_loss, int(samples), len(batches), total_count
 
 
-def test(model, loader, criterion, group):
-    """The eval loss (batch means weighted by their counts), accuracy and count, over the group."""
+def test(model, loader, criterion, group, metrics):
+    """The eval loss (batch means weighted by their counts), accuracy and count, over the group;
+    `metrics` (metrics.Metrics) updated from the same outputs, their values over the group."""
     model.eval()
     total_loss = 0.0
     total_count = 0.0
@@ -88,6 +89,7 @@ def test(model, loader, criterion, group):
             if count > 0:
                 total_loss += criterion(outputs, targets[lo:hi]).item() * count
                 total_count += count
+            metrics.update(outputs, targets[lo:hi])
             right = criterion.correct(outputs, targets[lo:hi])
             if right is not None:
                 correct, counted = correct + right[0], counted + right[1]
@@ -95,4 +97,5 @@ def test(model, loader, criterion, group):
         [total_loss, total_count, correct, counted, samples])
     group.check_all(samples, len(loader.dataset), "evaluated")
     accuracy = correct / counted if counted else None
-    return total_loss / total_count, accuracy, total_count
+    metric_values = metrics.values(group.sum(metrics.state()) if metrics.state() else [])
+    return total_loss / total_count, accuracy, total_count, metric_values

@@ -10,6 +10,7 @@ import torch
 
 from . import loop, model as models
 from .criterion import Criterion
+from .metrics import Metrics
 from .data import EpochShuffle, counted_set, loader
 from .experiments import EXPERIMENTS, load_data
 from .step import Seams
@@ -73,9 +74,10 @@ def train_from(cfg, out, group):
             # broadcast_buffers: every rank evaluates the model rank 0 saves.
             group.broadcast(list(model.buffers()))
             train_seconds = time.perf_counter() - started
-            eval_loss, eval_accuracy, eval_count = None, None, None
+            eval_loss, eval_accuracy, eval_count, eval_metrics = None, None, None, {}
             if eval_loader is not None:
-                eval_loss, eval_accuracy, eval_count = loop.test(model, eval_loader, criterion, group)
+                eval_loss, eval_accuracy, eval_count, eval_metrics = loop.test(
+                    model, eval_loader, criterion, group, Metrics(cfg.get("metrics") or [], criterion))
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
@@ -88,6 +90,8 @@ def train_from(cfg, out, group):
                     record["eval_count"] = eval_count
             if eval_accuracy is not None:
                 record["eval_accuracy"] = eval_accuracy
+            if eval_metrics:
+                record["eval_metrics"] = eval_metrics
             if grad_norm_max is not None:
                 record["grad_norm_max"] = grad_norm_max
             metrics.write(json.dumps(record) + "\n")

@@ -241,6 +241,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/clip_grad_value",
             json!(2.0),
         ),
+        "metrics" => (
+            digits("metrics", json!(["macro_f1"])),
+            vec!["--metrics", "top5_accuracy, micro_recall"],
+            "/metrics/1",
+            json!("micro_recall"),
+        ),
         _ => return None,
     })
 }

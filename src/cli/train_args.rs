@@ -129,6 +129,10 @@ pub struct TrainArgs {
     /// (torch.nn.utils.clip_grad_value_).
     #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub clip_grad_value: Option<f64>,
+    /// Metrics of the eval split in metrics.jsonl's eval_metrics, comma-separated: top{k}_accuracy,
+    /// micro_/macro_precision, _recall, _f1 (class-index losses), perplexity (cross-entropy, nll).
+    #[arg(long, value_name = "NAMES")]
+    pub metrics: Option<String>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

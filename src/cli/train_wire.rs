@@ -2,6 +2,7 @@
 //! `--config` file's keys).
 use serde_json::{json, Map, Value};
 use tch_harness::config::TORCHSCRIPT;
+use tch_harness::metrics::MetricSpec;
 use tch_harness::optim::{OptimizerConfig, ParamGroup};
 
 use super::train_args::TrainArgs;
@@ -46,6 +47,7 @@ impl TrainArgs {
             "class_weights": weights("--class-weights", &l.class_weights)?,
             "pos_weight": weights("--pos-weight", &l.pos_weight)?,
             "label_smoothing": optional("--label-smoothing", l.label_smoothing, "must be in [0, 1]")?,
+            "metrics": metric_names(self.metrics.as_deref())?,
         });
         let Value::Object(wire) = wire else {
             unreachable!("an object literal")
@@ -94,4 +96,14 @@ fn norm_type(p: f64) -> anyhow::Result<Value> {
         f64::INFINITY => Ok(json!("inf")),
         p => finite("--clip-norm-type", p, "must be a p > 0 or inf"),
     }
+}
+
+/// `--metrics "top5_accuracy, macro_f1"` as config.json's list of names (checked here, so a
+/// bad name is refused naming the flag).
+fn metric_names(list: Option<&str>) -> anyhow::Result<Value> {
+    let specs = MetricSpec::parse_list(list.unwrap_or(""))?;
+    Ok(json!(specs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()))
 }

@@ -59,13 +59,15 @@ impl Pair {
 }
 
 /// One epoch of both runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// 1-based.
     pub epoch: usize,
     pub train_loss: Pair,
     pub eval_loss: Pair,
     pub eval_accuracy: Pair,
+    /// `eval_metrics` (`--metrics`) by name, every name either run recorded.
+    pub eval_metrics: Vec<(String, Pair)>,
 }
 
 impl Row {
@@ -76,7 +78,12 @@ impl Row {
 
     /// The largest relative difference of this epoch.
     pub fn max_rel_diff(&self) -> f64 {
-        self.pairs().iter().map(Pair::rel_diff).fold(0.0, f64::max)
+        let metrics = self.eval_metrics.iter().map(|(_, pair)| pair);
+        self.pairs()
+            .iter()
+            .chain(metrics)
+            .map(Pair::rel_diff)
+            .fold(0.0, f64::max)
     }
 
     /// `{"epoch", "train_loss": {…}, "eval_loss": {…}, "eval_accuracy": {…}}`.
@@ -84,6 +91,13 @@ impl Row {
         let mut row = json!({ "epoch": self.epoch });
         for (name, pair) in COMPARED.iter().zip(self.pairs()) {
             row[*name] = pair.to_json();
+        }
+        if !self.eval_metrics.is_empty() {
+            let metrics = self
+                .eval_metrics
+                .iter()
+                .map(|(name, pair)| (name.clone(), pair.to_json()));
+            row["eval_metrics"] = Value::Object(metrics.collect());
         }
         row
     }
@@ -207,6 +221,7 @@ pub fn compare_labelled(
                 train_loss: pair("train_loss"),
                 eval_loss: pair("eval_loss"),
                 eval_accuracy: pair("eval_accuracy"),
+                eval_metrics: metric_pairs(h, r),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -219,4 +234,33 @@ pub fn compare_labelled(
 
 fn number(record: &Value, key: &str) -> Option<f64> {
     record.get(key).and_then(Value::as_f64)
+}
+
+/// Both runs' `eval_metrics`, by name (a name only one run has compares as infinitely apart).
+fn metric_pairs(harness: &Value, reference: &Value) -> Vec<(String, Pair)> {
+    let metrics = |record: &Value| {
+        record
+            .get("eval_metrics")
+            .and_then(Value::as_object)
+            .cloned()
+    };
+    let (h, r) = (
+        metrics(harness).unwrap_or_default(),
+        metrics(reference).unwrap_or_default(),
+    );
+    let mut names: Vec<&String> = h.keys().chain(r.keys()).collect();
+    names.sort();
+    names.dedup();
+    let value =
+        |map: &serde_json::Map<String, Value>, name: &str| map.get(name).and_then(Value::as_f64);
+    names
+        .into_iter()
+        .map(|name| {
+            let pair = Pair {
+                harness: value(&h, name),
+                reference: value(&r, name),
+            };
+            (name.clone(), pair)
+        })
+        .collect()
 }

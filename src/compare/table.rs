@@ -40,9 +40,13 @@ pub fn render_table(comparison: &Comparison) -> String {
     } else {
         "FAILED"
     };
+    let metrics = match comparison.rows.iter().any(|r| !r.eval_metrics.is_empty()) {
+        true => ", eval metrics",
+        false => "",
+    };
     let _ = write!(
         out,
-        "max relative difference (train loss, eval loss, eval accuracy): {} (tolerance {:e}): {verdict}",
+        "max relative difference (train loss, eval loss, eval accuracy{metrics}): {} (tolerance {:e}): {verdict}",
         short(comparison.max_rel_diff()),
         comparison.tolerance
     );

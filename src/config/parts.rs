@@ -7,6 +7,7 @@ use super::{NonFinitePolicy, ScheduleInterval, SchedulerSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
+use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
 use crate::tally::LossSync;
@@ -95,6 +96,7 @@ pub struct LoopConfig {
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
     pub(super) trace: bool,
+    pub(super) metrics: Vec<MetricSpec>,
 }
 
 impl LoopConfig {
@@ -171,5 +173,10 @@ impl LoopConfig {
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
+    }
+
+    /// `--metrics`: computed on the eval split each epoch.
+    pub fn metrics(&self) -> &[MetricSpec] {
+        &self.metrics
     }
 }

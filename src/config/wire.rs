@@ -14,6 +14,7 @@ use super::{
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
+use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
 
@@ -65,6 +66,9 @@ pub(super) struct ConfigWire {
     pub(super) pos_weight: Option<Vec<f64>>,
     #[serde(default)]
     pub(super) label_smoothing: Option<f64>,
+    /// `--metrics`' names (`metrics::MetricSpec`).
+    #[serde(default)]
+    pub(super) metrics: Vec<String>,
 }
 
 fn two() -> f64 {
@@ -140,6 +144,7 @@ impl ConfigWire {
             class_weights: None,
             pos_weight: None,
             label_smoothing: None,
+            metrics: Vec::new(),
         }
     }
 }
@@ -181,6 +186,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
             trace: w.trace,
+            metrics: MetricSpec::parse_names(&w.metrics)?,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -271,6 +277,7 @@ impl From<&TrainConfig> for ConfigWire {
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,
             label_smoothing: options.label_smoothing,
+            metrics: t.metrics().iter().map(ToString::to_string).collect(),
         }
     }
 }

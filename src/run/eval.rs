@@ -150,6 +150,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         split,
         plan,
         &SingleProcess,
+        crate::metrics::MetricSet::default(),
     )?;
     Ok(EvalReport {
         experiment: experiment.name.clone(),

@@ -148,6 +148,7 @@ pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
     let device = runtime::init(runtime_config.device(), runtime_config.threads())?;
     let mut experiment = build_experiment(config, device)?;
     check_trainable(&mut experiment, config)?;
+    crate::metrics::check(config, &experiment, device)?;
     Ok(experiment)
 }
 

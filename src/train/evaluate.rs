@@ -8,11 +8,12 @@ use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
 use crate::distributed::Shard;
 use crate::error::Result;
+use crate::metrics::{MetricSet, MetricValues};
 use crate::model::Model;
 use crate::tally::{BatchCount, Reduce, Tally};
 
-/// Loss (and accuracy, for classifiers) of a model over a held-out split.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Loss (and accuracy, for classifiers) of a model over a held-out split, and the `--metrics`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalStats {
     pub average_loss: f64,
     /// Correct / targets, counted per target (ignored ones left out); `None` for regression.
@@ -21,6 +22,8 @@ pub struct EvalStats {
     /// What the average is over: `samples`, or the targets' count or class-weight sum.
     pub count: f64,
     pub batches: usize,
+    /// `--metrics` by name (see `metrics`), summed over the processes like the tallies.
+    pub metrics: MetricValues,
 }
 
 /// How to go through a split.
@@ -34,13 +37,15 @@ pub struct EvalPlan {
 
 /// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
 /// `processes` at the end, each of which evaluates its rows of every batch. With `LossSync::Epoch` the loss sum and the correct count stay on the
-/// device until then. A batch whose every target is ignored adds nothing to the loss.
+/// device until then. A batch whose every target is ignored adds nothing to the loss. `metrics`
+/// (empty, new) are updated from the same outputs.
 pub fn evaluate(
     model: &mut dyn Model,
     criterion: &Criterion,
     split: &Split,
     plan: EvalPlan,
     processes: &dyn Reduce,
+    mut metrics: MetricSet,
 ) -> Result<EvalStats> {
     model.set_train(false);
     let counts = criterion.sample_counts(&split.targets)?;
@@ -84,6 +89,7 @@ pub fn evaluate(
                 };
                 correct.add_sum(&right, batch)?;
             }
+            metrics.update(&outputs, &targets)?;
             batches += 1;
         }
         total_loss.reduce(processes)?;
@@ -94,6 +100,7 @@ pub fn evaluate(
             samples: total_loss.samples(),
             count: total_loss.count(),
             batches,
+            metrics: metrics.values(processes)?,
         })
     })
 }

@@ -13,6 +13,7 @@ use crate::data::{batch_count, epoch_order};
 use crate::distributed::Shard;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::metrics::MetricSet;
 use crate::run_state::{EpochRecord, PartialEpoch, RunState};
 
 /// How `fit` ended.
@@ -43,7 +44,7 @@ pub fn fit(
         let train_seconds = started.elapsed().as_secs_f64();
         let eval = epochs.evaluate(experiment, ctx)?;
         // The hooks' epoch end: the per-epoch scheduler step, and their typed metrics.
-        let metrics = step.end_epoch(train.average_loss, eval.map(|e| e.average_loss))?;
+        let metrics = step.end_epoch(train.average_loss, eval.as_ref().map(|e| e.average_loss))?;
         let mut record = epoch_record(epoch, &train, eval, &step.last_lrs, metrics);
         record.seconds = started.elapsed().as_secs_f64();
         record.train_seconds = train_seconds;
@@ -178,13 +179,16 @@ impl<'a> Epochs<'a> {
         };
         let model = experiment.model.as_mut();
         match &experiment.data.eval {
-            Some(split) => Ok(Some(evaluate(
-                model,
-                &self.criterion,
-                split,
-                plan,
-                ctx.processes,
-            )?)),
+            Some(split) => {
+                let metrics = MetricSet::new(
+                    self.config.training().metrics(),
+                    &self.criterion,
+                    experiment.classes,
+                    ctx.device,
+                )?;
+                let stats = evaluate(model, &self.criterion, split, plan, ctx.processes, metrics)?;
+                Ok(Some(stats))
+            }
             None => Ok(None),
         }
     }
@@ -202,11 +206,14 @@ fn epoch_record(
     EpochRecord {
         epoch,
         train_loss: train.average_loss,
-        eval_loss: eval.map(|e| e.average_loss),
-        eval_accuracy: eval.and_then(|e| e.accuracy),
+        eval_loss: eval.as_ref().map(|e| e.average_loss),
+        eval_accuracy: eval.as_ref().and_then(|e| e.accuracy),
         train_samples: train.samples,
         train_count: counted_apart(train.count, train.samples),
-        eval_count: eval.and_then(|e| counted_apart(e.count, e.samples)),
+        eval_count: eval
+            .as_ref()
+            .and_then(|e| counted_apart(e.count, e.samples)),
+        eval_metrics: eval.map(|e| e.metrics).unwrap_or_default(),
         batches: train.batches,
         skipped_batches: train.skipped_batches,
         lr: lrs.first().copied(),

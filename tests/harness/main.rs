@@ -23,6 +23,7 @@ mod layer_modules;
 mod layer_parity;
 mod loss_counts;
 mod loss_sync;
+mod metrics;
 mod nonfinite;
 mod optim_defaults;
 mod optim_more_cases;
