@@ -16,6 +16,7 @@ pub mod experiment;
 pub mod model;
 pub mod nets;
 pub mod optim;
+pub mod pt;
 pub mod run;
 pub mod schedule;
 pub mod trace;

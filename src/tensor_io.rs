@@ -20,6 +20,24 @@ pub fn read_tensors(path: &Path) -> Result<NamedTensors> {
     parse_tensors(&bytes, path)
 }
 
+/// Reads a state_dict file, by content: a torch.save zip (`.pt`, `.pth`, `.bin`; with `key`, the
+/// entry of a checkpoint dict holding it), else safetensors. Content, not the extension, decides:
+/// both kinds of file are saved under every name in the wild.
+pub fn read_state_dict(path: &Path, key: Option<&str>) -> Result<NamedTensors> {
+    let bytes =
+        crate::bounded::read(path, crate::bounded::DATA_LIMIT).map_err(|e| Error::file(path, e))?;
+    if crate::pt::is_zip(&bytes) {
+        return crate::pt::parse_state_dict(&bytes, key, path);
+    }
+    if crate::pt::is_legacy_pickle(&bytes) {
+        return Err(Error::file(path, "a torch.save file in the legacy format (before PyTorch 1.6), which is not read; save it again with a current torch.save"));
+    }
+    if let Some(key) = key {
+        return Err(Error::file(path, format!("--init-key {} applies to a torch.save file (.pt/.pth), and this is not one", crate::error::quote(key))));
+    }
+    parse_tensors(&bytes, path)
+}
+
 /// Parses safetensors bytes; `origin` names the source in errors.
 pub fn parse_tensors(bytes: &[u8], origin: &Path) -> Result<NamedTensors> {
     let file = SafeTensors::deserialize(bytes)

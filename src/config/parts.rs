@@ -8,6 +8,7 @@ use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
 use crate::optim::{OptimizerConfig, ParamGroup};
+use crate::pt::SaveFormat;
 use crate::runtime::DeviceSpec;
 use crate::tally::LossSync;
 
@@ -19,6 +20,7 @@ pub struct ExperimentConfig {
     pub(super) loss_options: LossOptions,
     pub(super) seed: u64,
     pub(super) init: Option<PathBuf>,
+    pub(super) init_key: Option<String>,
 }
 
 impl ExperimentConfig {
@@ -45,6 +47,11 @@ impl ExperimentConfig {
     /// Initial weights: a PyTorch state_dict in safetensors.
     pub fn init(&self) -> Option<&Path> {
         self.init.as_deref()
+    }
+
+    /// The entry of a torch.save checkpoint dict that holds `init`'s state_dict (`--init-key`).
+    pub fn init_key(&self) -> Option<&str> {
+        self.init_key.as_deref()
     }
 
     /// The criterion the run trains with, when the configuration alone tells (a port's own loss
@@ -95,6 +102,7 @@ pub struct LoopConfig {
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
     pub(super) trace: bool,
+    pub(super) save_format: SaveFormat,
 }
 
 impl LoopConfig {
@@ -171,5 +179,10 @@ impl LoopConfig {
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
+    }
+
+    /// The formats of the final weights: safetensors, and with `pt` also `model.pth`.
+    pub fn save_format(&self) -> SaveFormat {
+        self.save_format
     }
 }

@@ -15,6 +15,7 @@ use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
 use crate::optim::{OptimizerConfig, ParamGroup};
+use crate::pt::SaveFormat;
 use crate::runtime::DeviceSpec;
 
 /// The flat form (field order = the file's key order).
@@ -65,6 +66,10 @@ pub(super) struct ConfigWire {
     pub(super) pos_weight: Option<Vec<f64>>,
     #[serde(default)]
     pub(super) label_smoothing: Option<f64>,
+    #[serde(default)]
+    pub(super) init_key: Option<String>,
+    #[serde(default)]
+    pub(super) save_format: SaveFormat,
 }
 
 fn two() -> f64 {
@@ -140,6 +145,8 @@ impl ConfigWire {
             class_weights: None,
             pos_weight: None,
             label_smoothing: None,
+            init_key: None,
+            save_format: SaveFormat::Safetensors,
         }
     }
 }
@@ -160,6 +167,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             },
             seed: w.seed,
             init: w.init,
+            init_key: w.init_key,
         };
         let training = LoopConfig {
             epochs: w.epochs,
@@ -181,6 +189,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
             trace: w.trace,
+            save_format: w.save_format,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -271,6 +280,8 @@ impl From<&TrainConfig> for ConfigWire {
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,
             label_smoothing: options.label_smoothing,
+            init_key: e.init_key().map(str::to_string),
+            save_format: t.save_format(),
         }
     }
 }

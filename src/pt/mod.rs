@@ -1,0 +1,39 @@
+//! PyTorch's own checkpoint files, read and written in Rust without Python: what
+//! `torch.save(model.state_dict(), path)` writes (a zip of a pickle and raw storages) and what
+//! `torch.load(path, weights_only=True)` reads. The pickle is run by a restricted unpickler that
+//! knows only the opcodes and globals a state_dict uses: a file naming anything else is refused,
+//! and nothing in it is ever executed.
+mod pickle;
+mod read;
+mod value;
+mod write;
+
+pub use read::parse_state_dict;
+pub use write::{serialize_state_dict, write_state_dict};
+
+use crate::names::named_enum;
+
+/// Name of the final weights in PyTorch's format (`model.pt` is the TorchScript module's).
+pub const PT_WEIGHTS_FILE: &str = "model.pth";
+
+named_enum! {
+    /// `--save-format`: the formats of the run's final weights.
+    #[derive(Default)]
+    pub enum SaveFormat: "invalid --save-format" {
+        /// `model.safetensors` only.
+        #[default]
+        Safetensors = "safetensors",
+        /// `model.safetensors` and `model.pth` (torch.save's zip format).
+        Pt = "pt",
+    }
+}
+
+/// Whether `bytes` start as a zip archive does (torch.save's format since PyTorch 1.6).
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Whether `bytes` start as a bare pickle (torch.save's legacy format, before PyTorch 1.6).
+pub fn is_legacy_pickle(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x80)
+}
