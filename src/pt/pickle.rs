@@ -8,7 +8,7 @@ use super::value::{Global, StorageRef, TensorRef, Value};
 /// hostile pickle could nest millions, and dropping that would overflow the stack).
 const MAX_DEPTH: usize = 64;
 /// How many values BINGET may copy in all (memo copies could otherwise double at every step).
-const COPY_BUDGET: usize = 1 << 24;
+const COPY_BUDGET: usize = 1 << 22;
 
 /// Runs the pickle program in `bytes`; the value STOP returns, or a one-line error.
 pub fn unpickle(bytes: &[u8]) -> Result<Value, String> {
