@@ -33,7 +33,13 @@ pub fn read_state_dict(path: &Path, key: Option<&str>) -> Result<NamedTensors> {
         return Err(Error::file(path, "a torch.save file in the legacy format (before PyTorch 1.6), which is not read; save it again with a current torch.save"));
     }
     if let Some(key) = key {
-        return Err(Error::file(path, format!("--init-key {} applies to a torch.save file (.pt/.pth), and this is not one", crate::error::quote(key))));
+        return Err(Error::file(
+            path,
+            format!(
+                "--init-key {} applies to a torch.save file (.pt/.pth), and this is not one",
+                crate::error::quote(key)
+            ),
+        ));
     }
     parse_tensors(&bytes, path)
 }

@@ -20,6 +20,7 @@ DEFAULTS = {
     "clip_grad_norm": None, "clip_norm_type": 2.0, "clip_grad_value": None,
     "accumulate": 1, "trace": False,
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
+    "init_key": None, "save_format": "safetensors",
 }
 
 # Every key of the harness's configuration, and `nproc` (reference.py's --nproc). Three change

@@ -27,7 +27,9 @@ pub(super) fn check(config: &TrainConfig) -> Result<()> {
         ));
     }
     if experiment.init_key.is_some() && experiment.init.is_none() {
-        return Err(Error::Config("--init-key needs --init (the checkpoint file to read)".into()));
+        return Err(Error::Config(
+            "--init-key needs --init (the checkpoint file to read)".into(),
+        ));
     }
     experiment.source.validate(experiment.loss)?;
     if training.accumulate == 0 {

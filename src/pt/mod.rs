@@ -5,6 +5,7 @@
 //! and nothing in it is ever executed.
 mod pickle;
 mod read;
+mod rebuild;
 mod value;
 mod write;
 

@@ -2,7 +2,8 @@
 //! few of protocols 3–5 a state_dict can use), building [`Value`]s. GLOBAL resolves only the
 //! whitelist of [`Global::named`]; REDUCE applies only `OrderedDict()` and the tensor rebuild
 //! functions, as data: nothing is executed. Any other opcode is an error naming it.
-use super::value::{Global, StorageRef, TensorRef, Value};
+use super::rebuild::{reduce, storage};
+use super::value::{Global, Value};
 
 /// Containers nested deeper than this are refused (a state_dict nests two or three levels; a
 /// hostile pickle could nest millions, and dropping that would overflow the stack).
@@ -173,7 +174,8 @@ impl<'a> Machine<'a> {
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| format!("truncated: needs {n} more bytes at byte {}", self.at))?;
+        let end =
+            end.ok_or_else(|| format!("truncated: needs {n} more bytes at byte {}", self.at))?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
@@ -275,7 +277,10 @@ impl<'a> Machine<'a> {
     }
 
     fn get(&mut self, key: u32) -> Result<(), String> {
-        let value = self.memo.get(&key).ok_or(format!("memo {key} was never set"))?;
+        let value = self
+            .memo
+            .get(&key)
+            .ok_or(format!("memo {key} was never set"))?;
         self.copied += value.nodes();
         let value = value.clone();
         self.budget()?;
@@ -284,7 +289,9 @@ impl<'a> Machine<'a> {
 
     fn budget(&self) -> Result<(), String> {
         match self.copied > COPY_BUDGET {
-            true => Err(format!("more than {COPY_BUDGET} values copied through the memo")),
+            true => Err(format!(
+                "more than {COPY_BUDGET} values copied through the memo"
+            )),
             false => Ok(()),
         }
     }
@@ -310,58 +317,6 @@ fn long(bytes: &[u8]) -> Result<i64, String> {
     let mut raw = [if negative { 0xff } else { 0 }; 8];
     raw[..bytes.len()].copy_from_slice(bytes);
     Ok(i64::from_le_bytes(raw))
-}
-
-/// REDUCE: the whitelisted callables, applied as data.
-fn reduce(callable: Value, args: Value) -> Result<Value, String> {
-    let Value::Tuple(args) = args else {
-        return Err(format!("REDUCE with {} arguments", args.type_name()));
-    };
-    let Value::Global(global) = callable else {
-        return Err(format!("REDUCE of a {}", callable.type_name()));
-    };
-    match (global, args.as_slice()) {
-        (Global::OrderedDict, []) => Ok(Value::Dict(Vec::new())),
-        (Global::RebuildTensorV2, [Value::Storage(storage), Value::Int(offset), Value::Tuple(size), Value::Tuple(stride), _requires_grad, _hooks, ..]) => {
-            Ok(Value::Tensor(TensorRef {
-                storage: storage.clone(),
-                offset: *offset,
-                size: ints(size, "size")?,
-                stride: ints(stride, "stride")?,
-            }))
-        }
-        (Global::RebuildParameter, [tensor @ Value::Tensor(_), ..]) => Ok(tensor.clone()),
-        (global, _) => Err(format!("{global:?} called with unexpected arguments")),
-    }
-}
-
-fn ints(items: &[Value], what: &str) -> Result<Vec<i64>, String> {
-    items
-        .iter()
-        .map(|v| match v {
-            Value::Int(i) => Ok(*i),
-            other => Err(format!("a tensor {what} holding a {}", other.type_name())),
-        })
-        .collect()
-}
-
-/// BINPERSID's `('storage', torch.XStorage, key, location, numel)`.
-fn storage(pid: Value) -> Result<StorageRef, String> {
-    match pid {
-        Value::Tuple(items) => match items.as_slice() {
-            [Value::Str(tag), Value::Global(Global::StorageType(kind)), Value::Str(key), Value::Str(_location), Value::Int(numel)]
-                if tag == "storage" =>
-            {
-                Ok(StorageRef {
-                    kind: *kind,
-                    key: key.clone(),
-                    numel: *numel,
-                })
-            }
-            _ => Err("a persistent id that is not ('storage', type, key, location, numel)".into()),
-        },
-        other => Err(format!("a persistent id that is a {}", other.type_name())),
-    }
 }
 
 #[cfg(test)]

@@ -106,16 +106,22 @@ fn globals_outside_the_whitelist_are_refused() {
     }
     // STACK_GLOBAL spells it with two strings: the same refusal.
     let bytes = program(&[&text("posix"), &text("system"), b"\x93"]);
-    assert!(unpickle(&bytes).unwrap_err().contains("refused global posix.system"));
+    assert!(unpickle(&bytes)
+        .unwrap_err()
+        .contains("refused global posix.system"));
 }
 
 #[test]
 fn reduce_applies_only_what_it_knows() {
     // A storage type called as a function, and a string "called".
     let storage_call = program(&[b"ctorch\nFloatStorage\n)R"]);
-    assert!(unpickle(&storage_call).unwrap_err().contains("unexpected arguments"));
+    assert!(unpickle(&storage_call)
+        .unwrap_err()
+        .contains("unexpected arguments"));
     let string_call = program(&[&text("x"), b")R"]);
-    assert!(unpickle(&string_call).unwrap_err().contains("REDUCE of a str"));
+    assert!(unpickle(&string_call)
+        .unwrap_err()
+        .contains("REDUCE of a str"));
     // A persistent id that is not a storage.
     let pid = program(&[&text("file"), b"\x85Q"]);
     assert!(unpickle(&pid).unwrap_err().contains("persistent id"));
@@ -156,5 +162,8 @@ fn deep_nesting_and_memo_bombs_are_refused() {
     }
     bomb.push(b'.');
     let error = unpickle(&bomb).unwrap_err();
-    assert!(error.contains("copied") || error.contains("nested"), "{error}");
+    assert!(
+        error.contains("copied") || error.contains("nested"),
+        "{error}"
+    );
 }

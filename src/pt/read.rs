@@ -60,9 +60,7 @@ fn archive_prefix(archive: &Archive<'_>) -> std::result::Result<String, String> 
 
 /// The whole content of one archive entry (its CRC checked by the zip reader).
 fn entry(archive: &mut Archive<'_>, name: &str) -> std::result::Result<Vec<u8>, String> {
-    let mut file = archive
-        .by_name(name)
-        .map_err(|e| format!("{name}: {e}"))?;
+    let mut file = archive.by_name(name).map_err(|e| format!("{name}: {e}"))?;
     let mut bytes = Vec::with_capacity(file.size().min(1 << 30) as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| format!("{name}: cannot read ({e})"))?;
@@ -78,14 +76,22 @@ fn select(
         None => value,
         Some(key) => {
             let Value::Dict(pairs) = value else {
-                return Err(format!("--init-key {}: the file holds a {}, not a dict", quote(key), value.type_name()));
+                return Err(format!(
+                    "--init-key {}: the file holds a {}, not a dict",
+                    quote(key),
+                    value.type_name()
+                ));
             };
             let keys = string_keys(&pairs);
             let found = pairs
                 .into_iter()
                 .find(|(k, _)| matches!(k, Value::Str(s) if s == key));
             let (_, value) = found.ok_or_else(|| {
-                format!("--init-key {}: no such entry (entries: {})", quote(key), quote(&keys))
+                format!(
+                    "--init-key {}: no such entry (entries: {})",
+                    quote(key),
+                    quote(&keys)
+                )
             })?;
             value
         }
@@ -136,7 +142,9 @@ fn rebuild(
     if !storages.contains_key(&storage.key) {
         let bytes = entry(archive, &format!("{prefix}data/{}", storage.key))?;
         let width = storage.kind.elt_size_in_bytes();
-        let expected = usize::try_from(storage.numel).ok().and_then(|n| n.checked_mul(width));
+        let expected = usize::try_from(storage.numel)
+            .ok()
+            .and_then(|n| n.checked_mul(width));
         if expected != Some(bytes.len()) {
             return Err(format!(
                 "storage data/{} has {} bytes, but {} elements of {:?} were declared",

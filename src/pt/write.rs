@@ -21,7 +21,10 @@ const ARCHIVE_VERSION: &[u8] = b"3\n";
 
 /// Writes named tensors as a `.pth` file `torch.load(path, weights_only=True)` reads, atomically.
 pub fn write_state_dict(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("archive");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("archive");
     write_atomic(path, &serialize_state_dict(tensors, stem, path)?)
 }
 
@@ -37,12 +40,22 @@ pub fn serialize_state_dict(
     for (index, (name, tensor)) in tensors.iter().enumerate() {
         let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
         let storage = Global::storage_name(cpu.kind()).ok_or_else(|| {
-            Error::Data(format!("tensor '{name}' has dtype {:?}, which torch.save storages cannot hold here", cpu.kind()))
+            Error::Data(format!(
+                "tensor '{name}' has dtype {:?}, which torch.save storages cannot hold here",
+                cpu.kind()
+            ))
         })?;
         let numel = cpu.numel();
         let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
         cpu.f_copy_data_u8(&mut data, numel)?;
-        pickle.tensor(name, storage, &index.to_string(), &cpu.size(), &cpu.stride(), numel);
+        pickle.tensor(
+            name,
+            storage,
+            &index.to_string(),
+            &cpu.size(),
+            &cpu.stride(),
+            numel,
+        );
         storages.push(data);
     }
     pickle.ordered_dict_end();
@@ -51,7 +64,11 @@ pub fn serialize_state_dict(
 }
 
 /// The archive's entries in torch's order, each aligned as `PyTorchFileWriter` aligns them.
-fn zip_archive(archive: &str, pickle: &[u8], storages: &[Vec<u8>]) -> zip::result::ZipResult<Vec<u8>> {
+fn zip_archive(
+    archive: &str,
+    pickle: &[u8],
+    storages: &[Vec<u8>],
+) -> zip::result::ZipResult<Vec<u8>> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut record = |name: String, data: &[u8]| -> zip::result::ZipResult<()> {
         let options = FileOptions::default().compression_method(CompressionMethod::Stored);
@@ -68,7 +85,10 @@ fn zip_archive(archive: &str, pickle: &[u8], storages: &[Vec<u8>]) -> zip::resul
     };
     record("data.pkl".into(), pickle)?;
     record(".format_version".into(), b"1")?;
-    record(".storage_alignment".into(), ALIGNMENT.to_string().as_bytes())?;
+    record(
+        ".storage_alignment".into(),
+        ALIGNMENT.to_string().as_bytes(),
+    )?;
     record("byteorder".into(), b"little")?;
     for (key, data) in storages.iter().enumerate() {
         record(format!("data/{key}"), data)?;
@@ -103,7 +123,15 @@ impl Pickle {
 
     /// `name`, `_rebuild_tensor_v2(('storage', torch.<storage>, key, 'cpu', numel), 0, size,
     /// stride, False, OrderedDict())`.
-    fn tensor(&mut self, name: &str, storage: &str, key: &str, size: &[i64], stride: &[i64], numel: usize) {
+    fn tensor(
+        &mut self,
+        name: &str,
+        storage: &str,
+        key: &str,
+        size: &[i64],
+        stride: &[i64],
+        numel: usize,
+    ) {
         self.text(name);
         self.global("torch._utils", "_rebuild_tensor_v2");
         self.bytes.extend_from_slice(b"(("); // MARK args, MARK persistent id
@@ -123,12 +151,14 @@ impl Pickle {
 
     fn global(&mut self, module: &str, name: &str) {
         self.bytes.push(b'c');
-        self.bytes.extend_from_slice(format!("{module}\n{name}\n").as_bytes());
+        self.bytes
+            .extend_from_slice(format!("{module}\n{name}\n").as_bytes());
     }
 
     fn text(&mut self, text: &str) {
         self.bytes.push(b'X'); // BINUNICODE
-        self.bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        self.bytes
+            .extend_from_slice(&(text.len() as u32).to_le_bytes());
         self.bytes.extend_from_slice(text.as_bytes());
     }
 

@@ -15,7 +15,15 @@ use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
 /// The settings a resumed run may change in its config.json.
-const MAY_CHANGE: &[&str] = &["epochs", "checkpoint_every", "init", "init_key", "model", "data", "save_format"];
+const MAY_CHANGE: &[&str] = &[
+    "epochs",
+    "checkpoint_every",
+    "init",
+    "init_key",
+    "model",
+    "data",
+    "save_format",
+];
 
 /// An error naming the first setting of `now` (config.json) that differs from `trained` (the
 /// checkpoint's), unless it is one of [`MAY_CHANGE`].

@@ -370,7 +370,10 @@ impl Run<'_> {
         recorder.finish()?;
         let dir = &recorder.dir;
         if end == FitEnd::Finished {
-            dir.write_weights(&self.experiment.state_dict(), self.config.training().save_format())?;
+            dir.write_weights(
+                &self.experiment.state_dict(),
+                self.config.training().save_format(),
+            )?;
             // Saved in evaluation mode, ready for inference after `torch.jit.load`.
             self.experiment.model.set_train(false);
             if let Some(module) = self.experiment.model.torchscript() {

@@ -70,7 +70,11 @@ fn torch_save_files_read_bit_for_bit() {
     let d = dir.path();
     fixtures(d);
     let cases = read_pt(&d.join("cases.pt"), None);
-    assert_named_bits_eq("cases.pt", &cases, &read_tensors(&d.join("cases.safetensors")).unwrap());
+    assert_named_bits_eq(
+        "cases.pt",
+        &cases,
+        &read_tensors(&d.join("cases.safetensors")).unwrap(),
+    );
     let init = read_pt(&d.join("init.pt"), None);
     let want = read_tensors(&d.join("init.safetensors")).unwrap();
     assert_named_bits_eq("init.pt", &init, &want);
@@ -80,18 +84,34 @@ fn torch_save_files_read_bit_for_bit() {
     // A checkpoint dict without --init-key, or with a key it lacks: the entries are named.
     let bytes = std::fs::read(d.join("checkpoint.pt")).unwrap();
     let origin = d.join("checkpoint.pt");
-    let error = parse_state_dict(&bytes, None, &origin).unwrap_err().to_string();
-    assert!(error.contains("--init-key") && error.contains("model, optimizer, epoch"), "{error}");
-    let error = parse_state_dict(&bytes, Some("state"), &origin).unwrap_err().to_string();
+    let error = parse_state_dict(&bytes, None, &origin)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("--init-key") && error.contains("model, optimizer, epoch"),
+        "{error}"
+    );
+    let error = parse_state_dict(&bytes, Some("state"), &origin)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("no such entry"), "{error}");
-    let error = parse_state_dict(&bytes, Some("epoch"), &origin).unwrap_err().to_string();
+    let error = parse_state_dict(&bytes, Some("epoch"), &origin)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("holds a int"), "{error}");
 }
 
 fn train(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     let out = d.join(out);
     let mut args = vec!["train", "--experiment", "digits-cnn", "--epochs", "1"];
-    args.extend(["--device", "cpu", "--threads", "1", "--out", out.to_str().unwrap()]);
+    args.extend([
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     args.extend(extra);
     run_bin(&args)
 }
@@ -107,7 +127,15 @@ fn train_init_from_torch_save_equals_safetensors() {
     let runs = [
         ("st", vec!["--init".to_string(), path("init.safetensors")]),
         ("pt", vec!["--init".to_string(), path("init.pt")]),
-        ("key", vec!["--init".into(), path("checkpoint.pt"), "--init-key".into(), "model".into()]),
+        (
+            "key",
+            vec![
+                "--init".into(),
+                path("checkpoint.pt"),
+                "--init-key".into(),
+                "model".into(),
+            ],
+        ),
     ];
     let mut results = Vec::new();
     for (out, extra) in &runs {
@@ -116,9 +144,16 @@ fn train_init_from_torch_save_equals_safetensors() {
         assert!(run.status.success(), "{}", text(&run));
         let metrics = read_jsonl(&d.join(out).join("metrics.jsonl"));
         let weights = std::fs::read(d.join(out).join("model.safetensors")).unwrap();
-        results.push((metrics[0]["train_loss"].clone(), metrics[0]["eval_loss"].clone(), weights));
+        results.push((
+            metrics[0]["train_loss"].clone(),
+            metrics[0]["eval_loss"].clone(),
+            weights,
+        ));
     }
-    for (i, what) in [(1, "--init init.pt"), (2, "--init checkpoint.pt --init-key model")] {
+    for (i, what) in [
+        (1, "--init init.pt"),
+        (2, "--init checkpoint.pt --init-key model"),
+    ] {
         let (a, b) = (&results[0], &results[i]);
         assert_eq!((&a.0, &a.1), (&b.0, &b.1), "{what}: epoch losses");
         assert!(a.2 == b.2, "{what}: model.safetensors differs");
@@ -126,7 +161,14 @@ fn train_init_from_torch_save_equals_safetensors() {
 
     // eval --weights shares the reader.
     let eval = |weights: &str| {
-        let args = ["eval", "--experiment", "digits-cnn", "--device", "cpu", "--json"];
+        let args = [
+            "eval",
+            "--experiment",
+            "digits-cnn",
+            "--device",
+            "cpu",
+            "--json",
+        ];
         let out = run_bin(&[&args[..], &["--weights", &path(weights)]].concat());
         assert!(out.status.success(), "{}", text(&out));
         out.stdout
@@ -175,7 +217,7 @@ fn save_format_pt_loads_in_pytorch() {
     let report = run_python(LOAD_IN_PYTORCH, &[d.join("run").to_str().unwrap()]);
     assert!(report.contains("All keys matched successfully"), "{report}");
     assert!(report.contains("ok 18"), "{report}"); // digits-cnn: 18 tensors
-    // The default writes safetensors only.
+                                                   // The default writes safetensors only.
     let plain = train(d, "plain", &[]);
     assert!(plain.status.success(), "{}", text(&plain));
     assert!(!d.join("plain/model.pth").exists());
@@ -221,14 +263,24 @@ fn hostile_truncated_and_malformed_files_are_one_line_errors() {
         assert_clean_error(&out, needle);
         assert_clean_error(&out, file);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(!d.join(&out_dir).exists(), "{file}: a run directory was written");
+        assert!(
+            !d.join(&out_dir).exists(),
+            "{file}: a run directory was written"
+        );
     }
     assert!(!Path::new("PWNED").exists() && !d.join("PWNED").exists());
     let out = train(d, "bad-format", &["--save-format", "zip"]);
-    assert_clean_error(&out, "invalid --save-format 'zip' (expected safetensors or pt)");
+    assert_clean_error(
+        &out,
+        "invalid --save-format 'zip' (expected safetensors or pt)",
+    );
     let out = train(d, "no-init", &["--init-key", "model"]);
     assert_clean_error(&out, "--init-key needs --init");
     let st = d.join("init.safetensors");
-    let out = train(d, "st-key", &["--init", st.to_str().unwrap(), "--init-key", "model"]);
+    let out = train(
+        d,
+        "st-key",
+        &["--init", st.to_str().unwrap(), "--init-key", "model"],
+    );
     assert_clean_error(&out, "--init-key model applies to a torch.save file");
 }
