@@ -34,7 +34,9 @@ pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
-/// Whether `bytes` start as a bare pickle (torch.save's legacy format, before PyTorch 1.6).
+/// Whether `bytes` start as torch.save's legacy format (before PyTorch 1.6) does: a bare pickle
+/// whose first value is its magic number 0x1950a86a20f9469cfc6c. (A first byte of 0x80 alone
+/// proves nothing: a safetensors header length can start with it.)
 pub fn is_legacy_pickle(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&0x80)
+    bytes.starts_with(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
 }

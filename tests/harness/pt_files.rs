@@ -235,6 +235,8 @@ def archive(path, pickle_bytes):
 archive(f"{out}/os_system.pt", b"\x80\x02cos\nsystem\n" + b"X\x0b\x00\x00\x00touch PWNED\x85R.")
 archive(f"{out}/eval.pt", b"\x80\x02cbuiltins\neval\nX\x0a\x00\x00\x00__import__\x85R.")
 archive(f"{out}/garbage.pt", b"\x80\x02\xff\xff")
+import torch
+torch.save({"w": torch.ones(2)}, f"{out}/legacy.pt", _use_new_zipfile_serialization=False)
 with zipfile.ZipFile(f"{out}/no_pickle.pt", "w") as z:
     z.writestr("archive/byteorder", "little")
 "#;
@@ -253,6 +255,7 @@ fn hostile_truncated_and_malformed_files_are_one_line_errors() {
         ("eval.pt", "refused global builtins.eval"),
         ("garbage.pt", "data.pkl: pickle opcode 0xff"),
         ("no_pickle.pt", "no <name>/data.pkl"),
+        ("legacy.pt", "legacy format (before PyTorch 1.6)"),
         ("truncated.pt", "not a valid torch.save zip archive"),
         ("cut_short.pt", "not a valid torch.save zip archive"),
     ];
