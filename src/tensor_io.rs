@@ -73,16 +73,13 @@ pub fn serialize_tensors(
 ) -> Result<Vec<u8>> {
     let mut buffers = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
-        let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+        let (cpu, data) = host_bytes(tensor)?;
         let dtype = dtype_of(cpu.kind()).ok_or_else(|| {
             Error::Data(format!(
                 "tensor '{name}' has dtype {:?}, which safetensors cannot hold",
                 cpu.kind()
             ))
         })?;
-        let numel = cpu.numel();
-        let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
-        cpu.f_copy_data_u8(&mut data, numel)?;
         let shape: Vec<usize> = cpu.size().iter().map(|&d| d as usize).collect();
         buffers.push((name.clone(), dtype, shape, data));
     }
@@ -96,6 +93,15 @@ pub fn serialize_tensors(
         .collect::<Result<Vec<_>>>()?;
     safetensors::serialize(views, &metadata)
         .map_err(|e| Error::file(origin, format!("cannot serialise tensors ({e})")))
+}
+
+/// A tensor's contiguous copy on the host and its raw (little-endian) bytes.
+pub(crate) fn host_bytes(tensor: &Tensor) -> Result<(Tensor, Vec<u8>)> {
+    let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+    let numel = cpu.numel();
+    let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
+    cpu.f_copy_data_u8(&mut data, numel)?;
+    Ok((cpu, data))
 }
 
 fn tensor_from_view(view: &TensorView<'_>, name: &str, origin: &Path) -> Result<Tensor> {

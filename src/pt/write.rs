@@ -6,13 +6,14 @@
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use tch::{Device, Tensor};
+use tch::Tensor;
 use zip::write::FileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::value::Global;
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
+use crate::tensor_io::host_bytes;
 
 /// torch's `kFieldAlignment`: where each entry's data starts.
 const ALIGNMENT: u64 = 64;
@@ -38,23 +39,20 @@ pub fn serialize_state_dict(
     let mut pickle = Pickle::default();
     pickle.ordered_dict_start();
     for (index, (name, tensor)) in tensors.iter().enumerate() {
-        let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+        let (cpu, data) = host_bytes(tensor)?;
         let storage = Global::storage_name(cpu.kind()).ok_or_else(|| {
             Error::Data(format!(
                 "tensor '{name}' has dtype {:?}, which torch.save storages cannot hold here",
                 cpu.kind()
             ))
         })?;
-        let numel = cpu.numel();
-        let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
-        cpu.f_copy_data_u8(&mut data, numel)?;
         pickle.tensor(
             name,
             storage,
             &index.to_string(),
             &cpu.size(),
             &cpu.stride(),
-            numel,
+            cpu.numel(),
         );
         storages.push(data);
     }
