@@ -7,6 +7,7 @@ use tch_harness::pt::parse_state_dict;
 
 use crate::bits::assert_named_bits_eq;
 use crate::common::{assert_clean_error, read_jsonl, run_bin, run_python, tempdir, text};
+use crate::compare::assert_identical_run;
 
 /// What a user saves: each dtype, a pair of views sharing one storage (one with an offset), a
 /// transposed (non-contiguous) weight, a bare state_dict of a built-in model (OrderedDict with
@@ -286,4 +287,40 @@ fn hostile_truncated_and_malformed_files_are_one_line_errors() {
         &["--init", st.to_str().unwrap(), "--init-key", "model"],
     );
     assert_clean_error(&out, "--init-key model applies to a torch.save file");
+}
+
+/// `compare` with a torch.save checkpoint: reference.py loads it with
+/// `torch.load(path, weights_only=True)[key]`, the harness with its own reader; the runs agree
+/// bit for bit, and each side's model.pth (the harness's writer, PyTorch's torch.save) holds the
+/// same tensors:
+/// ```python
+/// a, b = (torch.load(p, weights_only=True) for p in paths); all(torch.equal(a[k], b[k]) for k in a)
+/// ```
+#[test]
+fn compare_from_a_torch_save_checkpoint_is_bit_identical() {
+    let fixture = tempdir();
+    fixtures(fixture.path());
+    let checkpoint = fixture.path().join("checkpoint.pt");
+    let args = [
+        "--experiment",
+        "digits-cnn",
+        "--init",
+        checkpoint.to_str().unwrap(),
+    ];
+    let dir = assert_identical_run(
+        &[&args[..], &["--init-key", "model", "--save-format", "pt"]].concat(),
+    );
+    let cmp = dir.path().join("cmp");
+    let same = run_python(
+        r#"
+import sys, torch
+a, b = (torch.load(f"{sys.argv[1]}/{side}/model.pth", weights_only=True) for side in ("harness", "reference"))
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for k in a:
+    assert a[k].dtype == b[k].dtype and a[k].reshape(-1).view(torch.uint8).equal(b[k].reshape(-1).view(torch.uint8)), k
+print("same", len(a))
+"#,
+        &[cmp.to_str().unwrap()],
+    );
+    assert!(same.contains("same 18"), "{same}");
 }
