@@ -192,3 +192,45 @@ fn check_view(t: &TensorRef) -> std::result::Result<(), String> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tch::Kind;
+
+    use super::check_view;
+    use crate::pt::value::{StorageRef, TensorRef};
+
+    fn view(offset: i64, size: &[i64], stride: &[i64]) -> TensorRef {
+        let storage = StorageRef {
+            kind: Kind::Float,
+            key: "0".into(),
+            numel: 12,
+        };
+        TensorRef {
+            storage,
+            offset,
+            size: size.to_vec(),
+            stride: stride.to_vec(),
+        }
+    }
+
+    /// A hostile view must not make libtorch read outside the storage.
+    #[test]
+    fn views_must_stay_inside_their_storage() {
+        assert!(check_view(&view(0, &[3, 4], &[4, 1])).is_ok());
+        assert!(check_view(&view(0, &[4, 3], &[1, 4])).is_ok()); // transposed
+        assert!(check_view(&view(11, &[], &[])).is_ok()); // 0-d, last element
+        assert!(check_view(&view(500, &[0, 4], &[4, 1])).is_ok()); // empty reads nothing
+        for bad in [
+            view(1, &[3, 4], &[4, 1]),
+            view(12, &[], &[]),
+            view(-1, &[2], &[1]),
+            view(0, &[2], &[-1]),
+            view(0, &[2, 2], &[1]),
+            view(0, &[2], &[i64::MAX]),
+        ] {
+            let error = check_view(&bad).unwrap_err();
+            assert!(error.contains("does not fit its storage"), "{error}");
+        }
+    }
+}

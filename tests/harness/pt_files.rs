@@ -33,13 +33,14 @@ cases = {
     "empty": torch.zeros(0, 4),
     "shared_head": base[:4], "shared_tail": base[3:].view(7),
     "offset_view": base[6:9], "transposed": weight.t(), "strided": weight[:, ::2],
+    "parameter": torch.nn.Parameter(torch.randn(2)),  # pickled by _rebuild_parameter
 }
 assert not cases["transposed"].is_contiguous() and cases["offset_view"].storage_offset() == 6
 torch.save(cases, f"{out}/cases.pt")
 names = zipfile.ZipFile(f"{out}/cases.pt").namelist()
 storages = [n for n in names if "/data/" in n]
 assert len(storages) == len(cases) - 3, storages  # five views share two storages
-save_file({k: v.contiguous().clone() for k, v in cases.items()}, f"{out}/cases.safetensors")
+save_file({k: v.detach().contiguous().clone() for k, v in cases.items()}, f"{out}/cases.safetensors")
 
 torch.manual_seed(777)
 net = make_net("digits-cnn")
@@ -323,4 +324,42 @@ print("same", len(a))
         &[cmp.to_str().unwrap()],
     );
     assert!(same.contains("same 18"), "{same}");
+}
+
+/// A resumed run keeps `--save-format pt` (config.json's `save_format`): its end writes model.pth
+/// again, equal to the new model.safetensors.
+#[test]
+fn a_resumed_run_writes_model_pth_again() {
+    let dir = tempdir();
+    let run = dir.path().join("run");
+    let args = [
+        "train",
+        "--experiment",
+        "digits-mlp",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+    ];
+    let first = run_bin(
+        &[
+            &args[..],
+            &["--save-format", "pt", "--out", run.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    let before = std::fs::read(run.join("model.pth")).unwrap();
+    let config_path = run.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config["config"]["epochs"] = serde_json::json!(2);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let resumed = run_bin(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let after = std::fs::read(run.join("model.pth")).unwrap();
+    assert_ne!(before, after, "model.pth is the 2-epoch model");
+    let pth = read_pt(&run.join("model.pth"), None);
+    let st = read_tensors(&run.join("model.safetensors")).unwrap();
+    assert_named_bits_eq("resumed model.pth", &pth, &st);
 }
