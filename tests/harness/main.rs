@@ -39,6 +39,7 @@ mod own_experiment_files;
 mod port_example;
 mod port_focal;
 mod pt_files;
+mod pt_files_save;
 mod reliability;
 mod resume;
 mod resume_fit;
