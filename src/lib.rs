@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod nets;
 pub mod optim;
+pub mod pt;
 pub mod run;
 pub mod schedule;
 pub mod trace;

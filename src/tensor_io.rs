@@ -20,6 +20,30 @@ pub fn read_tensors(path: &Path) -> Result<NamedTensors> {
     parse_tensors(&bytes, path)
 }
 
+/// Reads a state_dict file, by content: a torch.save zip (`.pt`, `.pth`, `.bin`; with `key`, the
+/// entry of a checkpoint dict holding it), else safetensors. Content, not the extension, decides:
+/// both kinds of file are saved under every name in the wild.
+pub fn read_state_dict(path: &Path, key: Option<&str>) -> Result<NamedTensors> {
+    let bytes =
+        crate::bounded::read(path, crate::bounded::DATA_LIMIT).map_err(|e| Error::file(path, e))?;
+    if crate::pt::is_zip(&bytes) {
+        return crate::pt::parse_state_dict(&bytes, key, path);
+    }
+    if crate::pt::is_legacy_pickle(&bytes) {
+        return Err(Error::file(path, "a torch.save file in the legacy format (before PyTorch 1.6), which is not read; save it again with a current torch.save"));
+    }
+    if let Some(key) = key {
+        return Err(Error::file(
+            path,
+            format!(
+                "--init-key {} applies to a torch.save file (.pt/.pth), and this is not one",
+                crate::error::quote(key)
+            ),
+        ));
+    }
+    parse_tensors(&bytes, path)
+}
+
 /// Parses safetensors bytes; `origin` names the source in errors.
 pub fn parse_tensors(bytes: &[u8], origin: &Path) -> Result<NamedTensors> {
     let file = SafeTensors::deserialize(bytes)
@@ -49,16 +73,13 @@ pub fn serialize_tensors(
 ) -> Result<Vec<u8>> {
     let mut buffers = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
-        let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+        let (cpu, data) = host_bytes(tensor)?;
         let dtype = dtype_of(cpu.kind()).ok_or_else(|| {
             Error::Data(format!(
                 "tensor '{name}' has dtype {:?}, which safetensors cannot hold",
                 cpu.kind()
             ))
         })?;
-        let numel = cpu.numel();
-        let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
-        cpu.f_copy_data_u8(&mut data, numel)?;
         let shape: Vec<usize> = cpu.size().iter().map(|&d| d as usize).collect();
         buffers.push((name.clone(), dtype, shape, data));
     }
@@ -72,6 +93,15 @@ pub fn serialize_tensors(
         .collect::<Result<Vec<_>>>()?;
     safetensors::serialize(views, &metadata)
         .map_err(|e| Error::file(origin, format!("cannot serialise tensors ({e})")))
+}
+
+/// A tensor's contiguous copy on the host and its raw (little-endian) bytes.
+pub(crate) fn host_bytes(tensor: &Tensor) -> Result<(Tensor, Vec<u8>)> {
+    let cpu = tensor.f_to_device(Device::Cpu)?.f_contiguous()?;
+    let numel = cpu.numel();
+    let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
+    cpu.f_copy_data_u8(&mut data, numel)?;
+    Ok((cpu, data))
 }
 
 fn tensor_from_view(view: &TensorView<'_>, name: &str, origin: &Path) -> Result<Tensor> {

@@ -21,6 +21,7 @@ DEFAULTS = {
     "accumulate": 1, "trace": False,
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
     "metrics": [],
+    "init_key": None, "save_format": "safetensors",
 }
 
 # Every key of the harness's configuration, and `nproc` (reference.py's --nproc). Three change

@@ -4,6 +4,7 @@ synthetic data's draws), on the CPU, with PyTorch's default init; or a TorchScri
 keeps the weights it was saved with. `--init` copies a state_dict into it, strictly, as the
 harness does; model.safetensors is what comes back out."""
 import os
+import zipfile
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -32,10 +33,26 @@ def model_state(model, with_buffers):
     return state
 
 
-def load_init(model, path, with_buffers):
+def read_state_dict(path, key):
+    """A state_dict file as the harness reads it, by content: torch.save's zip (only tensors
+    and containers: weights_only=True; `key` picks the entry of a checkpoint dict), else
+    safetensors."""
+    if not zipfile.is_zipfile(path):
+        if key is not None:
+            raise SystemExit(f"error: {path}: --init-key {key} applies to a torch.save file")
+        return load_file(path)
+    value = torch.load(path, map_location="cpu", weights_only=True)
+    if key is not None:
+        if not isinstance(value, dict) or key not in value:
+            raise SystemExit(f"error: {path}: --init-key {key}: no such entry")
+        value = value[key]
+    return value
+
+
+def load_init(model, path, with_buffers, key=None):
     """--init: copies a state_dict into the model, strictly like the harness: every entry of
     `model_state`, nothing else, with the same shapes and dtypes."""
-    given = load_file(path)
+    given = read_state_dict(path, key)
     state = model_state(model, with_buffers)
     problems = []
     missing = [k for k in sorted(state) if k not in given]
@@ -53,10 +70,13 @@ def load_init(model, path, with_buffers):
             t.copy_(given[name])
 
 
-def save(model, out, torchscript):
-    """The state_dict as the harness saves it; a TorchScript model also as model.pt, in eval mode."""
-    save_file({k: v.detach().cpu().contiguous() for k, v in model_state(model, not torchscript).items()},
-              os.path.join(out, "model.safetensors"))
+def save(model, out, torchscript, save_format="safetensors"):
+    """The state_dict as the harness saves it (also as model.pth with save_format "pt"); a
+    TorchScript model also as model.pt, in eval mode."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model_state(model, not torchscript).items()}
+    save_file(state, os.path.join(out, "model.safetensors"))
+    if save_format == "pt":
+        torch.save(state, os.path.join(out, "model.pth"))
     if torchscript:
         model.eval()
         model.save(os.path.join(out, "model.pt"))

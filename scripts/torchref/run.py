@@ -39,7 +39,7 @@ def train_from(cfg, out, group):
     x_train, y_train, x_eval, y_eval = load_data(experiment, cfg["data"])
     model = models.build(cfg)
     if cfg["init"]:
-        models.load_init(model, cfg["init"], not torchscript)
+        models.load_init(model, cfg["init"], not torchscript, cfg.get("init_key"))
     model = model.to(device)
     group.broadcast(list(model.parameters()) + list(model.buffers()))  # as DDP starts
     train_set = counted_set(x_train, y_train, criterion, device)
@@ -104,4 +104,4 @@ def train_from(cfg, out, group):
     if tracer is not None:
         tracer.close()
     if lead:
-        models.save(model, out, torchscript)
+        models.save(model, out, torchscript, cfg.get("save_format", "safetensors"))

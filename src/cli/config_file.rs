@@ -64,6 +64,8 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("device", &["device"]),
     ("threads", &["threads"]),
     ("init", &["init"]),
+    ("init_key", &["init_key"]),
+    ("save_format", &["save_format"]),
     ("no_shuffle", &["shuffle"]),
     ("checkpoint_every", &["checkpoint_every"]),
     ("on_nonfinite", &["on_nonfinite"]),

@@ -187,6 +187,18 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/init",
             json!("b.safetensors"),
         ),
+        "init_key" => (
+            json!({"experiment": "linear-regression", "init": "a.pt", "init_key": "model"}),
+            vec!["--init-key", "state_dict"],
+            "/init_key",
+            json!("state_dict"),
+        ),
+        "save_format" => (
+            lin("save_format", json!("safetensors")),
+            vec!["--save-format", "pt"],
+            "/save_format",
+            json!("pt"),
+        ),
         "no_shuffle" => (
             lin("shuffle", json!(true)),
             vec!["--no-shuffle"],

@@ -36,10 +36,11 @@ pub struct EvalArgs {
         "A built-in experiment ({}). Needs --weights.", Builtin::choices()
     ))]
     pub experiment: Option<String>,
-    /// A state_dict (safetensors, PyTorch names), e.g. a run's model.safetensors. Required with
-    /// --experiment; with --model it replaces the module's parameters (buffers such as batch-norm
-    /// statistics stay the module's: evaluate a run's model.pt to get the trained ones).
-    #[arg(long, value_name = "FILE.safetensors")]
+    /// A state_dict (safetensors or torch.save's .pt/.pth, PyTorch names), e.g. a run's
+    /// model.safetensors. Required with --experiment; with --model it replaces the module's
+    /// parameters (buffers such as batch-norm statistics stay the module's: evaluate a run's
+    /// model.pt to get the trained ones).
+    #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
     #[arg(long, help = super::train_args::loss_help())]
     pub loss: Option<String>,

@@ -80,9 +80,19 @@ pub struct TrainArgs {
     /// Run directory [default: a fresh folder under runs/].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Start from these weights: a PyTorch state_dict saved with safetensors.
-    #[arg(long, value_name = "FILE.safetensors")]
+    /// Start from these weights: a PyTorch state_dict saved with safetensors or torch.save
+    /// (.pt/.pth/.bin, told apart by content).
+    #[arg(long, value_name = "FILE")]
     pub init: Option<PathBuf>,
+    /// The entry of a torch.save checkpoint dict ({"model": state_dict, …}) that --init loads.
+    #[arg(long, value_name = "KEY")]
+    pub init_key: Option<String>,
+    #[arg(long, default_value = "safetensors", help = format!(
+        "Formats of the final weights ({}): model.safetensors, and with pt also model.pth \
+         (torch.load(weights_only=True) reads it).",
+        tch_harness::pt::SaveFormat::choices()
+    ))]
+    pub save_format: String,
     /// Keep the training data in its stored order (no shuffling; with --data, the file's order).
     #[arg(long)]
     pub no_shuffle: bool,

@@ -33,6 +33,8 @@ impl TrainArgs {
             "threads": self.runtime.threads,
             "shuffle": !self.no_shuffle,
             "init": self.init,
+            "init_key": self.init_key,
+            "save_format": self.save_format,
             "checkpoint_every": self.checkpoint_every,
             "on_nonfinite": self.on_nonfinite,
             "loss_sync": self.loss_sync,

@@ -26,6 +26,11 @@ pub(super) fn check(config: &TrainConfig) -> Result<()> {
             "--on-nonfinite skip-batch needs --loss-sync batch (with epoch the batch losses are never read)".into(),
         ));
     }
+    if experiment.init_key.is_some() && experiment.init.is_none() {
+        return Err(Error::Config(
+            "--init-key needs --init (the checkpoint file to read)".into(),
+        ));
+    }
     experiment.source.validate(experiment.loss)?;
     if training.accumulate == 0 {
         return Err(Error::Config(

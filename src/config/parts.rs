@@ -9,6 +9,7 @@ use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
 use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
+use crate::pt::SaveFormat;
 use crate::runtime::DeviceSpec;
 use crate::tally::LossSync;
 
@@ -20,6 +21,7 @@ pub struct ExperimentConfig {
     pub(super) loss_options: LossOptions,
     pub(super) seed: u64,
     pub(super) init: Option<PathBuf>,
+    pub(super) init_key: Option<String>,
 }
 
 impl ExperimentConfig {
@@ -46,6 +48,11 @@ impl ExperimentConfig {
     /// Initial weights: a PyTorch state_dict in safetensors.
     pub fn init(&self) -> Option<&Path> {
         self.init.as_deref()
+    }
+
+    /// The entry of a torch.save checkpoint dict that holds `init`'s state_dict (`--init-key`).
+    pub fn init_key(&self) -> Option<&str> {
+        self.init_key.as_deref()
     }
 
     /// The criterion the run trains with, when the configuration alone tells (a port's own loss
@@ -97,6 +104,7 @@ pub struct LoopConfig {
     pub(super) accumulate: usize,
     pub(super) trace: bool,
     pub(super) metrics: Vec<MetricSpec>,
+    pub(super) save_format: SaveFormat,
 }
 
 impl LoopConfig {
@@ -178,5 +186,10 @@ impl LoopConfig {
     /// `--metrics`: computed on the eval split each epoch.
     pub fn metrics(&self) -> &[MetricSpec] {
         &self.metrics
+    }
+
+    /// The formats of the final weights: safetensors, and with `pt` also `model.pth`.
+    pub fn save_format(&self) -> SaveFormat {
+        self.save_format
     }
 }

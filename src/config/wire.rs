@@ -16,6 +16,7 @@ use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
 use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
+use crate::pt::SaveFormat;
 use crate::runtime::DeviceSpec;
 
 /// The flat form (field order = the file's key order).
@@ -69,6 +70,8 @@ pub(super) struct ConfigWire {
     /// `--metrics`' names (`metrics::MetricSpec`).
     #[serde(default)]
     pub(super) metrics: Vec<String>,
+    pub(super) init_key: Option<String>,
+    pub(super) save_format: SaveFormat,
 }
 
 fn two() -> f64 {
@@ -145,6 +148,8 @@ impl ConfigWire {
             pos_weight: None,
             label_smoothing: None,
             metrics: Vec::new(),
+            init_key: None,
+            save_format: SaveFormat::Safetensors,
         }
     }
 }
@@ -165,6 +170,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             },
             seed: w.seed,
             init: w.init,
+            init_key: w.init_key,
         };
         let training = LoopConfig {
             epochs: w.epochs,
@@ -187,6 +193,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             accumulate: w.accumulate,
             trace: w.trace,
             metrics: MetricSpec::parse_names(&w.metrics)?,
+            save_format: w.save_format,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -278,6 +285,8 @@ impl From<&TrainConfig> for ConfigWire {
             pos_weight: options.pos_weight,
             label_smoothing: options.label_smoothing,
             metrics: t.metrics().iter().map(ToString::to_string).collect(),
+            init_key: e.init_key().map(str::to_string),
+            save_format: t.save_format(),
         }
     }
 }

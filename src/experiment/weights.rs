@@ -4,13 +4,14 @@ use std::path::Path;
 
 use super::Experiment;
 use crate::error::{Error, Result};
-use crate::tensor_io::{read_tensors, NamedTensors};
+use crate::tensor_io::{read_state_dict, NamedTensors};
 
 impl Experiment {
-    /// Copies a state_dict file into the parameters and buffers. Names and shapes must match exactly; every
-    /// offending key is listed in the error.
-    pub fn load_state_dict_file(&mut self, path: &Path) -> Result<()> {
-        let tensors = read_tensors(path)?;
+    /// Copies a state_dict file (safetensors, or torch.save's with `key` choosing the entry of a
+    /// checkpoint dict) into the parameters and buffers. Names and shapes must match exactly;
+    /// every offending key is listed in the error.
+    pub fn load_state_dict_file(&mut self, path: &Path, key: Option<&str>) -> Result<()> {
+        let tensors = read_state_dict(path, key)?;
         self.load_state_dict(&tensors)
             .map_err(|e| Error::file(path, e))
     }

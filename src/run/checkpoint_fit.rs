@@ -1,8 +1,9 @@
 //! Does a checkpoint fit the run it is resumed in? config.json is the run's identity: the
 //! checkpoint records the configuration it was trained with, and a config.json edited since is
 //! refused, except for the settings that do not change what is computed: `epochs` (to train
-//! longer), `checkpoint_every`, and where the files `init`, `model` and `data` are (a moved
-//! folder; their contents are checked on their own: sample counts, weight shapes). Another
+//! longer), `checkpoint_every`, `save_format` (the files the end writes), and where the files
+//! `init` (`init_key`), `model` and `data` are (a moved folder; their contents are checked on
+//! their own: sample counts, weight shapes). Another
 //! learning rate, batch size, seed or optimizer would make a run whose config.json no longer
 //! says how its weights were made. The optimizer's state
 //! slots are checked as well, for checkpoints that predate the recorded configuration.
@@ -22,6 +23,8 @@ const MAY_CHANGE: &[&str] = &[
     "model",
     "data",
     "metrics",
+    "init_key",
+    "save_format",
 ];
 
 /// An error naming the first setting of `now` (config.json) that differs from `trained` (the

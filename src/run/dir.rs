@@ -12,6 +12,8 @@ use serde_json::Value;
 use super::lock::RunLock;
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
+use crate::pt::{write_state_dict, SaveFormat, PT_WEIGHTS_FILE};
+use crate::tensor_io::write_tensors;
 
 /// Name of the per-epoch metrics file.
 pub const METRICS_FILE: &str = "metrics.jsonl";
@@ -91,6 +93,15 @@ impl RunDir {
             serde_json::to_string_pretty(value).map_err(|e| Error::file(self.file(name), e))?;
         text.push('\n');
         write_atomic(&self.file(name), text.as_bytes())
+    }
+
+    /// Writes the final weights: `model.safetensors`, and `model.pth` too for `--save-format pt`.
+    pub fn write_weights(&self, state: &[(String, tch::Tensor)], format: SaveFormat) -> Result<()> {
+        write_tensors(&self.file(WEIGHTS_FILE), state, None)?;
+        match format {
+            SaveFormat::Safetensors => Ok(()),
+            SaveFormat::Pt => write_state_dict(&self.file(PT_WEIGHTS_FILE), state),
+        }
     }
 
     /// Opens `metrics.jsonl` for appending.

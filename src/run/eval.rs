@@ -114,7 +114,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         device,
     )?;
     if let Some(weights) = &config.weights {
-        experiment.load_state_dict_file(weights)?;
+        experiment.load_state_dict_file(weights, None)?;
     }
     let split_choice = config.split.unwrap_or(if torchscript {
         SplitChoice::Train

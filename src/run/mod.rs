@@ -33,7 +33,6 @@ use crate::experiment::Experiment;
 use crate::optim::{grouped, optimizer};
 use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
-use crate::tensor_io::write_tensors;
 use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, RunSink, Scheduled, Step};
 use job::JobSink;
@@ -163,7 +162,7 @@ pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Res
         device,
     )?;
     if let Some(init) = settings.init() {
-        experiment.load_state_dict_file(init)?;
+        experiment.load_state_dict_file(init, settings.init_key())?;
     }
     Ok(experiment)
 }
@@ -377,7 +376,10 @@ impl Run<'_> {
         recorder.finish()?;
         let dir = &recorder.dir;
         if end == FitEnd::Finished {
-            write_tensors(&dir.file(WEIGHTS_FILE), &self.experiment.state_dict(), None)?;
+            dir.write_weights(
+                &self.experiment.state_dict(),
+                self.config.training().save_format(),
+            )?;
             // Saved in evaluation mode, ready for inference after `torch.jit.load`.
             self.experiment.model.set_train(false);
             if let Some(module) = self.experiment.model.torchscript() {

@@ -40,6 +40,8 @@ mod own_experiment_files;
 mod port_example;
 mod port_focal;
 mod port_hook;
+mod pt_files;
+mod pt_files_save;
 mod reliability;
 mod resume;
 mod resume_fit;
