@@ -6,6 +6,13 @@ use crate::error::{Error, Result};
 
 /// The values `compare` checks, as `metrics.jsonl` names them.
 pub const COMPARED: [&str; 3] = ["train_loss", "eval_loss", "eval_accuracy"];
+/// The averaged weights' values (`--ema`, `--swa`), compared too where either run has them.
+pub const AVERAGED: [&str; 4] = [
+    "ema_eval_loss",
+    "ema_eval_accuracy",
+    "swa_eval_loss",
+    "swa_eval_accuracy",
+];
 
 /// `|a - b| / max(|a|, |b|)`: 0 when the two are equal (0 and -0 included), infinite when they
 /// differ and either is not finite (a NaN never equals anything).
@@ -66,6 +73,8 @@ pub struct Row {
     pub train_loss: Pair,
     pub eval_loss: Pair,
     pub eval_accuracy: Pair,
+    /// In [`AVERAGED`] order.
+    pub averaged: [Pair; 4],
 }
 
 impl Row {
@@ -74,9 +83,10 @@ impl Row {
         [self.train_loss, self.eval_loss, self.eval_accuracy]
     }
 
-    /// The largest relative difference of this epoch.
+    /// The largest relative difference of this epoch (the averaged weights' values included).
     pub fn max_rel_diff(&self) -> f64 {
-        self.pairs().iter().map(Pair::rel_diff).fold(0.0, f64::max)
+        let all = self.pairs().into_iter().chain(self.averaged);
+        all.map(|p| p.rel_diff()).fold(0.0, f64::max)
     }
 
     /// `{"epoch", "train_loss": {…}, "eval_loss": {…}, "eval_accuracy": {…}}`.
@@ -84,6 +94,11 @@ impl Row {
         let mut row = json!({ "epoch": self.epoch });
         for (name, pair) in COMPARED.iter().zip(self.pairs()) {
             row[*name] = pair.to_json();
+        }
+        for (name, pair) in AVERAGED.iter().zip(self.averaged) {
+            if pair.abs_diff().is_some() {
+                row[*name] = pair.to_json();
+            }
         }
         row
     }
@@ -207,6 +222,7 @@ pub fn compare_labelled(
                 train_loss: pair("train_loss"),
                 eval_loss: pair("eval_loss"),
                 eval_accuracy: pair("eval_accuracy"),
+                averaged: AVERAGED.map(pair),
             })
         })
         .collect::<Result<Vec<_>>>()?;

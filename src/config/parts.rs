@@ -95,6 +95,8 @@ pub struct LoopConfig {
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
     pub(super) trace: bool,
+    pub(super) ema: Option<super::EmaConfig>,
+    pub(super) swa: Option<super::SwaSpec>,
 }
 
 impl LoopConfig {
@@ -171,5 +173,15 @@ impl LoopConfig {
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
+    }
+
+    /// `--ema`: an exponential moving average of the weights, updated after each step.
+    pub fn ema(&self) -> Option<&super::EmaConfig> {
+        self.ema.as_ref()
+    }
+
+    /// `--swa`: stochastic weight averaging from an epoch on, with `SWALR`.
+    pub fn swa(&self) -> Option<&super::SwaSpec> {
+        self.swa.as_ref()
     }
 }

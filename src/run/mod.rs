@@ -35,7 +35,7 @@ use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::tensor_io::write_tensors;
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, RunSink, Scheduled, Step};
+use crate::train::{fit, ClipGradNorm, ClipGradValue, Ema, RunContext, RunSink, Scheduled, Step};
 use job::JobSink;
 use recorder::Recorder;
 
@@ -214,6 +214,9 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     if let Some(schedule) = schedule {
         step = step.with_hook(Box::new(schedule));
     }
+    if let Some(ema) = config.ema() {
+        step = step.with_hook(Box::new(Ema::new(ema, experiment)?));
+    }
     Ok(step)
 }
 
@@ -372,6 +375,7 @@ impl Run<'_> {
         let dir = &recorder.dir;
         if end == FitEnd::Finished {
             write_tensors(&dir.file(WEIGHTS_FILE), &self.experiment.state_dict(), None)?;
+            dir.write_averaged(&self.step)?;
             // Saved in evaluation mode, ready for inference after `torch.jit.load`.
             self.experiment.model.set_train(false);
             if let Some(module) = self.experiment.model.torchscript() {

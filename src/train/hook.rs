@@ -15,6 +15,7 @@ use serde_json::Value;
 use tch::Tensor;
 
 use super::accumulate::Window;
+use super::averaged::AveragedModel;
 use super::plan::PlannedBatch;
 use crate::error::Result;
 use crate::optim::Optimizer;
@@ -33,8 +34,10 @@ pub enum Slot {
     WindowCheck,
     /// `--clip-grad-norm`, `--clip-grad-value` (checkpoint key `transforms`).
     Clip,
-    /// `--scheduler` (checkpoint key `schedule`).
+    /// `--scheduler` (checkpoint key `schedule`); `--swa`, which takes the rate over.
     Schedule,
+    /// `--ema`: averages the weights after each update (its tensors: checkpoint `averaged.`).
+    Average,
 }
 
 /// What the optimizer does at a window's end.
@@ -128,6 +131,15 @@ pub trait StepHook {
 
     /// Data-parallel: whether every rank agreed to stop at the last window's end.
     fn agreed_stop(&self) -> Option<bool> {
+        None
+    }
+
+    /// The averaged copy of the model it keeps (`--ema`, `--swa`), evaluated and saved by `fit`.
+    fn averaged(&self) -> Option<&AveragedModel> {
+        None
+    }
+
+    fn averaged_mut(&mut self) -> Option<&mut AveragedModel> {
         None
     }
 

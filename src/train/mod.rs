@@ -3,8 +3,10 @@
 //! live with their own concepts), evaluation (`evaluate`), the run of all epochs (`fit`) and what
 //! they are handed (`context`).
 mod accumulate;
+mod averaged;
 mod clip;
 mod context;
+mod ema;
 mod epoch;
 mod evaluate;
 mod fit;
@@ -16,6 +18,7 @@ mod step_state;
 
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
+pub use ema::Ema;
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};
 pub use fit::{fit, FitEnd};
