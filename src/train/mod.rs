@@ -15,6 +15,7 @@ mod plan;
 mod schedule;
 mod step;
 mod step_state;
+mod swa;
 
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
@@ -26,3 +27,4 @@ pub use hook::{Decision, EpochStart, Grads, Slot, StepHook, Update};
 pub use plan::PlannedBatch;
 pub use schedule::Scheduled;
 pub use step::Step;
+pub use swa::Swa;
