@@ -8,11 +8,13 @@
     at the end of each epoch >= swa_start (1-based):
         swa_model.update_parameters(model); swa_scheduler.step()   # else scheduler.step()
 
+    update_bn(train_loader, swa_model)                          # after the last epoch's update
+
 Each averaged model that has averaged something is evaluated after the epoch's scheduler step
 (`ema_eval_loss`, `swa_eval_accuracy`, … in metrics.jsonl) and saved as model_<kind>.safetensors."""
 import math
 
-from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
 
 def swa_settings(spec):
@@ -54,6 +56,13 @@ class Averaging:
             self.models["swa"].update_parameters(model)
             for scheduler in self.swa_schedulers:
                 scheduler.step()
+
+    def update_bn(self, train_loader):
+        """At the run's end: the SWA model's batch-norm statistics recomputed over the training
+        data (the loader draws the last epoch's order again)."""
+        swa = self.models.get("swa")
+        if swa is not None and int(swa.n_averaged) > 0:
+            update_bn(train_loader, swa)
 
     def evaluate(self, test):
         """`test(module)` -> (loss, accuracy, count) of each model that has averaged something, as

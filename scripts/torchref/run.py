@@ -81,6 +81,8 @@ def train_from(cfg, out, group):
                 eval_loss, eval_accuracy, eval_count = loop.test(model, eval_loader, criterion, group)
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             averaging.end_epoch(model, epoch)
+            if epoch == epochs:
+                averaging.update_bn(train_loader)
             averaged = {} if eval_loader is None else averaging.evaluate(
                 lambda module: loop.test(module, eval_loader, criterion, group))
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,

@@ -24,6 +24,9 @@ pub(crate) enum Rule {
     Swa,
 }
 
+/// Batch norm's buffers, as state_dict names end.
+const BN_BUFFERS: [&str; 3] = ["running_mean", "running_var", "num_batches_tracked"];
+
 /// One tensor of the model's state_dict and its averaged copy.
 struct Entry {
     name: String,
@@ -95,21 +98,68 @@ impl AveragedModel {
 
     /// Runs `f` with the averaged tensors in the model, then puts the model's back (bitwise).
     pub fn swapped<T>(&mut self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let own = tch::no_grad(|| -> Result<Vec<Tensor>> {
+        let own = self.swap_in()?;
+        let result = f();
+        self.swap_back(&own)?;
+        result
+    }
+
+    /// Copies the averaged tensors into the model; returns the model's own.
+    fn swap_in(&mut self) -> Result<Vec<Tensor>> {
+        tch::no_grad(|| {
             let mut own = Vec::with_capacity(self.entries.len());
             for e in self.entries.iter_mut() {
                 own.push(e.live.detach().copy());
                 e.live.f_copy_(&e.averaged)?;
             }
             Ok(own)
-        })?;
-        let result = f();
-        tch::no_grad(|| -> Result<()> {
-            for (e, own) in self.entries.iter_mut().zip(&own) {
+        })
+    }
+
+    fn swap_back(&mut self, own: &[Tensor]) -> Result<()> {
+        tch::no_grad(|| {
+            for (e, own) in self.entries.iter_mut().zip(own) {
                 e.live.f_copy_(own)?;
             }
             Ok(())
-        })?;
+        })
+    }
+
+    /// Whether batch norm's statistics are recomputed for it at the run's end (SWA's recipe).
+    pub fn updates_bn(&self) -> bool {
+        self.rule == Rule::Swa
+    }
+
+    /// `update_bn(loader, averaged_model)`: with the averaged tensors in the model, batch norm's
+    /// running statistics reset (`reset_running_stats`) and recomputed by `pass` (forward passes
+    /// in training mode) as a cumulative average (`momentum=None`), then kept in the average.
+    /// Nothing happens to a model without batch norm.
+    pub fn update_bn(&mut self, pass: impl FnOnce() -> Result<()>) -> Result<()> {
+        let stat = |e: &Entry| {
+            BN_BUFFERS
+                .iter()
+                .find(|b| e.name == **b || e.name.ends_with(&format!(".{b}")))
+                .copied()
+        };
+        if !self.entries.iter().any(|e| stat(e).is_some()) {
+            return Ok(());
+        }
+        let own = self.swap_in()?;
+        let result = tch::no_grad(|| {
+            for e in self.entries.iter_mut() {
+                match stat(e) {
+                    Some("running_var") => drop(e.live.f_fill_(1.0)?),
+                    Some(_) => drop(e.live.f_zero_()?),
+                    None => {}
+                }
+            }
+            crate::model::cumulative_average(pass)?;
+            for e in self.entries.iter_mut() {
+                e.averaged.f_copy_(&e.live)?;
+            }
+            Ok(())
+        });
+        self.swap_back(&own)?;
         result
     }
 

@@ -44,7 +44,7 @@ pub fn fit(
         let eval = epochs.evaluate(experiment, ctx)?;
         // The hooks' epoch end: the per-epoch scheduler step, and their typed metrics.
         let metrics = step.end_epoch(train.average_loss, eval.map(|e| e.average_loss))?;
-        let averaged = epochs.evaluate_averaged(experiment, step, ctx)?; // after SWA's update
+        let averaged = epochs.evaluate_averaged(epoch, experiment, step, ctx)?; // after SWA's update
         let mut record = epoch_record(epoch, &train, eval, &step.last_lrs, metrics);
         averaged_record(&mut record, &averaged);
         record.seconds = started.elapsed().as_secs_f64();
@@ -172,15 +172,19 @@ impl<'a> Epochs<'a> {
     }
 
     /// Each averaged model (`--ema`, `--swa`) that has averaged something, evaluated with its
-    /// weights swapped into the model.
+    /// weights swapped into the model (SWA's after `update_bn`, in the last epoch).
     fn evaluate_averaged(
         &self,
+        epoch: usize,
         experiment: &mut Experiment,
         step: &mut Step,
         ctx: &RunContext,
     ) -> Result<Vec<(&'static str, EvalStats)>> {
         let mut evals = Vec::new();
         for model in step.averaged_models().filter(|m| m.n_averaged > 0) {
+            if model.updates_bn() && epoch == self.config.training().epochs() {
+                model.update_bn(|| super::swa::bn_pass(experiment, self.config, epoch))?;
+            }
             if let Some(stats) = model.swapped(|| self.evaluate(experiment, ctx))? {
                 evals.push((model.kind, stats));
             }

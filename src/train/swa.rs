@@ -21,7 +21,9 @@ use serde_json::{json, Value};
 use super::averaged::{AveragedModel, Rule};
 use super::hook::{EpochDone, EpochStart, Slot, StepHook, Update};
 use super::Scheduled;
-use crate::config::{Anneal, SwaSpec};
+use crate::config::{Anneal, SwaSpec, TrainConfig};
+use crate::data::{epoch_order, train_batches};
+use crate::distributed::Shard;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::optim::Optimizer;
@@ -70,6 +72,26 @@ impl Swa {
             .collect();
         optimizer.set_lrs(&lrs)
     }
+}
+
+/// `update_bn(train_loader, swa_model)`'s pass over the training split: every batch forward in
+/// training mode (dropout draws as in training), in the last epoch's order, which the
+/// reference's loader draws again, reseeding the generator; every process passes every batch.
+pub(crate) fn bn_pass(experiment: &mut Experiment, config: &TrainConfig, epoch: usize) -> Result<()> {
+    let (model, split) = experiment.parts();
+    let seed = config.experiment().seed();
+    let order = config
+        .training()
+        .shuffle()
+        .then(|| epoch_order(split.len(), seed, epoch));
+    model.set_train(true);
+    let batch_size = config.training().batch_size();
+    tch::no_grad(|| {
+        for (inputs, _) in train_batches(split, batch_size, order.as_ref(), Shard::WHOLE)? {
+            let _ = model.forward_t(&inputs, true)?;
+        }
+        Ok(())
+    })
 }
 
 /// SWALR's `get_lr` at its step `step` (≥ 1) for a group at rate `lr`, in Python's float
