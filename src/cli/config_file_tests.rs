@@ -241,7 +241,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/clip_grad_value",
             json!(2.0),
         ),
-        "ema" => (lin("ema", json!(0.9)), vec!["--ema", "0.5"], "/ema", json!(0.5)),
+        "ema" => (
+            lin("ema", json!(0.9)),
+            vec!["--ema", "0.5"],
+            "/ema",
+            json!(0.5),
+        ),
         "ema_use_buffers" => (
             lin("ema_use_buffers", json!(false)),
             vec!["--ema", "0.5", "--ema-use-buffers"],

@@ -65,9 +65,9 @@ impl SwaSpec {
         call.check_keywords(Self::KEYWORDS).map_err(bad)?;
         let swa_lr = call.required("swa_lr", CallSpec::f64).map_err(bad)?;
         if !(swa_lr.is_finite() && swa_lr >= 0.0) {
-            return Err(bad(call.error(&format!(
-                "swa_lr must be finite and >= 0, got {swa_lr}"
-            ))));
+            return Err(bad(
+                call.error(&format!("swa_lr must be finite and >= 0, got {swa_lr}"))
+            ));
         }
         let swa_start = call.required("swa_start", CallSpec::i64).map_err(bad)?;
         if swa_start < 1 {
@@ -136,9 +136,15 @@ mod tests {
         for (text, says) in [
             ("SWA(swa_lr=0.05, swa_start=0)", "at least 1"),
             ("SWA(swa_lr=0.05)", "missing keyword swa_start"),
-            ("SWA(swa_lr=0.05, swa_start=2, gamma=1)", "unknown keyword 'gamma'"),
+            (
+                "SWA(swa_lr=0.05, swa_start=2, gamma=1)",
+                "unknown keyword 'gamma'",
+            ),
             ("SWA(swa_lr=-1, swa_start=2)", "swa_lr must be"),
-            ("SWA(swa_lr=1, swa_start=2, anneal_strategy='exp')", "'cos' or 'linear'"),
+            (
+                "SWA(swa_lr=1, swa_start=2, anneal_strategy='exp')",
+                "'cos' or 'linear'",
+            ),
             ("SWALR(swa_lr=1)", "expected SWA("),
         ] {
             let e = SwaSpec::parse(text).unwrap_err().to_string();

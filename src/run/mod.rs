@@ -35,7 +35,8 @@ use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::tensor_io::write_tensors;
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, ClipGradNorm, ClipGradValue, Ema, RunContext, RunSink, Scheduled, Step, Swa,
+use crate::train::{
+    fit, ClipGradNorm, ClipGradValue, Ema, RunContext, RunSink, Scheduled, Step, Swa,
 };
 use job::JobSink;
 use recorder::Recorder;
@@ -214,7 +215,9 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     }
     // SWA holds the regular scheduler: SWALR takes the rate over from `swa_start`.
     match (config.swa(), schedule) {
-        (Some(swa), schedule) => step = step.with_hook(Box::new(Swa::new(swa, schedule, experiment)?)),
+        (Some(swa), schedule) => {
+            step = step.with_hook(Box::new(Swa::new(swa, schedule, experiment)?))
+        }
         (None, Some(schedule)) => step = step.with_hook(Box::new(schedule)),
         (None, None) => {}
     }

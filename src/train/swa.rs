@@ -41,7 +41,11 @@ pub struct Swa {
 
 impl Swa {
     /// `AveragedModel(model)` of the experiment as it is now, and SWALR over `scheduler`.
-    pub fn new(spec: &SwaSpec, scheduler: Option<Scheduled>, experiment: &Experiment) -> Result<Swa> {
+    pub fn new(
+        spec: &SwaSpec,
+        scheduler: Option<Scheduled>,
+        experiment: &Experiment,
+    ) -> Result<Swa> {
         let model = AveragedModel::new(
             "swa",
             Rule::Swa,
@@ -77,7 +81,11 @@ impl Swa {
 /// `update_bn(train_loader, swa_model)`'s pass over the training split: every batch forward in
 /// training mode (dropout draws as in training), in the last epoch's order, which the
 /// reference's loader draws again, reseeding the generator; every process passes every batch.
-pub(crate) fn bn_pass(experiment: &mut Experiment, config: &TrainConfig, epoch: usize) -> Result<()> {
+pub(crate) fn bn_pass(
+    experiment: &mut Experiment,
+    config: &TrainConfig,
+    epoch: usize,
+) -> Result<()> {
     let (model, split) = experiment.parts();
     let seed = config.experiment().seed();
     let order = config
@@ -102,7 +110,11 @@ fn swalr(spec: &SwaSpec, step: usize, lr: f64) -> f64 {
         Anneal::Cos => (1.0 - (std::f64::consts::PI * t).cos()) / 2.0,
     };
     let epochs = spec.anneal_epochs.max(1) as f64;
-    let step = if spec.anneal_epochs == 0 { step.max(1) } else { step } as f64;
+    let step = if spec.anneal_epochs == 0 {
+        step.max(1)
+    } else {
+        step
+    } as f64;
     let prev_alpha = anneal(((step - 1.0) / epochs).clamp(0.0, 1.0));
     let prev_lr = if prev_alpha == 1.0 {
         spec.swa_lr

@@ -27,7 +27,9 @@ use serde_json::{json, Value};
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, run_python, tempdir, text};
 use crate::compare::{assert_identical_run, compare_json};
-use crate::resume::{losses, signal, spawn_resume, spawn_train, wait_until_training, SIGINT};
+use crate::resume::{
+    epochs_flags, losses, signal, spawn_resume, spawn_train, wait_until_training, SIGINT,
+};
 use tch_harness::compare::compare_records;
 use tch_harness::run::{checkpoint_path, Checkpoint, LAST};
 
@@ -119,7 +121,11 @@ fn compare_swa_and_ema_on_a_batch_norm_model_is_bit_identical() {
             cmp.join("harness/model.safetensors").to_str().unwrap(),
         ],
     );
-    assert_eq!(differs.trim(), "False 22", "one cumulative pass of 22 batches");
+    assert_eq!(
+        differs.trim(),
+        "False 22",
+        "one cumulative pass of 22 batches"
+    );
 }
 
 /// A run stopped (Ctrl-C) inside an epoch and resumed: the averaged models, their counts and
@@ -127,28 +133,23 @@ fn compare_swa_and_ema_on_a_batch_norm_model_is_bit_identical() {
 /// uninterrupted run's, to the bit.
 #[test]
 fn sigint_then_resume_keeps_the_averages_bit_identical() {
-    let flags = [
-        "--epochs",
+    let flags = epochs_flags(
         "4",
-        "--batch-size",
-        "1",
-        "--threads",
-        "1",
-        "--device",
-        "cpu",
-        "--momentum",
-        "0.9",
-        "--lr",
-        "0.002",
-        "--accumulate",
-        "3",
-        "--scheduler",
-        "StepLR(step_size=1, gamma=0.5)",
-        "--ema",
-        "0.99",
-        "--swa",
-        "SWA(swa_lr=0.001, swa_start=2, anneal_epochs=2)",
-    ];
+        &[
+            "--momentum",
+            "0.9",
+            "--lr",
+            "0.002",
+            "--accumulate",
+            "3",
+            "--scheduler",
+            "StepLR(step_size=1, gamma=0.5)",
+            "--ema",
+            "0.99",
+            "--swa",
+            "SWA(swa_lr=0.001, swa_start=2, anneal_epochs=2)",
+        ],
+    );
     let dir = tempdir();
     let reference = dir.path().join("uninterrupted");
     let done = run_bin(&[&["train", "--out", reference.to_str().unwrap()][..], &flags].concat());
@@ -170,7 +171,11 @@ fn sigint_then_resume_keeps_the_averages_bit_identical() {
         }
         assert_eq!(out.status.code(), Some(130), "{}", text(&out));
         let checkpoint = Checkpoint::load(&checkpoint_path(&run, LAST)).unwrap();
-        let names: Vec<&str> = checkpoint.averaged.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = checkpoint
+            .averaged
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         assert!(names.contains(&"ema.n_averaged") && names.contains(&"swa.fc1.weight"));
         if checkpoint.progress.partial.is_some() {
             inside = true;
@@ -239,19 +244,37 @@ fn two_processes_keep_one_process_averages() {
 #[test]
 fn bad_averaging_values_are_one_line_errors() {
     for (flags, says) in [
-        (&["--ema", "1.5"][..], "--ema must be a decay in [0, 1], got 1.5"),
+        (
+            &["--ema", "1.5"][..],
+            "--ema must be a decay in [0, 1], got 1.5",
+        ),
         (&["--ema", "-0.1"], "--ema must be a decay in [0, 1]"),
         (&["--ema-use-buffers"], "--ema-use-buffers needs --ema"),
         (&["--swa", "SWA(swa_lr=0.05, swa_start=0)"], "swa_start"),
-        (&["--swa", "SWA(swa_lr=0.05, swa_start=2, momentum=0.1)"], "unknown keyword 'momentum'"),
+        (
+            &["--swa", "SWA(swa_lr=0.05, swa_start=2, momentum=0.1)"],
+            "unknown keyword 'momentum'",
+        ),
         (&["--swa", "SWA(swa_lr=0.05)"], "missing keyword swa_start"),
-        (&["--swa", "SWA(swa_lr=0.05, swa_start=2, anneal_strategy='exp')"], "'cos' or 'linear'"),
+        (
+            &[
+                "--swa",
+                "SWA(swa_lr=0.05, swa_start=2, anneal_strategy='exp')",
+            ],
+            "'cos' or 'linear'",
+        ),
         (&["--swa", "SWA(swa_lr=0.05"], "--swa"),
     ] {
         let dir = tempdir();
         let out = run_bin(
             &[
-                &["train", "--epochs", "1", "--out", dir.path().to_str().unwrap()][..],
+                &[
+                    "train",
+                    "--epochs",
+                    "1",
+                    "--out",
+                    dir.path().to_str().unwrap(),
+                ][..],
                 flags,
             ]
             .concat(),
@@ -268,7 +291,10 @@ fn compare_checks_the_averaged_values() {
     let row = |ema: f64| json!({"epoch": 1, "train_loss": 1.0, "ema_eval_loss": ema});
     let same = compare_records(&[row(0.5)], &[row(0.5)], 0.0).unwrap();
     assert!(same.passed());
-    assert_eq!(same.rows[0].to_json()["ema_eval_loss"]["rel_diff"], json!(0.0));
+    assert_eq!(
+        same.rows[0].to_json()["ema_eval_loss"]["rel_diff"],
+        json!(0.0)
+    );
     let apart = compare_records(&[row(0.5)], &[row(0.25)], 1e-6).unwrap();
     assert!(!apart.passed());
     assert_eq!(apart.max_rel_diff(), 0.5);
