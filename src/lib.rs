@@ -47,5 +47,6 @@ pub use optim::{optimizer, Optimizer, OptimizerConfig, OptimizerKind};
 pub use runtime::{check_workload, DeviceSpec};
 pub use tally::{BatchCount, BatchMean, Tally};
 pub use train::{
-    Decision, EpochDone, EpochStart, Grads, PlannedBatch, Slot, StepHook, StepMetrics, Update,
+    AveragedModel, Decision, EpochDone, EpochStart, Grads, PlannedBatch, Slot, StepHook,
+    StepMetrics, Update,
 };

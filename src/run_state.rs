@@ -40,6 +40,16 @@ pub struct EpochRecord {
     /// The largest gradient norm before clipping (`--clip-grad-norm`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub grad_norm_max: Option<f64>,
+    /// `--ema`: the averaged weights' eval loss and accuracy.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ema_eval_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ema_eval_accuracy: Option<f64>,
+    /// `--swa`: the same for the SWA average (from `swa_start` on).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub swa_eval_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub swa_eval_accuracy: Option<f64>,
     /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
     /// Wall time of the training part only (sample order and every step, up to the epoch loss

@@ -80,3 +80,9 @@ def save(model, out, torchscript, save_format="safetensors"):
     if torchscript:
         model.eval()
         model.save(os.path.join(out, "model.pt"))
+
+
+def save_averaged(averaged, path, with_buffers):
+    """An AveragedModel's module state_dict as the harness saves it, n_averaged in the metadata."""
+    save_file({k: v.detach().cpu().contiguous() for k, v in model_state(averaged.module, with_buffers).items()},
+              path, metadata={"n_averaged": str(int(averaged.n_averaged))})

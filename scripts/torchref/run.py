@@ -13,6 +13,7 @@ from .criterion import Criterion
 from .metrics import Metrics
 from .data import EpochShuffle, counted_set, loader
 from .experiments import EXPERIMENTS, load_data
+from .ema import Averaging
 from .step import Seams
 from .trace import Tracer
 
@@ -48,6 +49,7 @@ def train_from(cfg, out, group):
     train_loader = loader(train_set, cfg["batch_size"], sampler)
     eval_loader = None if eval_set is None else loader(eval_set, cfg["batch_size"])
     seams = Seams(cfg, model)
+    seams.averaging = averaging = Averaging(cfg, model, seams)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     if lead:
@@ -67,6 +69,7 @@ def train_from(cfg, out, group):
             if sampler is not None:
                 sampler.epoch = epoch
             trace = None if tracer is None else (tracer, sampler)
+            seams.held = averaging.swa_phase(epoch)
             train_loss, samples, batches, train_count = loop.train(model, train_loader, seams, criterion,
                                                                    group, epoch, trace)
             group.check_same(list(model.parameters()), epoch)
@@ -79,6 +82,11 @@ def train_from(cfg, out, group):
                 eval_loss, eval_accuracy, eval_count, eval_metrics = loop.test(
                     model, eval_loader, criterion, group, Metrics(cfg.get("metrics") or [], criterion))
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
+            averaging.end_epoch(model, epoch)
+            if epoch == epochs:
+                averaging.update_bn(train_loader)
+            averaged = {} if eval_loader is None else averaging.evaluate(
+                lambda module: loop.test(module, eval_loader, criterion, group))
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
                       "elapsed_seconds": time.perf_counter() - run_started}
@@ -94,6 +102,7 @@ def train_from(cfg, out, group):
                 record["eval_metrics"] = eval_metrics
             if grad_norm_max is not None:
                 record["grad_norm_max"] = grad_norm_max
+            record.update(averaged)
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
             if lead:
@@ -105,3 +114,5 @@ def train_from(cfg, out, group):
         tracer.close()
     if lead:
         models.save(model, out, torchscript, cfg.get("save_format", "safetensors"))
+        for kind, averaged in averaging.models.items():
+            models.save_averaged(averaged, os.path.join(out, f"model_{kind}.safetensors"), not torchscript)

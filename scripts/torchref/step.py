@@ -20,6 +20,7 @@ class Seams:
         self.per_batch = cfg.get("scheduler_interval", "epoch") == "batch"
         self.accumulate = cfg.get("accumulate", 1)
         self.lr, self.largest_norm = None, None
+        self.averaging, self.held = None, False  # ema.Averaging (run.py); SWA holds the scheduler
 
     def step(self):
         if self.clip_norm is not None:
@@ -30,13 +31,15 @@ class Seams:
             torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip_value)
         self.lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
-        if self.scheduler is not None and self.per_batch:
+        if self.scheduler is not None and self.per_batch and not self.held:
             self.scheduler.step()
+        if self.averaging is not None:
+            self.averaging.after_step(self.model)
 
     def end_epoch(self, train_loss, eval_loss):
         """Steps a per-epoch scheduler (ReduceLROnPlateau on the eval loss, else the train loss);
         returns the epoch's rate and largest pre-clip norm."""
-        if self.scheduler is not None and not self.per_batch:
+        if self.scheduler is not None and not self.per_batch and not self.held:
             if self.scheduler.on_plateau:
                 self.scheduler.step(eval_loss if eval_loss is not None else train_loss)
             else:

@@ -45,6 +45,8 @@ pub struct Checkpoint {
     pub optimizer: NamedTensors,
     /// The gradients of an unfinished accumulation window (empty between windows).
     pub grads: NamedTensors,
+    /// The averaged models of `--ema`/`--swa` and their counts (`averaged.ema.<param>`, …).
+    pub averaged: NamedTensors,
     /// The training step's seams (scheduler, gradient transforms, the last rate), as JSON.
     pub step: Option<serde_json::Value>,
     /// libtorch's global CPU generator when the checkpoint was taken (`None` in old checkpoints).
@@ -81,6 +83,7 @@ impl Checkpoint {
             model: copies(self.model)?,
             optimizer: copies(self.optimizer)?,
             grads: copies(self.grads)?,
+            averaged: copies(self.averaged)?,
             ..self
         })
     }
@@ -96,6 +99,9 @@ impl Checkpoint {
         }
         for (name, t) in &self.grads {
             tensors.push((format!("grad.{name}"), t.shallow_clone()));
+        }
+        for (name, t) in &self.averaged {
+            tensors.push((format!("averaged.{name}"), t.shallow_clone()));
         }
         if let Some(rng) = &self.rng {
             tensors.push((RNG_CPU.to_string(), rng.tensor().shallow_clone()));
@@ -150,6 +156,7 @@ impl Checkpoint {
             None => None,
         };
         let (mut model, mut optimizer, mut grads) = (Vec::new(), Vec::new(), Vec::new());
+        let mut averaged = Vec::new();
         let mut rng = None;
         for (name, t) in parse_tensors(&bytes, path)? {
             if name == RNG_CPU {
@@ -160,6 +167,8 @@ impl Checkpoint {
                 optimizer.push((n.to_string(), t));
             } else if let Some(n) = name.strip_prefix("grad.") {
                 grads.push((n.to_string(), t));
+            } else if let Some(n) = name.strip_prefix("averaged.") {
+                averaged.push((n.to_string(), t));
             } else {
                 return Err(Error::file(
                     path,
@@ -173,6 +182,7 @@ impl Checkpoint {
             model,
             optimizer,
             grads,
+            averaged,
             step,
             rng,
             config,
@@ -210,6 +220,7 @@ mod tests {
             model,
             optimizer,
             grads: Vec::new(),
+            averaged: Vec::new(),
             step: None,
             rng: Some(CpuRngState::capture().unwrap()),
             config: Some(serde_json::json!({"batch_size": 64})),

@@ -76,6 +76,9 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("clip_norm_type", &["clip_norm_type"]),
     ("clip_grad_value", &["clip_grad_value"]),
     ("metrics", &["metrics"]),
+    ("ema", &["ema"]),
+    ("ema_use_buffers", &["ema_use_buffers"]),
+    ("swa", &["swa"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

@@ -259,6 +259,24 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/metrics/1",
             json!("micro_recall"),
         ),
+        "ema" => (
+            lin("ema", json!(0.9)),
+            vec!["--ema", "0.5"],
+            "/ema",
+            json!(0.5),
+        ),
+        "ema_use_buffers" => (
+            lin("ema_use_buffers", json!(false)),
+            vec!["--ema", "0.5", "--ema-use-buffers"],
+            "/ema_use_buffers",
+            json!(true),
+        ),
+        "swa" => (
+            lin("swa", json!("SWA(swa_lr=0.1, swa_start=2)")),
+            vec!["--swa", "SWA(swa_lr=0.2, swa_start=2)"],
+            "/swa",
+            json!("SWA(swa_lr=0.2, swa_start=2)"),
+        ),
         _ => return None,
     })
 }

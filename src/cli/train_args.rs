@@ -143,6 +143,19 @@ pub struct TrainArgs {
     /// micro_/macro_precision, _recall, _f1 (class-index losses), perplexity (cross-entropy, nll).
     #[arg(long, value_name = "NAMES")]
     pub metrics: Option<String>,
+    /// Keep an exponential moving average of the weights, updated after every optimizer step
+    /// (swa_utils.AveragedModel with get_ema_multi_avg_fn(DECAY)); evaluated each epoch
+    /// (ema_eval_loss) and saved as model_ema.safetensors.
+    #[arg(long, value_name = "DECAY", allow_negative_numbers = true)]
+    pub ema: Option<f64>,
+    /// --ema averages the buffers (batch norm statistics) too (use_buffers=True).
+    #[arg(long)]
+    pub ema_use_buffers: bool,
+    /// Stochastic weight averaging in PyTorch's recipe, e.g. "SWA(swa_lr=0.05, swa_start=5,
+    /// anneal_epochs=10, anneal_strategy='cos')": from epoch swa_start (1-based) the weights are
+    /// averaged at each epoch's end and SWALR drives the rate; saved as model_swa.safetensors.
+    #[arg(long, value_name = "SPEC")]
+    pub swa: Option<String>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

@@ -6,6 +6,13 @@ use crate::error::{Error, Result};
 
 /// The values `compare` checks, as `metrics.jsonl` names them.
 pub const COMPARED: [&str; 3] = ["train_loss", "eval_loss", "eval_accuracy"];
+/// The averaged weights' values (`--ema`, `--swa`), compared too where either run has them.
+pub const AVERAGED: [&str; 4] = [
+    "ema_eval_loss",
+    "ema_eval_accuracy",
+    "swa_eval_loss",
+    "swa_eval_accuracy",
+];
 
 /// `|a - b| / max(|a|, |b|)`: 0 when the two are equal (0 and -0 included), infinite when they
 /// differ and either is not finite (a NaN never equals anything).
@@ -68,6 +75,8 @@ pub struct Row {
     pub eval_accuracy: Pair,
     /// `eval_metrics` (`--metrics`) by name, every name either run recorded.
     pub eval_metrics: Vec<(String, Pair)>,
+    /// In [`AVERAGED`] order.
+    pub averaged: [Pair; 4],
 }
 
 impl Row {
@@ -76,14 +85,11 @@ impl Row {
         [self.train_loss, self.eval_loss, self.eval_accuracy]
     }
 
-    /// The largest relative difference of this epoch.
+    /// The largest relative difference of this epoch (the averaged weights' values included).
     pub fn max_rel_diff(&self) -> f64 {
-        let metrics = self.eval_metrics.iter().map(|(_, pair)| pair);
-        self.pairs()
-            .iter()
-            .chain(metrics)
-            .map(Pair::rel_diff)
-            .fold(0.0, f64::max)
+        let metrics = self.eval_metrics.iter().map(|(_, pair)| *pair);
+        let all = self.pairs().into_iter().chain(self.averaged).chain(metrics);
+        all.map(|p| p.rel_diff()).fold(0.0, f64::max)
     }
 
     /// `{"epoch", "train_loss": {…}, "eval_loss": {…}, "eval_accuracy": {…}}`.
@@ -98,6 +104,11 @@ impl Row {
                 .iter()
                 .map(|(name, pair)| (name.clone(), pair.to_json()));
             row["eval_metrics"] = Value::Object(metrics.collect());
+        }
+        for (name, pair) in AVERAGED.iter().zip(self.averaged) {
+            if pair.abs_diff().is_some() {
+                row[*name] = pair.to_json();
+            }
         }
         row
     }
@@ -222,6 +233,7 @@ pub fn compare_labelled(
                 eval_loss: pair("eval_loss"),
                 eval_accuracy: pair("eval_accuracy"),
                 eval_metrics: metric_pairs(h, r),
+                averaged: AVERAGED.map(pair),
             })
         })
         .collect::<Result<Vec<_>>>()?;

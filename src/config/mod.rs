@@ -3,6 +3,7 @@
 //! parse from the file format ([`wire`]: `config.json`, `--config`, the command line's flags as
 //! the CLI writes them, or [`TrainConfigBuilder`]), which checks every value once; readers get a
 //! checked value and never check again.
+mod averaging;
 mod builder;
 mod checks;
 mod file;
@@ -10,6 +11,7 @@ mod parts;
 mod scheduler;
 mod wire;
 
+pub use averaging::{Anneal, EmaConfig, SwaSpec};
 pub use builder::TrainConfigBuilder;
 pub use file::read_config_file;
 pub use parts::{ExperimentConfig, LoopConfig, RuntimeConfig};

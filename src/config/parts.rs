@@ -105,6 +105,8 @@ pub struct LoopConfig {
     pub(super) trace: bool,
     pub(super) metrics: Vec<MetricSpec>,
     pub(super) save_format: SaveFormat,
+    pub(super) ema: Option<super::EmaConfig>,
+    pub(super) swa: Option<super::SwaSpec>,
 }
 
 impl LoopConfig {
@@ -191,5 +193,15 @@ impl LoopConfig {
     /// The formats of the final weights: safetensors, and with `pt` also `model.pth`.
     pub fn save_format(&self) -> SaveFormat {
         self.save_format
+    }
+
+    /// `--ema`: an exponential moving average of the weights, updated after each step.
+    pub fn ema(&self) -> Option<&super::EmaConfig> {
+        self.ema.as_ref()
+    }
+
+    /// `--swa`: stochastic weight averaging from an epoch on, with `SWALR`.
+    pub fn swa(&self) -> Option<&super::SwaSpec> {
+        self.swa.as_ref()
     }
 }

@@ -11,6 +11,7 @@ use super::{
     BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
     RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
+use super::{EmaConfig, SwaSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
@@ -59,6 +60,12 @@ pub(super) struct ConfigWire {
     pub(super) accumulate: usize,
     #[serde(default)]
     pub(super) trace: bool,
+    #[serde(default)]
+    pub(super) ema: Option<f64>,
+    #[serde(default)]
+    pub(super) ema_use_buffers: bool,
+    #[serde(default)]
+    pub(super) swa: Option<String>,
     #[serde(default)]
     pub(super) ignore_index: Option<i64>,
     #[serde(default)]
@@ -143,6 +150,9 @@ impl ConfigWire {
             clip_grad_value: None,
             accumulate: 1,
             trace: false,
+            ema: None,
+            ema_use_buffers: false,
+            swa: None,
             ignore_index: None,
             class_weights: None,
             pos_weight: None,
@@ -194,6 +204,8 @@ impl TryFrom<ConfigWire> for TrainConfig {
             trace: w.trace,
             metrics: MetricSpec::parse_names(&w.metrics)?,
             save_format: w.save_format,
+            ema: ema(w.ema, w.ema_use_buffers)?,
+            swa: w.swa.as_deref().map(SwaSpec::parse).transpose()?,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -206,6 +218,15 @@ impl TryFrom<ConfigWire> for TrainConfig {
         };
         check(&config)?;
         Ok(config)
+    }
+}
+
+/// `--ema` and `--ema-use-buffers`, the second only with the first.
+fn ema(decay: Option<f64>, use_buffers: bool) -> Result<Option<EmaConfig>> {
+    match decay {
+        Some(decay) => EmaConfig::new(decay, use_buffers).map(Some),
+        None if use_buffers => Err(Error::Config("--ema-use-buffers needs --ema DECAY".into())),
+        None => Ok(None),
     }
 }
 
@@ -280,6 +301,9 @@ impl From<&TrainConfig> for ConfigWire {
             clip_grad_value: t.clip_grad_value(),
             accumulate: t.accumulate(),
             trace: t.trace(),
+            ema: t.ema().map(|e| e.decay),
+            ema_use_buffers: t.ema().is_some_and(|e| e.use_buffers),
+            swa: t.swa().map(|s| s.as_str().to_string()),
             ignore_index: options.ignore_index,
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,

@@ -33,6 +33,20 @@ impl Default for BatchNormConfig {
     }
 }
 
+thread_local! {
+    /// Inside [`cumulative_average`]: every layer behaves as with `momentum=None`.
+    static CUMULATIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every batch-norm layer's momentum `None` (a cumulative average), as
+/// `swa_utils.update_bn` sets it on each module for its pass.
+pub fn cumulative_average<T>(f: impl FnOnce() -> T) -> T {
+    let before = CUMULATIVE.with(|c| c.replace(true));
+    let result = f();
+    CUMULATIVE.with(|c| c.set(before));
+    result
+}
+
 /// Running statistics of a [`BatchNorm`] that tracks them.
 #[derive(Debug)]
 pub struct RunningStats {
@@ -118,12 +132,16 @@ impl BatchNorm {
                 xs.size()
             )));
         }
-        let mut factor = self.config.momentum.unwrap_or(0.0);
+        let momentum = match CUMULATIVE.with(|c| c.get()) {
+            true => None,
+            false => self.config.momentum,
+        };
+        let mut factor = momentum.unwrap_or(0.0);
         if train {
             if let Some(running) = &self.running {
                 let mut count = running.num_batches_tracked.shallow_clone();
                 let _ = tch::no_grad(|| count.f_add_scalar_(1))?;
-                if self.config.momentum.is_none() {
+                if momentum.is_none() {
                     factor = 1.0 / count.f_int64_value(&[])? as f64;
                 }
             }

@@ -14,7 +14,9 @@ mod linear;
 mod rnn;
 mod torchscript;
 
-pub use batch_norm::{batch_norm1d, batch_norm2d, BatchNorm, BatchNormConfig, RunningStats};
+pub use batch_norm::{
+    batch_norm1d, batch_norm2d, cumulative_average, BatchNorm, BatchNormConfig, RunningStats,
+};
 pub use conv::{
     conv1d, conv2d, Conv, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvConfig, StringPadding,
 };

@@ -104,6 +104,18 @@ impl RunDir {
         }
     }
 
+    /// The averaged weights of `--ema`/`--swa` beside the model, atomically:
+    /// `model_ema.safetensors`, `model_swa.safetensors` (the model's state_dict names;
+    /// `n_averaged` in the metadata).
+    pub fn write_averaged(&self, step: &crate::train::Step) -> Result<()> {
+        for (kind, tensors, n) in step.averaged_state_dicts() {
+            let metadata = [("n_averaged".to_string(), n.to_string())].into();
+            let path = self.file(&format!("model_{kind}.safetensors"));
+            write_tensors(&path, &tensors, Some(metadata))?;
+        }
+        Ok(())
+    }
+
     /// Opens `metrics.jsonl` for appending.
     pub fn metrics_log(&self) -> Result<MetricsLog> {
         MetricsLog::append(&self.file(METRICS_FILE))

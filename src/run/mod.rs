@@ -34,7 +34,9 @@ use crate::optim::{grouped, optimizer};
 use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, RunSink, Scheduled, Step};
+use crate::train::{
+    fit, ClipGradNorm, ClipGradValue, Ema, RunContext, RunSink, Scheduled, Step, Swa,
+};
 use job::JobSink;
 use recorder::Recorder;
 
@@ -212,8 +214,16 @@ fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> 
     if let Some(clip_value) = config.clip_grad_value() {
         step = step.with_hook(Box::new(ClipGradValue::new(clip_value)));
     }
-    if let Some(schedule) = schedule {
-        step = step.with_hook(Box::new(schedule));
+    // SWA holds the regular scheduler: SWALR takes the rate over from `swa_start`.
+    match (config.swa(), schedule) {
+        (Some(swa), schedule) => {
+            step = step.with_hook(Box::new(Swa::new(swa, schedule, experiment)?))
+        }
+        (None, Some(schedule)) => step = step.with_hook(Box::new(schedule)),
+        (None, None) => {}
+    }
+    if let Some(ema) = config.ema() {
+        step = step.with_hook(Box::new(Ema::new(ema, experiment)?));
     }
     for hook in std::mem::take(&mut experiment.hooks) {
         step = step.with_own_hook(hook)?;
@@ -380,6 +390,7 @@ impl Run<'_> {
                 &self.experiment.state_dict(),
                 self.config.training().save_format(),
             )?;
+            dir.write_averaged(&self.step)?;
             // Saved in evaluation mode, ready for inference after `torch.jit.load`.
             self.experiment.model.set_train(false);
             if let Some(module) = self.experiment.model.torchscript() {

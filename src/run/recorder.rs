@@ -58,6 +58,7 @@ impl Recorder {
             model: experiment.state_dict(),
             optimizer: step.optimizer.state(),
             grads: step.window_grads(),
+            averaged: step.averaged_tensors(),
             step: Some(step.state()?),
             rng: Some(CpuRngState::capture()?),
             config: Some(self.config.clone()),

@@ -288,6 +288,8 @@ fn restore(
     checkpoint_fit::check_optimizer_state(&checkpoint.optimizer, &step.optimizer.state(), path)?;
     step.load_state(checkpoint.step.as_ref())
         .map_err(|e| Error::file(path, e))?;
+    step.load_averaged(&checkpoint.averaged)
+        .map_err(|e| Error::file(path, e))?;
     step.load_window_grads(&checkpoint.grads)
         .map_err(|e| Error::file(path, e))?;
     let mut progress = checkpoint.progress;

@@ -45,7 +45,9 @@ pub fn fit(
         let eval = epochs.evaluate(experiment, ctx)?;
         // The hooks' epoch end: the per-epoch scheduler step, and their typed metrics.
         let metrics = step.end_epoch(train.average_loss, eval.as_ref().map(|e| e.average_loss))?;
+        let averaged = epochs.evaluate_averaged(epoch, experiment, step, ctx)?; // after SWA's update
         let mut record = epoch_record(epoch, &train, eval, &step.last_lrs, metrics);
+        averaged_record(&mut record, &averaged);
         record.seconds = started.elapsed().as_secs_f64();
         record.train_seconds = train_seconds;
         record.elapsed_seconds = run_started.elapsed().as_secs_f64();
@@ -170,6 +172,27 @@ impl<'a> Epochs<'a> {
         }
     }
 
+    /// Each averaged model (`--ema`, `--swa`) that has averaged something, evaluated with its
+    /// weights swapped into the model (SWA's after `update_bn`, in the last epoch).
+    fn evaluate_averaged(
+        &self,
+        epoch: usize,
+        experiment: &mut Experiment,
+        step: &mut Step,
+        ctx: &RunContext,
+    ) -> Result<Vec<(&'static str, EvalStats)>> {
+        let mut evals = Vec::new();
+        for model in step.averaged_models().filter(|m| m.n_averaged > 0) {
+            if model.updates_bn() && epoch == self.config.training().epochs() {
+                model.update_bn(|| super::swa::bn_pass(experiment, self.config, epoch))?;
+            }
+            if let Some(stats) = model.swapped(|| self.evaluate(experiment, ctx))? {
+                evals.push((model.kind, stats));
+            }
+        }
+        Ok(evals)
+    }
+
     /// The eval split's loss (and accuracy), if there is one.
     fn evaluate(&self, experiment: &mut Experiment, ctx: &RunContext) -> Result<Option<EvalStats>> {
         let plan = EvalPlan {
@@ -191,6 +214,17 @@ impl<'a> Epochs<'a> {
             }
             None => Ok(None),
         }
+    }
+}
+
+/// The averaged models' eval metrics (`ema_eval_loss`, `swa_eval_accuracy`, …).
+fn averaged_record(record: &mut EpochRecord, evals: &[(&str, EvalStats)]) {
+    for (kind, stats) in evals {
+        let (loss, accuracy) = match *kind {
+            "ema" => (&mut record.ema_eval_loss, &mut record.ema_eval_accuracy),
+            _ => (&mut record.swa_eval_loss, &mut record.swa_eval_accuracy),
+        };
+        (*loss, *accuracy) = (Some(stats.average_loss), stats.accuracy);
     }
 }
 
@@ -219,6 +253,10 @@ fn epoch_record(
         lr: lrs.first().copied(),
         lrs: (lrs.iter().any(|&lr| lr != lrs[0])).then(|| lrs.to_vec()),
         grad_norm_max: metrics.grad_norm_max,
+        ema_eval_loss: None,
+        ema_eval_accuracy: None,
+        swa_eval_loss: None,
+        swa_eval_accuracy: None,
         seconds: 0.0,
         train_seconds: 0.0,
         elapsed_seconds: 0.0,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use tch::Tensor;
 
 use super::accumulate::Window;
+use super::averaged::AveragedModel;
 use super::plan::PlannedBatch;
 use crate::error::Result;
 use crate::optim::Optimizer;
@@ -34,8 +35,10 @@ pub enum Slot {
     WindowCheck,
     /// `--clip-grad-norm`, `--clip-grad-value` (checkpoint key `transforms`).
     Clip,
-    /// `--scheduler` (checkpoint key `schedule`).
+    /// `--scheduler` (checkpoint key `schedule`); `--swa`, which takes the rate over.
     Schedule,
+    /// `--ema`: averages the weights after each update (its tensors: checkpoint `averaged.`).
+    Average,
 }
 
 /// What the optimizer does at a window's end.
@@ -136,6 +139,15 @@ pub trait StepHook {
     /// run. `None` for a hook without state of its own (the built-in clipping and scheduler keep
     /// the keys checkpoints have always used, `transforms` and `schedule`).
     fn key(&self) -> Option<&str> {
+        None
+    }
+
+    /// The averaged copy of the model it keeps (`--ema`, `--swa`), evaluated and saved by `fit`.
+    fn averaged(&self) -> Option<&AveragedModel> {
+        None
+    }
+
+    fn averaged_mut(&mut self) -> Option<&mut AveragedModel> {
         None
     }
 

@@ -3,8 +3,10 @@
 //! live with their own concepts), evaluation (`evaluate`), the run of all epochs (`fit`) and what
 //! they are handed (`context`).
 mod accumulate;
+mod averaged;
 mod clip;
 mod context;
+mod ema;
 mod epoch;
 mod evaluate;
 mod fit;
@@ -13,9 +15,12 @@ mod plan;
 mod schedule;
 mod step;
 mod step_state;
+mod swa;
 
+pub use averaged::AveragedModel;
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
+pub use ema::Ema;
 pub use epoch::train_epoch;
 pub use evaluate::{evaluate, EvalPlan, EvalStats};
 pub use fit::{fit, FitEnd};
@@ -23,3 +28,4 @@ pub use hook::{Decision, EpochDone, EpochStart, Grads, Slot, StepHook, StepMetri
 pub use plan::PlannedBatch;
 pub use schedule::Scheduled;
 pub use step::Step;
+pub use swa::Swa;

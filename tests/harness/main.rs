@@ -6,6 +6,7 @@ mod own_fixture;
 
 mod accumulate;
 mod accumulator;
+mod averaging;
 mod cli;
 mod compare;
 mod compare_layers;
