@@ -6,6 +6,7 @@
 //! up (`experiment`), a run's configuration (`config`), training and checking a run (`run`,
 //! `compare`) and the tally the seed's formula lives in. The rest is the harness's own.
 pub(crate) mod bounded;
+pub mod callbacks;
 pub mod compare;
 pub mod config;
 pub mod criterion;
@@ -13,6 +14,7 @@ pub mod data;
 pub mod distributed;
 pub mod error;
 pub mod experiment;
+pub mod logs;
 pub mod model;
 pub mod nets;
 pub mod optim;

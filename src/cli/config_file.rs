@@ -73,6 +73,10 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("clip_grad_norm", &["clip_grad_norm"]),
     ("clip_norm_type", &["clip_norm_type"]),
     ("clip_grad_value", &["clip_grad_value"]),
+    ("early_stopping", &["early_stopping"]),
+    ("checkpoint", &["model_checkpoint"]),
+    ("logger", &["logger"]),
+    ("log_every_n_steps", &["log_every_n_steps"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

@@ -46,6 +46,10 @@ impl TrainArgs {
             "class_weights": weights("--class-weights", &l.class_weights)?,
             "pos_weight": weights("--pos-weight", &l.pos_weight)?,
             "label_smoothing": optional("--label-smoothing", l.label_smoothing, "must be in [0, 1]")?,
+            "early_stopping": self.early_stopping,
+            "model_checkpoint": self.checkpoint,
+            "logger": self.logger,
+            "log_every_n_steps": self.log_every_n_steps,
         });
         let Value::Object(wire) = wire else {
             unreachable!("an object literal")

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{NonFinitePolicy, ScheduleInterval, SchedulerSpec};
+use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
+use crate::logs::Loggers;
 use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
 use crate::optim::{OptimizerConfig, ParamGroup};
@@ -95,6 +97,10 @@ pub struct LoopConfig {
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
     pub(super) trace: bool,
+    pub(super) early_stopping: Option<EarlyStoppingSpec>,
+    pub(super) model_checkpoint: Option<ModelCheckpointSpec>,
+    pub(super) logger: Loggers,
+    pub(super) log_every_n_steps: Option<usize>,
 }
 
 impl LoopConfig {
@@ -171,5 +177,25 @@ impl LoopConfig {
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
+    }
+
+    /// `--early-stopping`: Lightning's `EarlyStopping`, checked after each epoch.
+    pub fn early_stopping(&self) -> Option<&EarlyStoppingSpec> {
+        self.early_stopping.as_ref()
+    }
+
+    /// `--checkpoint`: Lightning's `ModelCheckpoint`, the best files kept after each epoch.
+    pub fn model_checkpoint(&self) -> Option<&ModelCheckpointSpec> {
+        self.model_checkpoint.as_ref()
+    }
+
+    /// `--logger`: TensorBoard event files and/or `metrics.csv` beside `metrics.jsonl`.
+    pub fn logger(&self) -> Loggers {
+        self.logger
+    }
+
+    /// `--log-every-n-steps`: TensorBoard's per-batch training loss, every this many batches.
+    pub fn log_every_n_steps(&self) -> Option<usize> {
+        self.log_every_n_steps
     }
 }

@@ -11,9 +11,11 @@ use super::{
     BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
     RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
+use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
+use crate::logs::Loggers;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::runtime::DeviceSpec;
 
@@ -65,6 +67,14 @@ pub(super) struct ConfigWire {
     pub(super) pos_weight: Option<Vec<f64>>,
     #[serde(default)]
     pub(super) label_smoothing: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) early_stopping: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) model_checkpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) logger: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) log_every_n_steps: Option<usize>,
 }
 
 fn two() -> f64 {
@@ -140,6 +150,10 @@ impl ConfigWire {
             class_weights: None,
             pos_weight: None,
             label_smoothing: None,
+            early_stopping: None,
+            model_checkpoint: None,
+            logger: Vec::new(),
+            log_every_n_steps: None,
         }
     }
 }
@@ -181,6 +195,10 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
             trace: w.trace,
+            early_stopping: w.early_stopping.as_deref().map(EarlyStoppingSpec::parse).transpose()?,
+            model_checkpoint: w.model_checkpoint.as_deref().map(ModelCheckpointSpec::parse).transpose()?,
+            logger: Loggers::parse(&w.logger)?.with_every_n_steps(w.log_every_n_steps)?,
+            log_every_n_steps: w.log_every_n_steps,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -271,6 +289,10 @@ impl From<&TrainConfig> for ConfigWire {
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,
             label_smoothing: options.label_smoothing,
+            early_stopping: t.early_stopping().map(|s| s.as_str().to_string()),
+            model_checkpoint: t.model_checkpoint().map(|s| s.as_str().to_string()),
+            logger: t.logger().names(),
+            log_every_n_steps: t.log_every_n_steps(),
         }
     }
 }
