@@ -40,7 +40,11 @@ pub fn sync_best_files(
             save(best_path(run_dir, &kept.file))?;
         }
         flush()?; // nothing is deleted while a file is in flight
-        let keep: Vec<PathBuf> = state.kept.iter().map(|k| best_path(run_dir, &k.file)).collect();
+        let keep: Vec<PathBuf> = state
+            .kept
+            .iter()
+            .map(|k| best_path(run_dir, &k.file))
+            .collect();
         let entries = std::fs::read_dir(&folder).map_err(|e| Error::file(&folder, e))?;
         for entry in entries.flatten() {
             let path = entry.path();

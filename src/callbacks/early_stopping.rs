@@ -94,7 +94,10 @@ impl EarlyStoppingSpec {
             strict: call.bool("strict")?.unwrap_or(true),
             check_finite: call.bool("check_finite")?.unwrap_or(true),
             stopping_threshold: finite("stopping_threshold", call.f64("stopping_threshold")?)?,
-            divergence_threshold: finite("divergence_threshold", call.f64("divergence_threshold")?)?,
+            divergence_threshold: finite(
+                "divergence_threshold",
+                call.f64("divergence_threshold")?,
+            )?,
         })
     }
 
@@ -133,9 +136,16 @@ impl EarlyStoppingSpec {
                 best_so_far(state)
             ))
         } else if let Some(t) = self.stopping_threshold.filter(|&t| mode.better(current, t)) {
-            Some(format!("stopping threshold reached: {monitor} = {current} (threshold {t})"))
-        } else if let Some(t) = self.divergence_threshold.filter(|&t| mode.better(-current, -t)) {
-            Some(format!("divergence threshold passed: {monitor} = {current} (threshold {t})"))
+            Some(format!(
+                "stopping threshold reached: {monitor} = {current} (threshold {t})"
+            ))
+        } else if let Some(t) = self
+            .divergence_threshold
+            .filter(|&t| mode.better(-current, -t))
+        {
+            Some(format!(
+                "divergence threshold passed: {monitor} = {current} (threshold {t})"
+            ))
         } else if mode.better(current - delta, state.best) {
             state.best = current;
             state.best_epoch = Some(record.epoch);

@@ -105,7 +105,11 @@ fn parse_spec(spec: &str) -> Option<Spec> {
         return places.parse().ok().map(Spec::Fixed);
     }
     let digits = spec.strip_suffix('d')?;
-    let width = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    let width = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
     Some(Spec::Int {
         width,
         zero: digits.starts_with('0'),

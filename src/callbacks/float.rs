@@ -26,7 +26,9 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
             "inf" => Ok(f64::INFINITY),
             "-inf" => Ok(f64::NEG_INFINITY),
             "nan" => Ok(f64::NAN),
-            _ => Err(serde::de::Error::custom(format!("expected a number, got \"{t}\""))),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a number, got \"{t}\""
+            ))),
         },
     }
 }

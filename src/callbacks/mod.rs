@@ -66,7 +66,10 @@ pub fn epoch_end(
     let training = config.training();
     let steps = state.records.iter().map(|r| r.batches as u64).sum::<u64>() + record.batches as u64;
     if let Some(spec) = training.model_checkpoint() {
-        let kept = state.callbacks.model_checkpoint.get_or_insert_with(Default::default);
+        let kept = state
+            .callbacks
+            .model_checkpoint
+            .get_or_insert_with(Default::default);
         spec.update(kept, record, steps)?;
     }
     let Some(spec) = training.early_stopping() else {

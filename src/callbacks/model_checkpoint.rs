@@ -111,7 +111,9 @@ impl ModelCheckpointSpec {
         record: &EpochRecord,
         steps: u64,
     ) -> Result<()> {
-        if self.save_top_k == 0 || self.every_n_epochs == 0 || record.epoch % self.every_n_epochs != 0
+        if self.save_top_k == 0
+            || self.every_n_epochs == 0
+            || record.epoch % self.every_n_epochs != 0
         {
             return Ok(());
         }
@@ -132,7 +134,9 @@ impl ModelCheckpointSpec {
         let k = self.save_top_k as usize;
         let enters = self.save_top_k == -1
             || state.kept.len() < k
-            || self.mode.better(score, state.kept[self.kth_worst(state)].score);
+            || self
+                .mode
+                .better(score, state.kept[self.kth_worst(state)].score);
         if !enters {
             return Ok(());
         }
@@ -140,7 +144,11 @@ impl ModelCheckpointSpec {
             state.kept.remove(self.kth_worst(state));
         }
         // Lightning does not rank a NaN: it stands in as the worst value.
-        let score = if score.is_nan() { self.mode.worst() } else { score };
+        let score = if score.is_nan() {
+            self.mode.worst()
+        } else {
+            score
+        };
         self.insert(state, record, steps, score);
         Ok(())
     }
@@ -157,7 +165,13 @@ impl ModelCheckpointSpec {
         worst
     }
 
-    fn insert(&self, state: &mut ModelCheckpointState, record: &EpochRecord, steps: u64, score: f64) {
+    fn insert(
+        &self,
+        state: &mut ModelCheckpointState,
+        record: &EpochRecord,
+        steps: u64,
+        score: f64,
+    ) {
         let mut file = self.filename.format(record, steps);
         // Lightning's version counter: a name already kept gets -v1, -v2, …
         let base = file.clone();

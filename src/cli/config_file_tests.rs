@@ -242,13 +242,19 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             json!(2.0),
         ),
         "early_stopping" => (
-            lin("early_stopping", json!("EarlyStopping(monitor='train_loss')")),
+            lin(
+                "early_stopping",
+                json!("EarlyStopping(monitor='train_loss')"),
+            ),
             vec!["--early-stopping", "EarlyStopping(monitor='eval_loss')"],
             "/early_stopping",
             json!("EarlyStopping(monitor='eval_loss')"),
         ),
         "checkpoint" => (
-            lin("model_checkpoint", json!("ModelCheckpoint(monitor='train_loss')")),
+            lin(
+                "model_checkpoint",
+                json!("ModelCheckpoint(monitor='train_loss')"),
+            ),
             vec!["--checkpoint", "ModelCheckpoint(monitor='eval_loss')"],
             "/model_checkpoint",
             json!("ModelCheckpoint(monitor='eval_loss')"),

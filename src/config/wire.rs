@@ -195,8 +195,16 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
             trace: w.trace,
-            early_stopping: w.early_stopping.as_deref().map(EarlyStoppingSpec::parse).transpose()?,
-            model_checkpoint: w.model_checkpoint.as_deref().map(ModelCheckpointSpec::parse).transpose()?,
+            early_stopping: w
+                .early_stopping
+                .as_deref()
+                .map(EarlyStoppingSpec::parse)
+                .transpose()?,
+            model_checkpoint: w
+                .model_checkpoint
+                .as_deref()
+                .map(ModelCheckpointSpec::parse)
+                .transpose()?,
             logger: Loggers::parse(&w.logger)?.with_every_n_steps(w.log_every_n_steps)?,
             log_every_n_steps: w.log_every_n_steps,
         };

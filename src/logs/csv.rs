@@ -29,7 +29,12 @@ pub fn csv_text(records: &[EpochRecord]) -> String {
     let line = |cells: Vec<String>| cells.join(",") + "\r\n";
     let mut text = line(columns.iter().map(|c| c.to_string()).collect());
     for row in &rows {
-        text += &line(columns.iter().map(|c| row.get(*c).map_or(String::new(), cell)).collect());
+        text += &line(
+            columns
+                .iter()
+                .map(|c| row.get(*c).map_or(String::new(), cell))
+                .collect(),
+        );
     }
     text
 }
@@ -73,7 +78,11 @@ pub fn python_repr(f: f64) -> String {
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     if !(-4..16).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
-        let rest = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let rest = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exponent < 0 { '-' } else { '+' };
         return format!("{sign}{first}{rest}e{esign}{:02}", exponent.abs());
     }
@@ -96,7 +105,16 @@ mod tests {
     #[test]
     fn floats_as_python_writes_them() {
         // Python: [repr(x) for x in (0.1, 1.0, 1e-05, 0.0001, 1e16, 123456.789, -2.5e-07, 0.0)]
-        let want = ["0.1", "1.0", "1e-05", "0.0001", "1e+16", "123456.789", "-2.5e-07", "0.0"];
+        let want = [
+            "0.1",
+            "1.0",
+            "1e-05",
+            "0.0001",
+            "1e+16",
+            "123456.789",
+            "-2.5e-07",
+            "0.0",
+        ];
         let got: Vec<String> = [0.1, 1.0, 1e-5, 1e-4, 1e16, 123456.789, -2.5e-7, 0.0]
             .iter()
             .map(|&f| python_repr(f))

@@ -50,7 +50,12 @@ impl Loggers {
     /// The names, as config.json keeps them.
     pub fn names(&self) -> Vec<String> {
         let on = [self.tensorboard, self.csv];
-        Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(n, _)| n.to_string()).collect()
+        Self::NAMES
+            .iter()
+            .zip(on)
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| n.to_string())
+            .collect()
     }
 }
 
@@ -119,7 +124,9 @@ impl Loggers {
     /// `--log-every-n-steps`, checked: at least 1, and only with TensorBoard (where it goes).
     pub fn with_every_n_steps(self, every: Option<usize>) -> Result<Loggers> {
         match every {
-            Some(0) => Err(Error::Config("--log-every-n-steps must be at least 1".into())),
+            Some(0) => Err(Error::Config(
+                "--log-every-n-steps must be at least 1".into(),
+            )),
             Some(_) if !self.tensorboard => Err(Error::Config(
                 "--log-every-n-steps writes TensorBoard scalars: add --logger tensorboard".into(),
             )),

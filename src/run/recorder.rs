@@ -1,9 +1,9 @@
 //! The run directory as `fit` fills it: a checkpoint, then the epoch's metrics line.
 use super::dir::{MetricsLog, RunDir};
+use crate::callbacks::sync_best_files;
 use crate::checkpoint::{
     checkpoint_path, Checkpoint, CheckpointActions, CheckpointWriter, BEST, CHECKPOINT_DIR, LAST,
 };
-use crate::callbacks::sync_best_files;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
@@ -65,7 +65,12 @@ impl Recorder {
         step: &Step,
         state: &RunState,
     ) -> Result<()> {
-        self.save_at(checkpoint_path(self.dir.path(), name), experiment, step, state)
+        self.save_at(
+            checkpoint_path(self.dir.path(), name),
+            experiment,
+            step,
+            state,
+        )
     }
 
     fn save_at(
@@ -116,9 +121,13 @@ impl RunSink for Recorder {
             .write(&serde_json::to_value(record).expect("records serialise"))?;
         self.logs.epoch_done(self.dir.path(), state)?;
         let save = |path: std::path::PathBuf| self.save_at(path, experiment, step, state);
-        sync_best_files(self.dir.path(), record.epoch, &state.callbacks, save, || {
-            self.writer.flush()
-        })
+        sync_best_files(
+            self.dir.path(),
+            record.epoch,
+            &state.callbacks,
+            save,
+            || self.writer.flush(),
+        )
     }
 
     fn stopped(&mut self, experiment: &Experiment, step: &Step, state: &RunState) -> Result<()> {

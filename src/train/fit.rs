@@ -36,7 +36,8 @@ pub fn fit(
     let epochs = Epochs::new(experiment, config, ctx)?;
     let run_started = Instant::now();
     if let Some(stopped) = state.callbacks.stopped() {
-        ctx.progress.message(&format!("stopped: {}", stopped.reason)); // a resumed run that had ended
+        ctx.progress
+            .message(&format!("stopped: {}", stopped.reason)); // a resumed run that had ended
         return Ok(FitEnd::Finished);
     }
     for epoch in state.records.len() + 1..=config.training().epochs() {
@@ -70,7 +71,8 @@ pub fn fit(
         ctx.sink.epoch_done(experiment, step, state, actions)?;
         ctx.progress.end_epoch(&summary);
         if let Some(stopped) = state.callbacks.stopped().filter(|_| early_stop) {
-            ctx.progress.message(&format!("stopped: {}", stopped.reason));
+            ctx.progress
+                .message(&format!("stopped: {}", stopped.reason));
             return Ok(FitEnd::Finished);
         }
         if stopping && epoch < config.training().epochs() {

@@ -6,6 +6,7 @@ mod own_fixture;
 
 mod accumulate;
 mod accumulator;
+mod callbacks;
 mod cli;
 mod compare;
 mod compare_layers;
@@ -21,6 +22,7 @@ mod hardened;
 mod init_parity;
 mod layer_modules;
 mod layer_parity;
+mod loggers;
 mod loss_counts;
 mod loss_sync;
 mod nonfinite;
