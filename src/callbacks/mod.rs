@@ -90,3 +90,6 @@ pub fn epoch_end(
     }
     Ok(stop)
 }
+
+#[cfg(test)]
+mod tests;

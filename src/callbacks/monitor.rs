@@ -86,10 +86,18 @@ pub fn check_available(what: &str, monitor: &str, has_eval: bool) -> Result<()> 
     Ok(())
 }
 
-/// The value of metric `name` in `record` (any numeric field: typed metrics plug in by name);
-/// `None` when the record does not have it.
+/// The value of metric `name` in `record`, `None` when the record does not have it: the typed
+/// fields by name (NaN included, which JSON cannot carry), any other numeric field through the
+/// record's JSON, so that metrics added to `EpochRecord` plug in by name.
 pub fn metric(record: &EpochRecord, name: &str) -> Option<f64> {
-    serde_json::to_value(record).ok()?.get(name)?.as_f64()
+    match name {
+        "train_loss" => Some(record.train_loss),
+        "eval_loss" => record.eval_loss,
+        "eval_accuracy" => record.eval_accuracy,
+        "lr" => record.lr,
+        "grad_norm_max" => record.grad_norm_max,
+        _ => serde_json::to_value(record).ok()?.get(name)?.as_f64(),
+    }
 }
 
 /// The error of a strict callback whose metric is missing from epoch `epoch`'s record.

@@ -100,7 +100,24 @@ pub fn python_repr(f: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::python_repr;
+    use super::{csv_text, python_repr};
+    use crate::run_state::EpochRecord;
+
+    #[test]
+    fn a_metric_a_row_lacks_is_an_empty_cell() {
+        let first: EpochRecord = serde_json::from_str(
+            r#"{"epoch":1,"train_loss":0.5,"train_samples":8,"batches":2,"seconds":1.0}"#,
+        )
+        .unwrap();
+        let mut second = first.clone();
+        (second.epoch, second.eval_loss) = (2, Some(0.25));
+        assert_eq!(
+            csv_text(&[first, second]),
+            "batches,elapsed_seconds,epoch,eval_loss,seconds,step,train_loss,train_samples,train_seconds\r\n\
+             2,0.0,1,,1.0,2,0.5,8,0.0\r\n\
+             2,0.0,2,0.25,1.0,4,0.5,8,0.0\r\n"
+        );
+    }
 
     #[test]
     fn floats_as_python_writes_them() {
