@@ -40,7 +40,7 @@ pub struct EarlyStoppingSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStoppingState {
     /// `best_score`: the mode's worst value until a finite improvement.
-    #[serde(with = "crate::callbacks::float")]
+    #[serde(with = "crate::trace::number_or_text")]
     pub best: f64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub best_epoch: Option<usize>,

@@ -5,7 +5,6 @@
 mod best_files;
 mod early_stopping;
 mod filename;
-pub(crate) mod float;
 mod model_checkpoint;
 mod monitor;
 

@@ -40,7 +40,7 @@ pub struct ModelCheckpointSpec {
 pub struct KeptFile {
     pub file: String,
     pub epoch: usize,
-    #[serde(with = "crate::callbacks::float")]
+    #[serde(with = "crate::trace::number_or_text")]
     pub score: f64,
 }
 

@@ -15,6 +15,7 @@ mod line;
 mod step_trace;
 
 pub use fingerprint::{fingerprint, hash_bytes, tensor_bytes, Fingerprint};
+pub(crate) use fingerprint::number_or_text;
 pub use line::{read_trace, TraceLine};
 pub(crate) use step_trace::StepTrace;
 
