@@ -14,8 +14,8 @@ mod fingerprint;
 mod line;
 mod step_trace;
 
-pub use fingerprint::{fingerprint, hash_bytes, tensor_bytes, Fingerprint};
 pub(crate) use fingerprint::number_or_text;
+pub use fingerprint::{fingerprint, hash_bytes, tensor_bytes, Fingerprint};
 pub use line::{read_trace, TraceLine};
 pub(crate) use step_trace::StepTrace;
 

@@ -10,6 +10,7 @@ use tch_harness::data::{read_tensors, write_tensors};
 use tch_harness::run::Checkpoint;
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
+use crate::compare::compare_json;
 use crate::own_fixture::{fixture, path};
 use crate::resume::losses;
 use crate::resume_fit::edit_config;
@@ -310,4 +311,19 @@ fn bad_spellings_are_one_line_errors() {
         );
         assert!(!run.exists(), "{flag} {spec}: a run directory was made");
     }
+}
+
+/// `compare` with early stopping: reference.py applies the same rule (scripts/torchref/
+/// early_stopping.py), so both sides stop after the same epoch, bit-identical.
+#[test]
+fn compare_stops_both_sides_after_the_same_epoch() {
+    let dir = tempdir();
+    let cmp = dir.path().join("cmp");
+    let out = run_bin(&[&["compare", "--out", &path(&cmp)][..], &flags("12")].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let harness = read_jsonl(&cmp.join("harness/metrics.jsonl"));
+    let reference = read_jsonl(&cmp.join("reference/metrics.jsonl"));
+    assert!(harness.len() < 12, "the case must stop early");
+    assert_eq!(harness.len(), reference.len());
+    assert_eq!(compare_json(&cmp)["max_rel_diff"], 0.0);
 }
