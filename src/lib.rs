@@ -7,6 +7,7 @@
 //! `compare`), the step's hooks a port may add its own to (`StepHook`) and the tally the seed's
 //! formula lives in. The rest is the harness's own.
 pub(crate) mod bounded;
+pub mod callbacks;
 pub mod compare;
 pub mod config;
 pub mod criterion;
@@ -14,6 +15,7 @@ pub mod data;
 pub mod distributed;
 pub mod error;
 pub mod experiment;
+pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod nets;

@@ -3,6 +3,7 @@
 //! reads it back. Its own module, so that neither `train` nor `checkpoint` depends on the other.
 use serde::{Deserialize, Serialize};
 
+use crate::callbacks::CallbackState;
 use crate::metrics::MetricValues;
 use crate::rng_state::CpuRngState;
 use crate::tally::Tally;
@@ -130,4 +131,7 @@ pub struct RunState {
     pub partial: Option<PartialEpoch>,
     /// The lowest eval loss so far.
     pub best_eval_loss: Option<f64>,
+    /// `--early-stopping` and `--checkpoint`'s state (their decisions so far).
+    #[serde(skip_serializing_if = "CallbackState::is_empty", default)]
+    pub callbacks: CallbackState,
 }

@@ -27,8 +27,9 @@ DEFAULTS = {
 
 # Every key of the harness's configuration, and `nproc` (reference.py's --nproc). Three change
 # how the harness runs (its checkpoints, its NaN policy, when it reads the loss from the
-# device), not what it computes: they are read and written back, nothing else.
-CONFIG_KEYS = set(DEFAULTS) | {"nproc"}
+# device), not what it computes: they are read and written back, nothing else. The callbacks and
+# loggers (off unless given, so not in DEFAULTS): early_stopping.py.
+CONFIG_KEYS = set(DEFAULTS) | {"nproc"} | {"early_stopping", "model_checkpoint", "logger", "log_every_n_steps"}
 
 
 def defaults():

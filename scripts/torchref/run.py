@@ -11,6 +11,7 @@ import torch
 from . import loop, model as models
 from .criterion import Criterion
 from .metrics import Metrics
+from .early_stopping import early_stopping
 from .data import EpochShuffle, counted_set, loader
 from .experiments import EXPERIMENTS, load_data
 from .ema import Averaging
@@ -50,6 +51,7 @@ def train_from(cfg, out, group):
     eval_loader = None if eval_set is None else loader(eval_set, cfg["batch_size"])
     seams = Seams(cfg, model)
     seams.averaging = averaging = Averaging(cfg, model, seams)
+    stopper = early_stopping(cfg)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     if lead:
@@ -110,6 +112,8 @@ def train_from(cfg, out, group):
                       + (f"  eval_loss {eval_loss:.6f}" if eval_loss is not None else "")
                       + (f"  eval_acc {eval_accuracy * 100:.2f}%" if eval_accuracy is not None else "")
                       + f"  samples {samples}  batches {batches}  {record['seconds']:.3f}s", flush=True)
+            if stopper is not None and stopper.should_stop(record):
+                break  # every rank: the same reduced record
     if tracer is not None:
         tracer.close()
     if lead:

@@ -79,6 +79,10 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("ema", &["ema"]),
     ("ema_use_buffers", &["ema_use_buffers"]),
     ("swa", &["swa"]),
+    ("early_stopping", &["early_stopping"]),
+    ("checkpoint", &["model_checkpoint"]),
+    ("logger", &["logger"]),
+    ("log_every_n_steps", &["log_every_n_steps"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

@@ -277,6 +277,36 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/swa",
             json!("SWA(swa_lr=0.2, swa_start=2)"),
         ),
+        "early_stopping" => (
+            lin(
+                "early_stopping",
+                json!("EarlyStopping(monitor='train_loss')"),
+            ),
+            vec!["--early-stopping", "EarlyStopping(monitor='eval_loss')"],
+            "/early_stopping",
+            json!("EarlyStopping(monitor='eval_loss')"),
+        ),
+        "checkpoint" => (
+            lin(
+                "model_checkpoint",
+                json!("ModelCheckpoint(monitor='train_loss')"),
+            ),
+            vec!["--checkpoint", "ModelCheckpoint(monitor='eval_loss')"],
+            "/model_checkpoint",
+            json!("ModelCheckpoint(monitor='eval_loss')"),
+        ),
+        "logger" => (
+            lin("logger", json!(["tensorboard"])),
+            vec!["--logger", "csv"],
+            "/logger",
+            json!(["csv"]),
+        ),
+        "log_every_n_steps" => (
+            lin("logger", json!(["tensorboard"])),
+            vec!["--log-every-n-steps", "5"],
+            "/log_every_n_steps",
+            json!(5),
+        ),
         _ => return None,
     })
 }

@@ -156,6 +156,21 @@ pub struct TrainArgs {
     /// averaged at each epoch's end and SWALR drives the rate; saved as model_swa.safetensors.
     #[arg(long, value_name = "SPEC")]
     pub swa: Option<String>,
+    /// Stop when a metric stops improving, in Lightning's spelling, e.g.
+    /// "EarlyStopping(monitor='eval_loss', patience=5, min_delta=0.0, mode='min')".
+    #[arg(long, value_name = "SPEC")]
+    pub early_stopping: Option<String>,
+    /// Keep the best checkpoints in checkpoints/best/, in Lightning's spelling, e.g.
+    /// "ModelCheckpoint(monitor='eval_accuracy', mode='max', save_top_k=3)".
+    #[arg(long, value_name = "SPEC")]
+    pub checkpoint: Option<String>,
+    /// Logs beside metrics.jsonl, comma-separated: tensorboard (event files in the run
+    /// directory), csv (metrics.csv in Lightning's CSVLogger layout). Default: none.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub logger: Vec<String>,
+    /// With --logger tensorboard: the training loss of every Nth batch as train_loss_step.
+    #[arg(long, value_name = "N")]
+    pub log_every_n_steps: Option<usize>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

@@ -53,6 +53,10 @@ impl TrainArgs {
             "pos_weight": weights("--pos-weight", &l.pos_weight)?,
             "label_smoothing": optional("--label-smoothing", l.label_smoothing, "must be in [0, 1]")?,
             "metrics": metric_names(self.metrics.as_deref())?,
+            "early_stopping": self.early_stopping,
+            "model_checkpoint": self.checkpoint,
+            "logger": self.logger,
+            "log_every_n_steps": self.log_every_n_steps,
         });
         let Value::Object(wire) = wire else {
             unreachable!("an object literal")

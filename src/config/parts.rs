@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{NonFinitePolicy, ScheduleInterval, SchedulerSpec};
+use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
+use crate::logs::Loggers;
 use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::pt::SaveFormat;
@@ -107,6 +109,10 @@ pub struct LoopConfig {
     pub(super) save_format: SaveFormat,
     pub(super) ema: Option<super::EmaConfig>,
     pub(super) swa: Option<super::SwaSpec>,
+    pub(super) early_stopping: Option<EarlyStoppingSpec>,
+    pub(super) model_checkpoint: Option<ModelCheckpointSpec>,
+    pub(super) logger: Loggers,
+    pub(super) log_every_n_steps: Option<usize>,
 }
 
 impl LoopConfig {
@@ -203,5 +209,25 @@ impl LoopConfig {
     /// `--swa`: stochastic weight averaging from an epoch on, with `SWALR`.
     pub fn swa(&self) -> Option<&super::SwaSpec> {
         self.swa.as_ref()
+    }
+
+    /// `--early-stopping`: Lightning's `EarlyStopping`, checked after each epoch.
+    pub fn early_stopping(&self) -> Option<&EarlyStoppingSpec> {
+        self.early_stopping.as_ref()
+    }
+
+    /// `--checkpoint`: Lightning's `ModelCheckpoint`, the best files kept after each epoch.
+    pub fn model_checkpoint(&self) -> Option<&ModelCheckpointSpec> {
+        self.model_checkpoint.as_ref()
+    }
+
+    /// `--logger`: TensorBoard event files and/or `metrics.csv` beside `metrics.jsonl`.
+    pub fn logger(&self) -> Loggers {
+        self.logger
+    }
+
+    /// `--log-every-n-steps`: TensorBoard's per-batch training loss, every this many batches.
+    pub fn log_every_n_steps(&self) -> Option<usize> {
+        self.log_every_n_steps
     }
 }

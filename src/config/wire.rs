@@ -12,9 +12,11 @@ use super::{
     RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use super::{EmaConfig, SwaSpec};
+use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
 use crate::experiment::Builtin;
+use crate::logs::Loggers;
 use crate::metrics::MetricSpec;
 use crate::optim::{OptimizerConfig, ParamGroup};
 use crate::pt::SaveFormat;
@@ -77,8 +79,18 @@ pub(super) struct ConfigWire {
     /// `--metrics`' names (`metrics::MetricSpec`).
     #[serde(default)]
     pub(super) metrics: Vec<String>,
+    #[serde(default)]
     pub(super) init_key: Option<String>,
+    #[serde(default)]
     pub(super) save_format: SaveFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) early_stopping: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) model_checkpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) logger: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) log_every_n_steps: Option<usize>,
 }
 
 fn two() -> f64 {
@@ -160,6 +172,10 @@ impl ConfigWire {
             metrics: Vec::new(),
             init_key: None,
             save_format: SaveFormat::Safetensors,
+            early_stopping: None,
+            model_checkpoint: None,
+            logger: Vec::new(),
+            log_every_n_steps: None,
         }
     }
 }
@@ -206,6 +222,18 @@ impl TryFrom<ConfigWire> for TrainConfig {
             save_format: w.save_format,
             ema: ema(w.ema, w.ema_use_buffers)?,
             swa: w.swa.as_deref().map(SwaSpec::parse).transpose()?,
+            early_stopping: w
+                .early_stopping
+                .as_deref()
+                .map(EarlyStoppingSpec::parse)
+                .transpose()?,
+            model_checkpoint: w
+                .model_checkpoint
+                .as_deref()
+                .map(ModelCheckpointSpec::parse)
+                .transpose()?,
+            logger: Loggers::parse(&w.logger)?.with_every_n_steps(w.log_every_n_steps)?,
+            log_every_n_steps: w.log_every_n_steps,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -311,6 +339,10 @@ impl From<&TrainConfig> for ConfigWire {
             metrics: t.metrics().iter().map(ToString::to_string).collect(),
             init_key: e.init_key().map(str::to_string),
             save_format: t.save_format(),
+            early_stopping: t.early_stopping().map(|s| s.as_str().to_string()),
+            model_checkpoint: t.model_checkpoint().map(|s| s.as_str().to_string()),
+            logger: t.logger().names(),
+            log_every_n_steps: t.log_every_n_steps(),
         }
     }
 }

@@ -241,6 +241,7 @@ pub(crate) fn start(
     progress: &mut dyn Progress,
     group: Option<Rc<ProcessGroup>>,
 ) -> Result<TrainOutcome> {
+    crate::callbacks::check_monitors(config, experiment.data.eval.is_some())?;
     let mut experiment = experiment;
     let step = make_step(config, &mut experiment)?;
     let mut step = with_group(step, group.as_ref(), &experiment, config, stop)?;
@@ -343,6 +344,9 @@ impl Run<'_> {
             .take()
             .map(|dir| Recorder::new(dir, self.config))
             .transpose()?;
+        if let Some(hook) = recorder.as_ref().and_then(|r| r.step_log_hook()) {
+            self.step.add_hook(hook); // rank 0's losses, for the logs
+        }
         let mut silent = Silent;
         let progress: &mut dyn Progress = match recorder {
             Some(_) => progress,

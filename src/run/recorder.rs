@@ -1,11 +1,13 @@
 //! The run directory as `fit` fills it: a checkpoint, then the epoch's metrics line.
 use super::dir::{MetricsLog, RunDir};
+use crate::callbacks::sync_best_files;
 use crate::checkpoint::{
     checkpoint_path, Checkpoint, CheckpointActions, CheckpointWriter, BEST, CHECKPOINT_DIR, LAST,
 };
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::logs::RunLogs;
 use crate::rng_state::CpuRngState;
 use crate::run_state::RunState;
 use crate::train::{RunSink, Step};
@@ -20,6 +22,8 @@ pub(crate) struct Recorder {
     /// No `last` on disk yet: the first is written before the first metrics line, so that a
     /// run whose metrics.jsonl records an epoch always has a checkpoint to resume from.
     first_last: bool,
+    /// TensorBoard and CSV (`--logger`).
+    logs: RunLogs,
 }
 
 impl Recorder {
@@ -35,6 +39,10 @@ impl Recorder {
             writer: CheckpointWriter::new(),
             config: serde_json::to_value(config).map_err(|e| Error::Config(e.to_string()))?,
             first_last,
+            logs: RunLogs::new(
+                config.training().logger(),
+                config.training().log_every_n_steps(),
+            ),
         })
     }
 
@@ -45,9 +53,29 @@ impl Recorder {
         self.log.sync()
     }
 
+    /// The hook collecting per-step losses for the logs, if they want them.
+    pub fn step_log_hook(&self) -> Option<Box<dyn crate::train::StepHook>> {
+        self.logs.step_hook()
+    }
+
     fn save(
         &self,
         name: &str,
+        experiment: &Experiment,
+        step: &Step,
+        state: &RunState,
+    ) -> Result<()> {
+        self.save_at(
+            checkpoint_path(self.dir.path(), name),
+            experiment,
+            step,
+            state,
+        )
+    }
+
+    fn save_at(
+        &self,
+        path: std::path::PathBuf,
         experiment: &Experiment,
         step: &Step,
         state: &RunState,
@@ -64,8 +92,7 @@ impl Recorder {
             config: Some(self.config.clone()),
         }
         .snapshot()?;
-        self.writer
-            .submit(checkpoint_path(self.dir.path(), name), checkpoint)
+        self.writer.submit(path, checkpoint)
     }
 }
 
@@ -88,12 +115,20 @@ impl RunSink for Recorder {
         if actions.save_best {
             self.save(BEST, experiment, step, state)?;
         }
-        match state.records.last() {
-            Some(record) => self
-                .log
-                .write(&serde_json::to_value(record).expect("records serialise")),
-            None => Ok(()),
-        }
+        let Some(record) = state.records.last() else {
+            return Ok(());
+        };
+        self.log
+            .write(&serde_json::to_value(record).expect("records serialise"))?;
+        self.logs.epoch_done(self.dir.path(), state)?;
+        let save = |path: std::path::PathBuf| self.save_at(path, experiment, step, state);
+        sync_best_files(
+            self.dir.path(),
+            record.epoch,
+            &state.callbacks,
+            save,
+            || self.writer.flush(),
+        )
     }
 
     fn stopped(&mut self, experiment: &Experiment, step: &Step, state: &RunState) -> Result<()> {

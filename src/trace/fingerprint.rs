@@ -87,7 +87,7 @@ fn dtype_name(kind: Kind) -> String {
 
 /// A finite `f64` as a JSON number; NaN and the infinities, which JSON lacks, as `"nan"`,
 /// `"inf"` and `"-inf"` (scripts/trace.py writes the same).
-mod number_or_text {
+pub(crate) mod number_or_text {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -14,6 +14,7 @@ mod fingerprint;
 mod line;
 mod step_trace;
 
+pub(crate) use fingerprint::number_or_text;
 pub use fingerprint::{fingerprint, hash_bytes, tensor_bytes, Fingerprint};
 pub use line::{read_trace, TraceLine};
 pub(crate) use step_trace::StepTrace;

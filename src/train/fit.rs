@@ -36,6 +36,11 @@ pub fn fit(
 ) -> Result<FitEnd> {
     let epochs = Epochs::new(experiment, config, ctx)?;
     let run_started = Instant::now();
+    if let Some(stopped) = state.callbacks.stopped() {
+        ctx.progress
+            .message(&format!("stopped: {}", stopped.reason)); // a resumed run that had ended
+        return Ok(FitEnd::Finished);
+    }
     for epoch in state.records.len() + 1..=config.training().epochs() {
         let started = Instant::now();
         let Some(train) = epochs.train(epoch, experiment, step, state, ctx)? else {
@@ -51,7 +56,8 @@ pub fn fit(
         record.seconds = started.elapsed().as_secs_f64();
         record.train_seconds = train_seconds;
         record.elapsed_seconds = run_started.elapsed().as_secs_f64();
-        let stopping = step.stop_requested(ctx.stop); // agreed by every rank
+        let early_stop = crate::callbacks::epoch_end(config, &record, state, ctx.processes)?;
+        let stopping = early_stop || step.stop_requested(ctx.stop); // agreed by every rank
         let actions = checkpoint_actions(
             epoch,
             config.training().epochs(),
@@ -67,6 +73,11 @@ pub fn fit(
         state.records.push(record);
         ctx.sink.epoch_done(experiment, step, state, actions)?;
         ctx.progress.end_epoch(&summary);
+        if let Some(stopped) = state.callbacks.stopped().filter(|_| early_stop) {
+            ctx.progress
+                .message(&format!("stopped: {}", stopped.reason));
+            return Ok(FitEnd::Finished);
+        }
         if stopping && epoch < config.training().epochs() {
             return Ok(FitEnd::Stopped);
         }

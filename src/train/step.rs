@@ -64,7 +64,7 @@ impl Step {
         Ok(self.with_hook(hook))
     }
 
-    fn add_hook(&mut self, hook: Box<dyn StepHook>) {
+    pub(crate) fn add_hook(&mut self, hook: Box<dyn StepHook>) {
         let at = self.hooks.partition_point(|h| h.slot() <= hook.slot());
         self.hooks.insert(at, hook);
     }
