@@ -90,6 +90,7 @@ def train_from(cfg, out, group):
                 record["eval_accuracy"] = eval_accuracy
             if grad_norm_max is not None:
                 record["grad_norm_max"] = grad_norm_max
+            record.update(seams.scaler_metrics())
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
             if lead:

@@ -73,6 +73,7 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("clip_grad_norm", &["clip_grad_norm"]),
     ("clip_norm_type", &["clip_norm_type"]),
     ("clip_grad_value", &["clip_grad_value"]),
+    ("grad_scaler", &["grad_scaler"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

@@ -241,6 +241,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/clip_grad_value",
             json!(2.0),
         ),
+        "grad_scaler" => (
+            lin("grad_scaler", json!("GradScaler()")),
+            vec!["--grad-scaler", "GradScaler(init_scale=8.0)"],
+            "/grad_scaler",
+            json!("GradScaler(init_scale=8.0)"),
+        ),
         _ => return None,
     })
 }

@@ -129,6 +129,11 @@ pub struct TrainArgs {
     /// (torch.nn.utils.clip_grad_value_).
     #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub clip_grad_value: Option<f64>,
+    /// Scale the loss as torch.amp.GradScaler does, in PyTorch's spelling: "GradScaler()" or
+    /// "GradScaler(init_scale=1024.0, growth_interval=100)" (enabled=False: off); metrics.jsonl
+    /// records loss_scale and skipped_steps.
+    #[arg(long, value_name = "SPEC")]
+    pub grad_scaler: Option<String>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

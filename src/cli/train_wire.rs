@@ -41,6 +41,7 @@ impl TrainArgs {
             "clip_norm_type": norm_type(self.clip_norm_type)?,
             "clip_grad_value": optional("--clip-grad-value", self.clip_grad_value, "must be finite and > 0")?,
             "accumulate": self.accumulate,
+            "grad_scaler": self.grad_scaler,
             "trace": self.trace,
             "ignore_index": l.ignore_index,
             "class_weights": weights("--class-weights", &l.class_weights)?,

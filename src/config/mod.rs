@@ -6,12 +6,14 @@
 mod builder;
 mod checks;
 mod file;
+mod grad_scaler;
 mod parts;
 mod scheduler;
 mod wire;
 
 pub use builder::TrainConfigBuilder;
 pub use file::read_config_file;
+pub use grad_scaler::{GradScalerSpec, ScalerOptions};
 pub use parts::{ExperimentConfig, LoopConfig, RuntimeConfig};
 pub use scheduler::SchedulerSpec;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::check;
 use super::{
-    BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
+    BatchSize, ExperimentConfig, ExperimentSource, GradScalerSpec, LoopConfig, LossSync, NonFinitePolicy,
     RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use crate::criterion::{Loss, LossOptions};
@@ -55,6 +55,8 @@ pub(super) struct ConfigWire {
     pub(super) clip_grad_value: Option<f64>,
     #[serde(default = "one")]
     pub(super) accumulate: usize,
+    #[serde(default)]
+    pub(super) grad_scaler: Option<String>,
     #[serde(default)]
     pub(super) trace: bool,
     #[serde(default)]
@@ -135,6 +137,7 @@ impl ConfigWire {
             clip_norm_type: 2.0,
             clip_grad_value: None,
             accumulate: 1,
+            grad_scaler: None,
             trace: false,
             ignore_index: None,
             class_weights: None,
@@ -180,6 +183,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_norm_type: w.clip_norm_type,
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
+            grad_scaler: w.grad_scaler.as_deref().map(GradScalerSpec::parse).transpose()?,
             trace: w.trace,
         };
         let runtime = RuntimeConfig {
@@ -266,6 +270,7 @@ impl From<&TrainConfig> for ConfigWire {
             clip_norm_type: t.clip_norm_type(),
             clip_grad_value: t.clip_grad_value(),
             accumulate: t.accumulate(),
+            grad_scaler: t.grad_scaler().map(|s| s.as_str().to_string()),
             trace: t.trace(),
             ignore_index: options.ignore_index,
             class_weights: options.class_weights,

@@ -35,7 +35,9 @@ use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::tensor_io::write_tensors;
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, ClipGradNorm, ClipGradValue, RunContext, RunSink, Scheduled, Step};
+use crate::train::{
+    fit, ClipGradNorm, ClipGradValue, GradScaler, RunContext, RunSink, Scheduled, Step,
+};
 use job::JobSink;
 use recorder::Recorder;
 
@@ -213,6 +215,9 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     }
     if let Some(schedule) = schedule {
         step = step.with_hook(Box::new(schedule));
+    }
+    if let Some(scaler) = config.grad_scaler().map(|s| s.options()).filter(|o| o.enabled) {
+        step = step.with_hook(Box::new(GradScaler::new(scaler, experiment.device())?));
     }
     Ok(step)
 }

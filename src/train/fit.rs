@@ -212,6 +212,8 @@ fn epoch_record(
         lr: lrs.first().copied(),
         lrs: (lrs.iter().any(|&lr| lr != lrs[0])).then(|| lrs.to_vec()),
         grad_norm_max: metrics.grad_norm_max,
+        loss_scale: metrics.loss_scale,
+        skipped_steps: metrics.skipped_steps,
         seconds: 0.0,
         train_seconds: 0.0,
         elapsed_seconds: 0.0,

@@ -31,6 +31,8 @@ pub enum Slot {
     GradSync,
     /// A window with nothing trained is skipped; one with batches left out is rescaled.
     WindowCheck,
+    /// `--grad-scaler`: scales the loss, unscales the window's gradients (checkpoint key `scaler`).
+    Scaler,
     /// `--clip-grad-norm`, `--clip-grad-value` (checkpoint key `transforms`).
     Clip,
     /// `--scheduler` (checkpoint key `schedule`).
@@ -42,6 +44,10 @@ pub enum Slot {
 pub enum Decision {
     Step,
     Skip,
+    /// No update, but the window counts as a step for the hooks after it (the scheduler, the
+    /// trace): a loss scaler found a non-finite gradient, and PyTorch's `scaler.step` skipped
+    /// `optimizer.step()` inside a loop that goes on as after a step.
+    SkipUpdate,
 }
 
 /// Where an epoch starts, for the hooks that follow the batches (the trace).
@@ -70,7 +76,9 @@ pub struct Grads<'a> {
 pub struct Update<'a> {
     pub optimizer: &'a mut dyn Optimizer,
     pub params: &'a [(String, Tensor)],
-    /// Whether the optimizer stepped.
+    /// Whether the window counts as an optimizer step: the optimizer stepped, or a loss scaler
+    /// skipped its update ([`Decision::SkipUpdate`], after which PyTorch's loop goes on as after
+    /// a step: the scheduler steps).
     pub stepped: bool,
 }
 
@@ -79,6 +87,10 @@ pub struct Update<'a> {
 pub struct StepMetrics {
     /// The largest gradient norm before clipping (`--clip-grad-norm`).
     pub grad_norm_max: Option<f64>,
+    /// `--grad-scaler`: the scale at the epoch's end.
+    pub loss_scale: Option<f64>,
+    /// `--grad-scaler`: the epoch's windows whose update a non-finite gradient skipped.
+    pub skipped_steps: Option<u64>,
 }
 
 /// An epoch's end, as the hooks see it.

@@ -136,13 +136,15 @@ impl Step {
         let mut decision = Decision::Step;
         for hook in &mut self.hooks {
             decision = hook.after_backward(&mut grads)?;
-            if decision == Decision::Skip {
+            if decision != Decision::Step {
                 break;
             }
         }
-        let stepped = decision == Decision::Step;
+        let stepped = decision != Decision::Skip;
         if stepped {
             self.last_lrs = self.optimizer.lrs();
+        }
+        if decision == Decision::Step {
             self.optimizer.step()?;
         }
         let mut update = Update {

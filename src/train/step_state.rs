@@ -1,6 +1,6 @@
 //! What a checkpoint keeps of the step besides the optimizer's tensors: the hooks' state under
-//! the keys checkpoints have always used (`schedule`, `transforms` for clipping), the rates of the
-//! last step, the open accumulation window and its gradients.
+//! the keys checkpoints have always used (`schedule`, `transforms` for clipping; `scaler` for the
+//! loss scaler), the rates of the last step, the open accumulation window and its gradients.
 use serde_json::Value;
 
 use super::accumulate::{held_grads, restore_grads, Window};
@@ -42,12 +42,14 @@ impl Step {
             .slot(Slot::Clip)
             .map(|h| h.state(optimizer))
             .collect::<Result<Vec<_>>>()?;
-        let schedule = match self.slot(Slot::Schedule).next() {
-            Some(h) => h.state(optimizer)?,
-            None => Value::Null,
+        let one = |slot| match self.slot(slot).next() {
+            Some(h) => h.state(optimizer),
+            None => Ok(Value::Null),
         };
+        let (schedule, scaler) = (one(Slot::Schedule)?, one(Slot::Scaler)?);
         Ok(serde_json::json!({
             "schedule": schedule,
+            "scaler": scaler,
             "last_lr": self.last_lrs[0],
             "last_lrs": self.last_lrs,
             "transforms": transforms,
@@ -59,13 +61,16 @@ impl Step {
     /// checkpoint from before seams had state, valid only for a step without any).
     pub fn load_state(&mut self, state: Option<&Value>) -> Result<()> {
         let corrupt = |what: &str| Error::Data(format!("checkpoint: {what}"));
-        let (clips, schedules) = (
+        let (clips, schedules, scalers) = (
             self.slot(Slot::Clip).count(),
             self.slot(Slot::Schedule).count(),
+            self.slot(Slot::Scaler).count(),
         );
         let Some(state) = state else {
-            if clips + schedules > 0 {
-                return Err(corrupt("no state for the --scheduler or gradient clipping"));
+            if clips + schedules + scalers > 0 {
+                return Err(corrupt(
+                    "no state for the --scheduler, gradient clipping or --grad-scaler",
+                ));
             }
             return Ok(());
         };
@@ -78,11 +83,17 @@ impl Step {
         if state["schedule"].is_null() != (schedules == 0) {
             return Err(corrupt("its scheduler differs from the run's --scheduler"));
         }
+        // A checkpoint from before loss scaling has no key: null, as a run without a scaler.
+        let scaler = state.get("scaler").unwrap_or(&Value::Null);
+        if scaler.is_null() != (scalers == 0) {
+            return Err(corrupt("its loss scaler differs from the run's --grad-scaler"));
+        }
         let mut saved = saved.iter();
         for hook in &mut self.hooks {
             let own = match hook.slot() {
                 Slot::Clip => saved.next().expect("counted"),
                 Slot::Schedule => &state["schedule"],
+                Slot::Scaler => scaler,
                 _ => continue,
             };
             hook.load_state(own, self.optimizer.as_mut())?;
