@@ -14,9 +14,9 @@
 //! The scale is a float32 scalar tensor and the growth tracker an int32 one, on the run's device;
 //! `unscale_` multiplies by `scale.double().reciprocal().float()` in
 //! `_amp_foreach_non_finite_check_and_unscale_`, and `update` is `_amp_update_scale_`. A skipped
-//! window is [`Decision::SkipUpdate`]: clipping does not run on its (non-finite) gradients, which
-//! the next window clears, and the hooks after the update (the scheduler, the trace) see it as
-//! `stepped`, as PyTorch's loop goes on after `scaler.step` either way.
+//! window is [`Decision::SkipUpdate`]: clipping still runs on its gradients (which the next window
+//! clears; their norm is left out of `grad_norm_max`), and the hooks after the update (the
+//! scheduler, the trace) see it as `stepped`, as PyTorch's loop goes on after `scaler.step`.
 //!
 //! Data-parallel, the gradients this hook sees are already summed over the ranks (`GradSync`
 //! comes first) and every rank holds the same sum, so every rank finds the same non-finite

@@ -5,8 +5,9 @@
 //! 2. `scale_loss`: the batch loss before its backward pass (the trace reads it first, then the
 //!    accumulation share scales it);
 //! 3. `after_backward`, at an accumulation window's end: gradient sync, the window check
-//!    (nothing trained, or batches left out for a non-finite loss), clipping; any hook may decide
-//!    [`Decision::Skip`], and the hooks after it do not run;
+//!    (nothing trained, or batches left out for a non-finite loss), the loss scaler's unscaling,
+//!    clipping; any hook may decide [`Decision::Skip`], and the hooks after it do not run, or
+//!    [`Decision::SkipUpdate`] (the loss scaler), and they do;
 //! 4. `after_update`, whether or not the optimizer stepped (the trace, the scheduler);
 //! 5. `end_epoch`: the scheduler's per-epoch step, and typed metrics for `metrics.jsonl`.
 //!
@@ -44,9 +45,9 @@ pub enum Slot {
 pub enum Decision {
     Step,
     Skip,
-    /// No update, but the window counts as a step for the hooks after it (the scheduler, the
-    /// trace): a loss scaler found a non-finite gradient, and PyTorch's `scaler.step` skipped
-    /// `optimizer.step()` inside a loop that goes on as after a step.
+    /// No update, but the hooks after it still run (clipping, as PyTorch's loop clips before
+    /// `scaler.step` skips) and the window counts as a step (`Update::stepped`: the scheduler, the
+    /// trace): a loss scaler found a non-finite gradient.
     SkipUpdate,
 }
 
@@ -70,6 +71,8 @@ pub struct Grads<'a> {
     /// The window's last batch.
     pub batch: &'a PlannedBatch,
     pub window: &'a mut Window,
+    /// A hook before said [`Decision::SkipUpdate`]: no update is made from these gradients.
+    pub update_skipped: bool,
 }
 
 /// After a window's end.
