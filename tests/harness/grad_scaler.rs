@@ -245,3 +245,39 @@ fn scaler_options_out_of_range_are_one_line_errors() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--grad-scaler"));
     }
 }
+
+/// Two processes: each rank unscales the gradients summed over the ranks, so all find the same
+/// non-finite values and skip the same steps, as reference.py's ranks (torch.distributed, Gloo)
+/// each running torch.amp.GradScaler do.
+#[test]
+fn every_rank_skips_the_same_steps_as_torch_distributed() {
+    let dir = tempdir();
+    let cmp = dir.path().join("cmp");
+    let out = run_bin(&[
+        "compare",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--nproc",
+        "2",
+        "--experiment",
+        "linear-regression",
+        "--epochs",
+        "2",
+        "--accumulate",
+        "2",
+        "--clip-grad-norm",
+        "1.0",
+        "--grad-scaler",
+        HUGE,
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = crate::compare::compare_json(&cmp);
+    assert_eq!(report["max_rel_diff"].as_f64(), Some(0.0), "{report}");
+    let harness = records(&cmp, "harness");
+    assert_eq!(harness, records(&cmp, "reference"));
+    assert!(skipped(&harness) > 0, "{harness:?}");
+}
