@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::check;
 use super::{
-    BatchSize, ExperimentConfig, ExperimentSource, GradScalerSpec, LoopConfig, LossSync, NonFinitePolicy,
-    RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
+    BatchSize, ExperimentConfig, ExperimentSource, GradScalerSpec, LoopConfig, LossSync,
+    NonFinitePolicy, RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
@@ -183,7 +183,11 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_norm_type: w.clip_norm_type,
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
-            grad_scaler: w.grad_scaler.as_deref().map(GradScalerSpec::parse).transpose()?,
+            grad_scaler: w
+                .grad_scaler
+                .as_deref()
+                .map(GradScalerSpec::parse)
+                .transpose()?,
             trace: w.trace,
         };
         let runtime = RuntimeConfig {

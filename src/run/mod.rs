@@ -216,7 +216,11 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     if let Some(schedule) = schedule {
         step = step.with_hook(Box::new(schedule));
     }
-    if let Some(scaler) = config.grad_scaler().map(|s| s.options()).filter(|o| o.enabled) {
+    if let Some(scaler) = config
+        .grad_scaler()
+        .map(|s| s.options())
+        .filter(|o| o.enabled)
+    {
         step = step.with_hook(Box::new(GradScaler::new(scaler, experiment.device())?));
     }
     Ok(step)

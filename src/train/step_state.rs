@@ -86,7 +86,9 @@ impl Step {
         // A checkpoint from before loss scaling has no key: null, as a run without a scaler.
         let scaler = state.get("scaler").unwrap_or(&Value::Null);
         if scaler.is_null() != (scalers == 0) {
-            return Err(corrupt("its loss scaler differs from the run's --grad-scaler"));
+            return Err(corrupt(
+                "its loss scaler differs from the run's --grad-scaler",
+            ));
         }
         let mut saved = saved.iter();
         for hook in &mut self.hooks {

@@ -40,7 +40,11 @@ fn records(cmp: &Path, side: &str) -> Vec<Value> {
     ];
     read_jsonl(&cmp.join(side).join("metrics.jsonl"))
         .iter()
-        .map(|r| keys.iter().map(|k| (k.to_string(), r[*k].clone())).collect())
+        .map(|r| {
+            keys.iter()
+                .map(|k| (k.to_string(), r[*k].clone()))
+                .collect()
+        })
         .collect()
 }
 
@@ -51,24 +55,38 @@ fn identical_with_scaler(args: &[&str]) -> Vec<Value> {
     let cmp = dir.path().join("cmp");
     let divergence = &crate::compare::compare_json(&cmp)["divergence"];
     assert!(divergence["first"].is_null(), "{args:?}: {divergence}");
-    assert!(divergence["identical_through"].as_u64() > Some(0), "{divergence}");
+    assert!(
+        divergence["identical_through"].as_u64() > Some(0),
+        "{divergence}"
+    );
     let harness = records(&cmp, "harness");
     assert_eq!(harness, records(&cmp, "reference"), "{args:?}");
     for r in &harness {
-        assert!(r["loss_scale"].is_f64() && r["skipped_steps"].is_u64(), "{r}");
+        assert!(
+            r["loss_scale"].is_f64() && r["skipped_steps"].is_u64(),
+            "{r}"
+        );
     }
     harness
 }
 
 fn skipped(records: &[Value]) -> u64 {
-    records.iter().map(|r| r["skipped_steps"].as_u64().unwrap()).sum()
+    records
+        .iter()
+        .map(|r| r["skipped_steps"].as_u64().unwrap())
+        .sum()
 }
 
 #[test]
 fn scaler_without_overflow_matches_pytorch_with_and_without_accumulation() {
     for extra in [&[][..], &["--accumulate", "3", "--clip-grad-norm", "0.5"]] {
         let args = [
-            &["--experiment", "digits-mlp", "--grad-scaler", "GradScaler()"][..],
+            &[
+                "--experiment",
+                "digits-mlp",
+                "--grad-scaler",
+                "GradScaler()",
+            ][..],
             extra,
         ]
         .concat();
@@ -143,7 +161,10 @@ fn the_epoch_loss_is_the_unscaled_one_while_the_scale_changes() {
         ],
     );
     let plain = run("plain", &[]);
-    let scales: Vec<f64> = scaled.iter().map(|r| r["loss_scale"].as_f64().unwrap()).collect();
+    let scales: Vec<f64> = scaled
+        .iter()
+        .map(|r| r["loss_scale"].as_f64().unwrap())
+        .collect();
     // 22 steps an epoch, each doubling the scale.
     assert_eq!(scales, [1024.0 * 2f64.powi(22), 1024.0 * 2f64.powi(44)]);
     for (s, p) in scaled.iter().zip(&plain) {
@@ -174,7 +195,10 @@ fn a_disabled_scaler_is_no_scaler() {
     let records = read_jsonl(&out.join("metrics.jsonl"));
     assert!(records[0].get("loss_scale").is_none(), "{records:?}");
     let config = std::fs::read_to_string(out.join("config.json")).unwrap();
-    assert!(config.contains("\"grad_scaler\": \"GradScaler(enabled=False"), "{config}");
+    assert!(
+        config.contains("\"grad_scaler\": \"GradScaler(enabled=False"),
+        "{config}"
+    );
 }
 
 /// Killed anywhere, inside accumulation windows too, while the scale backs off and grows: the
@@ -233,11 +257,26 @@ fn checkpoints_hold_the_scale_and_growth_tracker() {
 fn scaler_options_out_of_range_are_one_line_errors() {
     for (spec, needle) in [
         ("GradScaler(init_scale=-1.0)", "init_scale must be > 0"),
-        ("GradScaler(growth_factor=1.0)", "growth_factor must be > 1.0"),
-        ("GradScaler(backoff_factor=1.5)", "backoff_factor must be in (0, 1)"),
-        ("GradScaler(backoff_factor=0)", "backoff_factor must be in (0, 1)"),
-        ("GradScaler(growth_interval=0)", "growth_interval must be at least 1"),
-        ("GradScaler(scale=2.0)", "unknown keyword 'scale' for GradScaler"),
+        (
+            "GradScaler(growth_factor=1.0)",
+            "growth_factor must be > 1.0",
+        ),
+        (
+            "GradScaler(backoff_factor=1.5)",
+            "backoff_factor must be in (0, 1)",
+        ),
+        (
+            "GradScaler(backoff_factor=0)",
+            "backoff_factor must be in (0, 1)",
+        ),
+        (
+            "GradScaler(growth_interval=0)",
+            "growth_interval must be at least 1",
+        ),
+        (
+            "GradScaler(scale=2.0)",
+            "unknown keyword 'scale' for GradScaler",
+        ),
         ("AmpScaler()", "expected GradScaler(...)"),
     ] {
         let out = run_bin(&["train", "--epochs", "1", "--grad-scaler", spec]);
