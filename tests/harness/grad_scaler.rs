@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 use crate::compare::assert_identical_run;
 use crate::resume::{kill_and_resume_trials, losses};
+use crate::resume_window::sigint_inside_a_window_then_resume;
 
 /// 2**127: the largest power-of-two scale; linear-regression's first gradients overflow under it.
 const HUGE: &str = "GradScaler(init_scale=1.7014118346046923e38, growth_interval=2)";
@@ -201,28 +202,37 @@ fn a_disabled_scaler_is_no_scaler() {
     );
 }
 
-/// Killed anywhere, inside accumulation windows too, while the scale backs off and grows: the
-/// scale and growth tracker come back from the checkpoint, so the resumed run's losses, scales,
-/// skipped steps and weights are the uninterrupted run's.
+/// Windows of 7 batches of one sample, clipped, while the scale backs off and grows (×3, not a
+/// power of two: the scale changes the update's bits) through the first epochs.
+const SCALED: &[&str] = &[
+    "--experiment",
+    "linear-regression",
+    "--optimizer",
+    "sgd",
+    "--momentum",
+    "0.9",
+    "--lr",
+    "0.002",
+    "--accumulate",
+    "7",
+    "--clip-grad-norm",
+    "1.0",
+    "--grad-scaler",
+    "GradScaler(init_scale=1e30, growth_factor=3.0, backoff_factor=0.25, growth_interval=5)",
+];
+
+/// Killed anywhere: the scale and growth tracker come back from the checkpoint, so the resumed
+/// run's losses, scales, skipped steps and weights are the uninterrupted run's.
 #[test]
 fn sigkill_then_resume_keeps_the_scaler_bit_identical() {
-    const SCALED: &[&str] = &[
-        "--experiment",
-        "linear-regression",
-        "--optimizer",
-        "sgd",
-        "--momentum",
-        "0.9",
-        "--lr",
-        "0.002",
-        "--accumulate",
-        "7",
-        "--clip-grad-norm",
-        "1.0",
-        "--grad-scaler",
-        "GradScaler(init_scale=1e30, growth_factor=3.0, backoff_factor=0.25, growth_interval=5)",
-    ];
     assert_eq!(kill_and_resume_trials(SCALED, 23), 4);
+}
+
+/// Ctrl-C inside an accumulation window: the window's scaled-then-summed gradients and the
+/// scaler's state are saved, and the resumed run finishes the window bit for bit.
+#[test]
+fn sigint_inside_a_window_then_resume_keeps_the_scaler_bit_identical() {
+    sigint_inside_a_window_then_resume(SCALED, &["fc1.bias", "fc1.weight"]);
 }
 
 /// The checkpoint keeps the scaler under its own key; `losses` is what resume tests compare.
