@@ -1,7 +1,7 @@
 """`--grad-scaler`: torch.amp.GradScaler from its PyTorch spelling, as the harness's
-`train/grad_scaler.rs` mirrors it. The loop uses it in PyTorch's canonical order (step.py):
-`scaler.scale(loss).backward()`; at a window's end `scaler.unscale_(optimizer)` before clipping,
-`scaler.step(optimizer)`, `scaler.update()`, then the scheduler, stepped or skipped."""
+`train/grad_scaler.rs` mirrors it. The loop uses it in PyTorch's canonical order (step.py): the
+loss scaled by `scaler.scale` before its backward pass; at a window's end `scaler.unscale_` before
+clipping, `scaler.step`, `scaler.update()`, then the scheduler, stepped or skipped."""
 import math
 
 import torch
