@@ -15,7 +15,7 @@
 //!     scaler.update()
 //!     scheduler.step()                                     # per batch, stepped or skipped
 //! ```
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -174,11 +174,9 @@ fn the_epoch_loss_is_the_unscaled_one_while_the_scale_changes() {
     }
 }
 
-/// `enabled=False` is no scaler: no scaling, no scaler metrics.
-#[test]
-fn a_disabled_scaler_is_no_scaler() {
-    let dir = tempdir();
-    let out = dir.path().join("run");
+/// One epoch of linear-regression with `--grad-scaler spec`, in `dir`/run.
+fn one_epoch(dir: &Path, spec: &str) -> PathBuf {
+    let out = dir.join("run");
     let done = run_bin(&[
         "train",
         "--experiment",
@@ -188,11 +186,19 @@ fn a_disabled_scaler_is_no_scaler() {
         "--epochs",
         "1",
         "--grad-scaler",
-        "GradScaler(enabled=False, init_scale=1e38)",
+        spec,
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(done.status.success(), "{}", text(&done));
+    out
+}
+
+/// `enabled=False` is no scaler: no scaling, no scaler metrics.
+#[test]
+fn a_disabled_scaler_is_no_scaler() {
+    let dir = tempdir();
+    let out = one_epoch(dir.path(), "GradScaler(enabled=False, init_scale=1e38)");
     let records = read_jsonl(&out.join("metrics.jsonl"));
     assert!(records[0].get("loss_scale").is_none(), "{records:?}");
     let config = std::fs::read_to_string(out.join("config.json")).unwrap();
@@ -239,21 +245,7 @@ fn sigint_inside_a_window_then_resume_keeps_the_scaler_bit_identical() {
 #[test]
 fn checkpoints_hold_the_scale_and_growth_tracker() {
     let dir = tempdir();
-    let out = dir.path().join("run");
-    let done = run_bin(&[
-        "train",
-        "--experiment",
-        "linear-regression",
-        "--device",
-        "cpu",
-        "--epochs",
-        "1",
-        "--grad-scaler",
-        HUGE,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(done.status.success(), "{}", text(&done));
+    let out = one_epoch(dir.path(), HUGE);
     let last = tch_harness::run::checkpoint_path(&out, tch_harness::run::LAST);
     let checkpoint = tch_harness::run::Checkpoint::load(&last).unwrap();
     let scaler = &checkpoint.step.as_ref().unwrap()["scaler"];
