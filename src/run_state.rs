@@ -51,6 +51,12 @@ pub struct EpochRecord {
     pub swa_eval_loss: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub swa_eval_accuracy: Option<f64>,
+    /// `--grad-scaler`: the loss scale at the epoch's end.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub loss_scale: Option<f64>,
+    /// `--grad-scaler`: optimizer steps skipped for a non-finite gradient.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub skipped_steps: Option<u64>,
     /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
     /// Wall time of the training part only (sample order and every step, up to the epoch loss

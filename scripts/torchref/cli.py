@@ -42,6 +42,8 @@ SETTINGS = [
     ("--clip-grad-value", "clip_grad_value", dict(type=float),
      "clip_grad_value_ to this value before each step"),
     ("--accumulate", "accumulate", dict(type=int), "step the optimizer every N batches"),
+    ("--grad-scaler", "grad_scaler", {},
+     "torch.amp.GradScaler's options, e.g. 'GradScaler(init_scale=1024.0)'"),
     ("--ignore-index", "ignore_index", dict(type=int),
      "cross-entropy/nll ignore_index (default: PyTorch's -100)"),
     ("--class-weights", "class_weights", dict(type=floats),

@@ -51,7 +51,7 @@ def train(model, loader, seams, criterion, group, epoch, trace=None):
             if not math.isfinite(value):
                 raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
                                  f"batch {start + at + 1}")
-            (_loss * (count / window_count)).backward()  # its share of the window's mean
+            seams.scale(_loss * (count / window_count)).backward()  # share, then loss scale
             losses.append(value)
             total_loss += value * count  # batch sum
             total_count += count

@@ -105,6 +105,7 @@ def train_from(cfg, out, group):
             if grad_norm_max is not None:
                 record["grad_norm_max"] = grad_norm_max
             record.update(averaged)
+            record.update(seams.scaler_metrics())
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
             if lead:

@@ -21,6 +21,8 @@ fn record(epoch: usize, eval_loss: f64) -> EpochRecord {
         ema_eval_accuracy: None,
         swa_eval_loss: None,
         swa_eval_accuracy: None,
+        loss_scale: None,
+        skipped_steps: None,
         seconds: 0.0,
         train_seconds: 0.0,
         elapsed_seconds: 0.0,

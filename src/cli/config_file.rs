@@ -83,6 +83,7 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("checkpoint", &["model_checkpoint"]),
     ("logger", &["logger"]),
     ("log_every_n_steps", &["log_every_n_steps"]),
+    ("grad_scaler", &["grad_scaler"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

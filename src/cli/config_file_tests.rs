@@ -307,6 +307,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/log_every_n_steps",
             json!(5),
         ),
+        "grad_scaler" => (
+            lin("grad_scaler", json!("GradScaler()")),
+            vec!["--grad-scaler", "GradScaler(init_scale=8.0)"],
+            "/grad_scaler",
+            json!("GradScaler(init_scale=8.0)"),
+        ),
         _ => return None,
     })
 }

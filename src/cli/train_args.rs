@@ -171,6 +171,11 @@ pub struct TrainArgs {
     /// With --logger tensorboard: the training loss of every Nth batch as train_loss_step.
     #[arg(long, value_name = "N")]
     pub log_every_n_steps: Option<usize>,
+    /// Scale the loss as torch.amp.GradScaler does, in PyTorch's spelling: "GradScaler()" or
+    /// "GradScaler(init_scale=1024.0, growth_interval=100)" (enabled=False: off); metrics.jsonl
+    /// records loss_scale and skipped_steps.
+    #[arg(long, value_name = "SPEC")]
+    pub grad_scaler: Option<String>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

@@ -44,6 +44,7 @@ impl TrainArgs {
             "clip_norm_type": norm_type(self.clip_norm_type)?,
             "clip_grad_value": optional("--clip-grad-value", self.clip_grad_value, "must be finite and > 0")?,
             "accumulate": self.accumulate,
+            "grad_scaler": self.grad_scaler,
             "trace": self.trace,
             "ema": self.ema,
             "ema_use_buffers": self.ema_use_buffers,

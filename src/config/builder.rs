@@ -91,6 +91,8 @@ impl TrainConfigBuilder {
         clip_grad_value: f64 => Some;
         /// Gradient accumulation over this many batches.
         accumulate: usize => |v| v;
+        /// A loss scaler in PyTorch's spelling, `GradScaler(init_scale=1024.0)`.
+        grad_scaler: &str => |v: &str| Some(v.to_string());
         /// Write trace.jsonl.
         trace: bool => |v| v;
         /// Targets of this class count for nothing (cross-entropy, nll).

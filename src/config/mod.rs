@@ -7,6 +7,7 @@ mod averaging;
 mod builder;
 mod checks;
 mod file;
+mod grad_scaler;
 mod parts;
 mod scheduler;
 mod wire;
@@ -14,6 +15,7 @@ mod wire;
 pub use averaging::{Anneal, EmaConfig, SwaSpec};
 pub use builder::TrainConfigBuilder;
 pub use file::read_config_file;
+pub use grad_scaler::{GradScalerSpec, ScalerOptions};
 pub use parts::{ExperimentConfig, LoopConfig, RuntimeConfig};
 pub use scheduler::SchedulerSpec;
 

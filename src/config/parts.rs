@@ -3,7 +3,7 @@
 //! (`TrainConfig`'s `TryFrom<ConfigWire>`) has checked it, so its readers never check again.
 use std::path::{Path, PathBuf};
 
-use super::{NonFinitePolicy, ScheduleInterval, SchedulerSpec};
+use super::{GradScalerSpec, NonFinitePolicy, ScheduleInterval, SchedulerSpec};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
@@ -104,6 +104,7 @@ pub struct LoopConfig {
     pub(super) clip_norm_type: f64,
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
+    pub(super) grad_scaler: Option<GradScalerSpec>,
     pub(super) trace: bool,
     pub(super) metrics: Vec<MetricSpec>,
     pub(super) save_format: SaveFormat,
@@ -184,6 +185,11 @@ impl LoopConfig {
     /// Gradient accumulation: the optimizer steps every this many batches (1: every batch).
     pub fn accumulate(&self) -> usize {
         self.accumulate
+    }
+
+    /// `--grad-scaler`: a `torch.amp.GradScaler`'s options (`None`: no loss scaling).
+    pub fn grad_scaler(&self) -> Option<&GradScalerSpec> {
+        self.grad_scaler.as_ref()
     }
 
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::check;
 use super::{
-    BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
-    RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
+    BatchSize, ExperimentConfig, ExperimentSource, GradScalerSpec, LoopConfig, LossSync,
+    NonFinitePolicy, RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use super::{EmaConfig, SwaSpec};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
@@ -60,6 +60,8 @@ pub(super) struct ConfigWire {
     pub(super) clip_grad_value: Option<f64>,
     #[serde(default = "one")]
     pub(super) accumulate: usize,
+    #[serde(default)]
+    pub(super) grad_scaler: Option<String>,
     #[serde(default)]
     pub(super) trace: bool,
     #[serde(default)]
@@ -161,6 +163,7 @@ impl ConfigWire {
             clip_norm_type: 2.0,
             clip_grad_value: None,
             accumulate: 1,
+            grad_scaler: None,
             trace: false,
             ema: None,
             ema_use_buffers: false,
@@ -217,6 +220,11 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_norm_type: w.clip_norm_type,
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
+            grad_scaler: w
+                .grad_scaler
+                .as_deref()
+                .map(GradScalerSpec::parse)
+                .transpose()?,
             trace: w.trace,
             metrics: MetricSpec::parse_names(&w.metrics)?,
             save_format: w.save_format,
@@ -328,6 +336,7 @@ impl From<&TrainConfig> for ConfigWire {
             clip_norm_type: t.clip_norm_type(),
             clip_grad_value: t.clip_grad_value(),
             accumulate: t.accumulate(),
+            grad_scaler: t.grad_scaler().map(|s| s.as_str().to_string()),
             trace: t.trace(),
             ema: t.ema().map(|e| e.decay),
             ema_use_buffers: t.ema().is_some_and(|e| e.use_buffers),

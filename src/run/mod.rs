@@ -35,7 +35,7 @@ use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::trace::{StepTrace, TRACE_FILE};
 use crate::train::{
-    fit, ClipGradNorm, ClipGradValue, Ema, RunContext, RunSink, Scheduled, Step, Swa,
+    fit, ClipGradNorm, ClipGradValue, Ema, GradScaler, RunContext, RunSink, Scheduled, Step, Swa,
 };
 use job::JobSink;
 use recorder::Recorder;
@@ -227,6 +227,13 @@ fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> 
     }
     for hook in std::mem::take(&mut experiment.hooks) {
         step = step.with_own_hook(hook)?;
+    }
+    if let Some(scaler) = config
+        .grad_scaler()
+        .map(|s| s.options())
+        .filter(|o| o.enabled)
+    {
+        step = step.with_hook(Box::new(GradScaler::new(scaler, experiment.device())?));
     }
     Ok(step)
 }

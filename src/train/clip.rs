@@ -66,6 +66,9 @@ impl StepHook for ClipGradNorm {
     }
 
     fn after_backward(&mut self, grads: &mut Grads) -> Result<Decision> {
+        // A window a loss scaler skips is clipped as PyTorch's loop does, but its norm (of
+        // non-finite gradients) is not one of a step taken.
+        let record = !grads.update_skipped;
         let grads = defined_grads(grads.params);
         if grads.is_empty() {
             return Ok(Decision::Step);
@@ -80,10 +83,12 @@ impl StepHook for ClipGradNorm {
             for mut g in grads {
                 let _ = g.f_mul_(&coef.f_to_device(g.device())?)?;
             }
-            self.largest = Some(match self.largest.take() {
-                Some(largest) => largest.f_maximum(&total)?,
-                None => total,
-            });
+            if record {
+                self.largest = Some(match self.largest.take() {
+                    Some(largest) => largest.f_maximum(&total)?,
+                    None => total,
+                });
+            }
             Ok(Decision::Step)
         })
     }

@@ -268,6 +268,8 @@ fn epoch_record(
         ema_eval_accuracy: None,
         swa_eval_loss: None,
         swa_eval_accuracy: None,
+        loss_scale: metrics.loss_scale,
+        skipped_steps: metrics.skipped_steps,
         seconds: 0.0,
         train_seconds: 0.0,
         elapsed_seconds: 0.0,

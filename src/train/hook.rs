@@ -5,8 +5,9 @@
 //! 2. `scale_loss`: the batch loss before its backward pass (the trace reads it first, then the
 //!    accumulation share scales it);
 //! 3. `after_backward`, at an accumulation window's end: gradient sync, the window check
-//!    (nothing trained, or batches left out for a non-finite loss), clipping; any hook may decide
-//!    [`Decision::Skip`], and the hooks after it do not run;
+//!    (nothing trained, or batches left out for a non-finite loss), the loss scaler's unscaling,
+//!    clipping; any hook may decide [`Decision::Skip`], and the hooks after it do not run, or
+//!    [`Decision::SkipUpdate`] (the loss scaler), and they do;
 //! 4. `after_update`, whether or not the optimizer stepped (the trace, the scheduler);
 //! 5. `end_epoch`: the scheduler's per-epoch step, and typed metrics for `metrics.jsonl`.
 //!
@@ -33,6 +34,8 @@ pub enum Slot {
     GradSync,
     /// A window with nothing trained is skipped; one with batches left out is rescaled.
     WindowCheck,
+    /// `--grad-scaler`: scales the loss, unscales the window's gradients (checkpoint key `scaler`).
+    Scaler,
     /// `--clip-grad-norm`, `--clip-grad-value` (checkpoint key `transforms`).
     Clip,
     /// `--scheduler` (checkpoint key `schedule`); `--swa`, which takes the rate over.
@@ -46,6 +49,10 @@ pub enum Slot {
 pub enum Decision {
     Step,
     Skip,
+    /// No update, but the hooks after it still run (clipping, as PyTorch's loop clips before
+    /// `scaler.step` skips) and the window counts as a step (`Update::stepped`: the scheduler, the
+    /// trace): a loss scaler found a non-finite gradient.
+    SkipUpdate,
 }
 
 /// Where an epoch starts, for the hooks that follow the batches (the trace).
@@ -68,13 +75,17 @@ pub struct Grads<'a> {
     /// The window's last batch.
     pub batch: &'a PlannedBatch,
     pub window: &'a mut Window,
+    /// A hook before said [`Decision::SkipUpdate`]: no update is made from these gradients.
+    pub update_skipped: bool,
 }
 
 /// After a window's end.
 pub struct Update<'a> {
     pub optimizer: &'a mut dyn Optimizer,
     pub params: &'a [(String, Tensor)],
-    /// Whether the optimizer stepped.
+    /// Whether the window counts as an optimizer step: the optimizer stepped, or a loss scaler
+    /// skipped its update ([`Decision::SkipUpdate`], after which PyTorch's loop goes on as after
+    /// a step: the scheduler steps).
     pub stepped: bool,
 }
 
@@ -83,6 +94,10 @@ pub struct Update<'a> {
 pub struct StepMetrics {
     /// The largest gradient norm before clipping (`--clip-grad-norm`).
     pub grad_norm_max: Option<f64>,
+    /// `--grad-scaler`: the scale at the epoch's end.
+    pub loss_scale: Option<f64>,
+    /// `--grad-scaler`: the epoch's windows whose update a non-finite gradient skipped.
+    pub skipped_steps: Option<u64>,
 }
 
 /// An epoch's end, as the hooks see it.

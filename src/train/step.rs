@@ -145,17 +145,27 @@ impl Step {
             params: &self.params,
             batch,
             window: &mut window,
+            update_skipped: false,
         };
         let mut decision = Decision::Step;
         for hook in &mut self.hooks {
-            decision = hook.after_backward(&mut grads)?;
-            if decision == Decision::Skip {
-                break;
+            match hook.after_backward(&mut grads)? {
+                Decision::Step => {}
+                Decision::SkipUpdate => {
+                    decision = Decision::SkipUpdate;
+                    grads.update_skipped = true;
+                }
+                Decision::Skip => {
+                    decision = Decision::Skip;
+                    break;
+                }
             }
         }
-        let stepped = decision == Decision::Step;
+        let stepped = decision != Decision::Skip;
         if stepped {
             self.last_lrs = self.optimizer.lrs();
+        }
+        if decision == Decision::Step {
             self.optimizer.step()?;
         }
         let mut update = Update {

@@ -1,6 +1,7 @@
 //! What a checkpoint keeps of the step besides the optimizer's tensors: the hooks' state under
 //! the keys checkpoints have always used (`schedule`, `transforms` for clipping), the keyed hooks'
-//! under `hooks`, the rates of the last step, the open accumulation window and its gradients.
+//! under `hooks` (the loss scaler's as `hooks.scaler`), the rates of the last step, the open
+//! accumulation window and its gradients.
 use serde_json::{Map, Value};
 
 use super::accumulate::{held_grads, restore_grads, Window};

@@ -19,6 +19,7 @@ mod device_data;
 mod distributed;
 mod fuzz_config;
 mod fuzz_flags;
+mod grad_scaler;
 mod hardened;
 mod init_parity;
 mod layer_modules;
