@@ -5,6 +5,7 @@
 //! (`model`), data (`data`), losses (`criterion`), optimizers (`optim`), the experiment they make
 //! up (`experiment`), a run's configuration (`config`), training and checking a run (`run`,
 //! `compare`) and the tally the seed's formula lives in. The rest is the harness's own.
+pub mod autocast;
 pub(crate) mod bounded;
 pub mod compare;
 pub mod config;

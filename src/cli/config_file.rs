@@ -63,6 +63,7 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("seed", &["seed"]),
     ("device", &["device"]),
     ("threads", &["threads"]),
+    ("precision", &["precision"]),
     ("init", &["init"]),
     ("no_shuffle", &["shuffle"]),
     ("checkpoint_every", &["checkpoint_every"]),

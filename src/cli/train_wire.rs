@@ -42,6 +42,7 @@ impl TrainArgs {
             "clip_grad_value": optional("--clip-grad-value", self.clip_grad_value, "must be finite and > 0")?,
             "accumulate": self.accumulate,
             "trace": self.trace,
+            "precision": self.runtime.precision,
             "ignore_index": l.ignore_index,
             "class_weights": weights("--class-weights", &l.class_weights)?,
             "pos_weight": weights("--pos-weight", &l.pos_weight)?,

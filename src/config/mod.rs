@@ -7,12 +7,14 @@ mod builder;
 mod checks;
 mod file;
 mod parts;
+mod precision;
 mod scheduler;
 mod wire;
 
 pub use builder::TrainConfigBuilder;
 pub use file::read_config_file;
 pub use parts::{ExperimentConfig, LoopConfig, RuntimeConfig};
+pub use precision::Precision;
 pub use scheduler::SchedulerSpec;
 
 // Types a configuration names, owned by the layer that uses them.

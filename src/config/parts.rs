@@ -3,7 +3,7 @@
 //! (`TrainConfig`'s `TryFrom<ConfigWire>`) has checked it, so its readers never check again.
 use std::path::{Path, PathBuf};
 
-use super::{NonFinitePolicy, ScheduleInterval, SchedulerSpec};
+use super::{NonFinitePolicy, Precision, ScheduleInterval, SchedulerSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
 use crate::experiment::ExperimentSource;
@@ -95,6 +95,7 @@ pub struct LoopConfig {
     pub(super) clip_grad_value: Option<f64>,
     pub(super) accumulate: usize,
     pub(super) trace: bool,
+    pub(super) precision: Precision,
 }
 
 impl LoopConfig {
@@ -171,5 +172,10 @@ impl LoopConfig {
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
+    }
+
+    /// What the forward pass and the criterion compute in: float32, or autocast to a half type.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 }

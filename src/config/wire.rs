@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::checks::check;
 use super::{
     BatchSize, ExperimentConfig, ExperimentSource, LoopConfig, LossSync, NonFinitePolicy,
-    RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
+    Precision, RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
 };
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
@@ -57,6 +57,8 @@ pub(super) struct ConfigWire {
     pub(super) accumulate: usize,
     #[serde(default)]
     pub(super) trace: bool,
+    #[serde(default)]
+    pub(super) precision: Precision,
     #[serde(default)]
     pub(super) ignore_index: Option<i64>,
     #[serde(default)]
@@ -136,6 +138,7 @@ impl ConfigWire {
             clip_grad_value: None,
             accumulate: 1,
             trace: false,
+            precision: Precision::Full,
             ignore_index: None,
             class_weights: None,
             pos_weight: None,
@@ -181,6 +184,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             clip_grad_value: w.clip_grad_value,
             accumulate: w.accumulate,
             trace: w.trace,
+            precision: w.precision,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -267,6 +271,7 @@ impl From<&TrainConfig> for ConfigWire {
             clip_grad_value: t.clip_grad_value(),
             accumulate: t.accumulate(),
             trace: t.trace(),
+            precision: t.precision(),
             ignore_index: options.ignore_index,
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,

@@ -202,6 +202,11 @@ fn make_step(config: &TrainConfig, experiment: &Experiment) -> Result<Step> {
     };
     // Each hook finds its place in the pipeline by its slot (`train::Slot`).
     let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
+    if let Some(autocast) =
+        crate::train::Autocast::for_run(config.precision(), experiment.device())?
+    {
+        step = step.with_hook(Box::new(autocast));
+    }
     if let Some(max_norm) = config.clip_grad_norm() {
         step = step.with_hook(Box::new(ClipGradNorm::new(
             max_norm,

@@ -3,7 +3,8 @@
 //! one-shot mean over the split, whatever the batch size.
 use tch::Device;
 
-use crate::config::{BatchSize, LossSync};
+use crate::autocast::autocast;
+use crate::config::{BatchSize, LossSync, Precision};
 use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
 use crate::distributed::Shard;
@@ -30,6 +31,8 @@ pub struct EvalPlan {
     pub loss_sync: LossSync,
     /// Where the split's tensors live.
     pub device: Device,
+    /// Autocast around the forward passes and the criterion, as in training.
+    pub precision: Precision,
 }
 
 /// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
@@ -49,51 +52,54 @@ pub fn evaluate(
     let per_batch = |c: &PerSample| c.per_batch(split.len(), size, None, shard);
     let loss_counts = per_batch(&counts.loss);
     let accuracy_counts = counts.accuracy.as_ref().map(per_batch);
-    tch::no_grad(|| {
-        let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
-        let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
-        let mut batches = 0;
-        for (inputs, targets) in eval_batches(split, plan.batch_size, shard)? {
-            let outputs = model.forward_t(&inputs, false)?;
-            let batch_size = inputs.size()[0];
-            let planned = |counts: &[f64]| {
-                counts.get(batches).copied().ok_or_else(|| {
-                    crate::error::Error::Data(format!(
-                        "eval: more batches than the split holds ({})",
-                        counts.len()
-                    ))
-                })
-            };
-            let count = planned(&loss_counts)?;
-            if count > 0.0 {
-                let loss = criterion.compute(&outputs, &targets)?; // batch mean
-                let batch = BatchCount {
-                    samples: batch_size,
-                    count,
+    // The whole pass in one autocast region, as the reference's `with no_grad(), autocast(…):`.
+    autocast(plan.precision, plan.device, || {
+        tch::no_grad(|| {
+            let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
+            let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
+            let mut batches = 0;
+            for (inputs, targets) in eval_batches(split, plan.batch_size, shard)? {
+                let outputs = model.forward_t(&inputs, false)?;
+                let batch_size = inputs.size()[0];
+                let planned = |counts: &[f64]| {
+                    counts.get(batches).copied().ok_or_else(|| {
+                        crate::error::Error::Data(format!(
+                            "eval: more batches than the split holds ({})",
+                            counts.len()
+                        ))
+                    })
                 };
-                total_loss.add(total_loss.read(&loss)?, batch)?; // batch sum
-            } else {
-                total_loss.add_uncounted(batch_size); // every target ignored
+                let count = planned(&loss_counts)?;
+                if count > 0.0 {
+                    let loss = criterion.compute(&outputs, &targets)?; // batch mean
+                    let batch = BatchCount {
+                        samples: batch_size,
+                        count,
+                    };
+                    total_loss.add(total_loss.read(&loss)?, batch)?; // batch sum
+                } else {
+                    total_loss.add_uncounted(batch_size); // every target ignored
+                }
+                if let (Some(right), Some(counts)) =
+                    (criterion.correct(&outputs, &targets)?, &accuracy_counts)
+                {
+                    let batch = BatchCount {
+                        samples: batch_size,
+                        count: planned(counts)?,
+                    };
+                    correct.add_sum(&right, batch)?;
+                }
+                batches += 1;
             }
-            if let (Some(right), Some(counts)) =
-                (criterion.correct(&outputs, &targets)?, &accuracy_counts)
-            {
-                let batch = BatchCount {
-                    samples: batch_size,
-                    count: planned(counts)?,
-                };
-                correct.add_sum(&right, batch)?;
-            }
-            batches += 1;
-        }
-        total_loss.reduce(processes)?;
-        correct.reduce(processes)?;
-        Ok(EvalStats {
-            average_loss: total_loss.average_over(split.len(), "eval")?,
-            accuracy: correct.ratio()?,
-            samples: total_loss.samples(),
-            count: total_loss.count(),
-            batches,
+            total_loss.reduce(processes)?;
+            correct.reduce(processes)?;
+            Ok(EvalStats {
+                average_loss: total_loss.average_over(split.len(), "eval")?,
+                accuracy: correct.ratio()?,
+                samples: total_loss.samples(),
+                count: total_loss.count(),
+                batches,
+            })
         })
     })
 }

@@ -3,6 +3,7 @@
 //! live with their own concepts), evaluation (`evaluate`), the run of all epochs (`fit`) and what
 //! they are handed (`context`).
 mod accumulate;
+mod autocast;
 mod clip;
 mod context;
 mod epoch;
@@ -14,6 +15,7 @@ mod schedule;
 mod step;
 mod step_state;
 
+pub use autocast::Autocast;
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};
 pub use epoch::train_epoch;
