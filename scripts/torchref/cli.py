@@ -39,6 +39,8 @@ SETTINGS = [
     ("--clip-grad-value", "clip_grad_value", dict(type=float),
      "clip_grad_value_ to this value before each step"),
     ("--accumulate", "accumulate", dict(type=int), "step the optimizer every N batches"),
+    ("--precision", "precision", dict(choices=["32", "bf16-mixed", "16-mixed"]),
+     "forward + loss under torch.autocast: 32 (off), bf16-mixed or 16-mixed"),
     ("--ignore-index", "ignore_index", dict(type=int),
      "cross-entropy/nll ignore_index (default: PyTorch's -100)"),
     ("--class-weights", "class_weights", dict(type=floats),

@@ -12,6 +12,7 @@ from . import loop, model as models
 from .criterion import Criterion
 from .data import EpochShuffle, counted_set, loader
 from .experiments import EXPERIMENTS, load_data
+from .precision import autocast_for
 from .step import Seams
 from .trace import Tracer
 
@@ -47,6 +48,7 @@ def train_from(cfg, out, group):
     train_loader = loader(train_set, cfg["batch_size"], sampler)
     eval_loader = None if eval_set is None else loader(eval_set, cfg["batch_size"])
     seams = Seams(cfg, model)
+    autocast = autocast_for(cfg.get("precision", "32"), device)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     if lead:
@@ -67,7 +69,7 @@ def train_from(cfg, out, group):
                 sampler.epoch = epoch
             trace = None if tracer is None else (tracer, sampler)
             train_loss, samples, batches, train_count = loop.train(model, train_loader, seams, criterion,
-                                                                   group, epoch, trace)
+                                                                   group, epoch, trace, autocast)
             group.check_same(list(model.parameters()), epoch)
             # Rank 0's buffers (batch-norm statistics, each rank's own so far) for all, as DDP's
             # broadcast_buffers: every rank evaluates the model rank 0 saves.
@@ -75,7 +77,7 @@ def train_from(cfg, out, group):
             train_seconds = time.perf_counter() - started
             eval_loss, eval_accuracy, eval_count = None, None, None
             if eval_loader is not None:
-                eval_loss, eval_accuracy, eval_count = loop.test(model, eval_loader, criterion, group)
+                eval_loss, eval_accuracy, eval_count = loop.test(model, eval_loader, criterion, group, autocast)
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,

@@ -38,6 +38,7 @@ mod own_experiment_errors;
 mod own_experiment_files;
 mod port_example;
 mod port_focal;
+mod precision;
 mod reliability;
 mod resume;
 mod resume_fit;
