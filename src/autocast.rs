@@ -95,6 +95,14 @@ impl AutocastGuard {
             prev_dtype,
         })
     }
+
+    /// The region `precision` asks for on `device`; `None` (no region) for `32`.
+    pub fn for_precision(precision: Precision, device: Device) -> Result<Option<AutocastGuard>> {
+        precision
+            .autocast_kind()
+            .map(|kind| AutocastGuard::enter(device, kind))
+            .transpose()
+    }
 }
 
 impl Drop for AutocastGuard {
@@ -123,10 +131,7 @@ pub fn autocast<T>(
     device: Device,
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    let Some(kind) = precision.autocast_kind() else {
-        return f();
-    };
-    let _region = AutocastGuard::enter(device, kind)?;
+    let _region = AutocastGuard::for_precision(precision, device)?;
     f()
 }
 

@@ -3,7 +3,7 @@
 //! one-shot mean over the split, whatever the batch size.
 use tch::Device;
 
-use crate::autocast::autocast;
+use crate::autocast::AutocastGuard;
 use crate::config::{BatchSize, LossSync, Precision};
 use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
@@ -53,53 +53,52 @@ pub fn evaluate(
     let loss_counts = per_batch(&counts.loss);
     let accuracy_counts = counts.accuracy.as_ref().map(per_batch);
     // The whole pass in one autocast region, as the reference's `with no_grad(), autocast(…):`.
-    autocast(plan.precision, plan.device, || {
-        tch::no_grad(|| {
-            let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
-            let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
-            let mut batches = 0;
-            for (inputs, targets) in eval_batches(split, plan.batch_size, shard)? {
-                let outputs = model.forward_t(&inputs, false)?;
-                let batch_size = inputs.size()[0];
-                let planned = |counts: &[f64]| {
-                    counts.get(batches).copied().ok_or_else(|| {
-                        crate::error::Error::Data(format!(
-                            "eval: more batches than the split holds ({})",
-                            counts.len()
-                        ))
-                    })
+    let _region = AutocastGuard::for_precision(plan.precision, plan.device)?;
+    tch::no_grad(|| {
+        let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
+        let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;
+        let mut batches = 0;
+        for (inputs, targets) in eval_batches(split, plan.batch_size, shard)? {
+            let outputs = model.forward_t(&inputs, false)?;
+            let batch_size = inputs.size()[0];
+            let planned = |counts: &[f64]| {
+                counts.get(batches).copied().ok_or_else(|| {
+                    crate::error::Error::Data(format!(
+                        "eval: more batches than the split holds ({})",
+                        counts.len()
+                    ))
+                })
+            };
+            let count = planned(&loss_counts)?;
+            if count > 0.0 {
+                let loss = criterion.compute(&outputs, &targets)?; // batch mean
+                let batch = BatchCount {
+                    samples: batch_size,
+                    count,
                 };
-                let count = planned(&loss_counts)?;
-                if count > 0.0 {
-                    let loss = criterion.compute(&outputs, &targets)?; // batch mean
-                    let batch = BatchCount {
-                        samples: batch_size,
-                        count,
-                    };
-                    total_loss.add(total_loss.read(&loss)?, batch)?; // batch sum
-                } else {
-                    total_loss.add_uncounted(batch_size); // every target ignored
-                }
-                if let (Some(right), Some(counts)) =
-                    (criterion.correct(&outputs, &targets)?, &accuracy_counts)
-                {
-                    let batch = BatchCount {
-                        samples: batch_size,
-                        count: planned(counts)?,
-                    };
-                    correct.add_sum(&right, batch)?;
-                }
-                batches += 1;
+                total_loss.add(total_loss.read(&loss)?, batch)?; // batch sum
+            } else {
+                total_loss.add_uncounted(batch_size); // every target ignored
             }
-            total_loss.reduce(processes)?;
-            correct.reduce(processes)?;
-            Ok(EvalStats {
-                average_loss: total_loss.average_over(split.len(), "eval")?,
-                accuracy: correct.ratio()?,
-                samples: total_loss.samples(),
-                count: total_loss.count(),
-                batches,
-            })
+            if let (Some(right), Some(counts)) =
+                (criterion.correct(&outputs, &targets)?, &accuracy_counts)
+            {
+                let batch = BatchCount {
+                    samples: batch_size,
+                    count: planned(counts)?,
+                };
+                correct.add_sum(&right, batch)?;
+            }
+            batches += 1;
+        }
+        total_loss.reduce(processes)?;
+        correct.reduce(processes)?;
+        Ok(EvalStats {
+            average_loss: total_loss.average_over(split.len(), "eval")?,
+            accuracy: correct.ratio()?,
+            samples: total_loss.samples(),
+            count: total_loss.count(),
+            batches,
         })
     })
 }
