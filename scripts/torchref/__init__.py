@@ -9,6 +9,7 @@
     optim.py        optimizers with param groups, schedulers from PyTorch's spelling
     step.py         the step's seams: unscaling, clipping, optimizer.step(), the scheduler
     scaler.py       torch.amp.GradScaler from --grad-scaler's spelling
+    precision.py    --precision: the autocast region around forward + criterion
     loop.py         train() and test(): THE loop, for one process or a group of N
     distributed.py  the process group (a group of one alone) and --nproc's launcher
     trace.py        trace.jsonl for `tch-harness diff`

@@ -44,6 +44,8 @@ SETTINGS = [
     ("--accumulate", "accumulate", dict(type=int), "step the optimizer every N batches"),
     ("--grad-scaler", "grad_scaler", {},
      "torch.amp.GradScaler's options, e.g. 'GradScaler(init_scale=1024.0)'"),
+    ("--precision", "precision", dict(choices=["32", "bf16-mixed", "16-mixed"]),
+     "forward + loss under torch.autocast: 32 (off), bf16-mixed or 16-mixed"),
     ("--ignore-index", "ignore_index", dict(type=int),
      "cross-entropy/nll ignore_index (default: PyTorch's -100)"),
     ("--class-weights", "class_weights", dict(type=floats),

@@ -18,7 +18,7 @@ DEFAULTS = {
     "checkpoint_every": 1, "on_nonfinite": "stop", "loss_sync": "batch",
     "scheduler": None, "scheduler_interval": "epoch",
     "clip_grad_norm": None, "clip_norm_type": 2.0, "clip_grad_value": None,
-    "accumulate": 1, "grad_scaler": None, "trace": False,
+    "accumulate": 1, "grad_scaler": None, "trace": False, "precision": "32",
     "ema": None, "ema_use_buffers": False, "swa": None,
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
     "metrics": [],

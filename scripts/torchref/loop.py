@@ -10,6 +10,7 @@ batches, each batch's loss scaled by its count over its window's before backward
 In a group of N (distributed.py) each process takes its shard of every batch; its loss is its
 shard's mean times its shard's count over the window's, so the SUM of the processes' gradients is
 the gradient of the global window's mean; the tallies are summed over the group."""
+import contextlib
 import math
 
 import torch
@@ -24,9 +25,10 @@ def total(values):
     return s
 
 
-def train(model, loader, seams, criterion, group, epoch, trace=None):
+def train(model, loader, seams, criterion, group, epoch, trace=None, autocast=contextlib.nullcontext):
     """One epoch, this process's shard of it; returns (average loss, samples, batches, count)
-    for the whole group. `trace` is (Tracer, EpochShuffle or None) for --trace, or None."""
+    for the whole group. `trace` is (Tracer, EpochShuffle or None) for --trace, or None;
+    `autocast` makes the region forward + criterion run in (precision.py)."""
     model.train()
     total_loss = 0.0
     total_count = 0.0
@@ -46,7 +48,8 @@ def train(model, loader, seams, criterion, group, epoch, trace=None):
             count = total(counts[lo:hi].tolist())  # the seed's batch_size
             if count == 0:
                 continue  # no samples here, or every target ignored (PyTorch's mean is NaN)
-            _loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # batch mean
+            with autocast():
+                _loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # batch mean
             value = _loss.item()
             if not math.isfinite(value):
                 raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
@@ -71,14 +74,14 @@ def train(model, loader, seams, criterion, group, epoch, trace=None):
     return average_loss, int(samples), len(batches), total_count
 
 
-def test(model, loader, criterion, group, metrics):
+def test(model, loader, criterion, group, metrics, autocast=contextlib.nullcontext):
     """The eval loss (batch means weighted by their counts), accuracy and count, over the group;
     `metrics` (metrics.Metrics) updated from the same outputs, their values over the group."""
     model.eval()
     total_loss = 0.0
     total_count = 0.0
     correct, counted, samples = 0, 0, 0
-    with torch.no_grad():
+    with torch.no_grad(), autocast():  # the whole pass in one region, as the harness
         for inputs, targets, counts in loader:
             lo, hi = group.shard(len(inputs))
             samples += hi - lo

@@ -15,6 +15,7 @@ from .early_stopping import early_stopping
 from .data import EpochShuffle, counted_set, loader
 from .experiments import EXPERIMENTS, load_data
 from .ema import Averaging
+from .precision import autocast_for
 from .step import Seams
 from .trace import Tracer
 
@@ -52,6 +53,7 @@ def train_from(cfg, out, group):
     seams = Seams(cfg, model)
     seams.averaging = averaging = Averaging(cfg, model, seams)
     stopper = early_stopping(cfg)
+    autocast = autocast_for(cfg.get("precision", "32"), device)
 
     out = out or os.path.join("runs", f"{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-py")
     if lead:
@@ -73,7 +75,7 @@ def train_from(cfg, out, group):
             trace = None if tracer is None else (tracer, sampler)
             seams.held = averaging.swa_phase(epoch)
             train_loss, samples, batches, train_count = loop.train(model, train_loader, seams, criterion,
-                                                                   group, epoch, trace)
+                                                                   group, epoch, trace, autocast)
             group.check_same(list(model.parameters()), epoch)
             # Rank 0's buffers (batch-norm statistics, each rank's own so far) for all, as DDP's
             # broadcast_buffers: every rank evaluates the model rank 0 saves.
@@ -82,7 +84,8 @@ def train_from(cfg, out, group):
             eval_loss, eval_accuracy, eval_count, eval_metrics = None, None, None, {}
             if eval_loader is not None:
                 eval_loss, eval_accuracy, eval_count, eval_metrics = loop.test(
-                    model, eval_loader, criterion, group, Metrics(cfg.get("metrics") or [], criterion))
+                    model, eval_loader, criterion, group, Metrics(cfg.get("metrics") or [], criterion),
+                    autocast)
             lr, grad_norm_max = seams.end_epoch(train_loss, eval_loss)
             averaging.end_epoch(model, epoch)
             if epoch == epochs:

@@ -7,9 +7,12 @@ import math
 import torch
 
 
-def make_scaler(spec, device):
+def make_scaler(spec, device, precision="32"):
     """`GradScaler(init_scale=1024.0, growth_interval=100)` evaluated as Python into
-    `torch.amp.GradScaler(device.type, **options)`; None without a spec or with enabled=False."""
+    `torch.amp.GradScaler(device.type, **options)`; None with enabled=False, and without a spec
+    unless the precision is 16-mixed (PyTorch's defaults then, as Lightning pairs them)."""
+    if spec is None and precision == "16-mixed":
+        spec = "GradScaler()"
     if spec is None:
         return None
     ns = {"GradScaler": lambda **kw: torch.amp.GradScaler(device.type, **kw),

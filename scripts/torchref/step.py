@@ -23,7 +23,8 @@ class Seams:
         self.accumulate = cfg.get("accumulate", 1)
         self.lr, self.largest_norm = None, None
         self.averaging, self.held = None, False  # ema.Averaging (run.py); SWA holds the scheduler
-        self.scaler = make_scaler(cfg.get("grad_scaler"), next(model.parameters()).device)
+        self.scaler = make_scaler(cfg.get("grad_scaler"), next(model.parameters()).device,
+                                  cfg.get("precision", "32"))
         self.skipped_steps = 0
 
     def scale(self, loss):

@@ -63,6 +63,7 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("seed", &["seed"]),
     ("device", &["device"]),
     ("threads", &["threads"]),
+    ("precision", &["precision"]),
     ("init", &["init"]),
     ("init_key", &["init_key"]),
     ("save_format", &["save_format"]),

@@ -181,6 +181,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/threads",
             json!(2),
         ),
+        "precision" => (
+            lin("precision", json!("16-mixed")),
+            vec!["--precision", "bf16-mixed"],
+            "/precision",
+            json!("bf16-mixed"),
+        ),
         "init" => (
             lin("init", json!("a.safetensors")),
             vec!["--init", "b.safetensors"],

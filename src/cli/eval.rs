@@ -90,6 +90,7 @@ impl EvalArgs {
             seed: self.seed,
             device,
             threads: self.runtime.threads,
+            precision: self.runtime.precision.parse()?,
         })
     }
 

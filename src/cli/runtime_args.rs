@@ -1,5 +1,6 @@
 //! Where a command runs: the flags `train`, `compare` and `eval` share.
 use clap::Args;
+use tch_harness::config::Precision;
 use tch_harness::DeviceSpec;
 
 /// Device and threads.
@@ -11,6 +12,12 @@ pub struct RuntimeArgs {
     /// libtorch intra-op threads [default: libtorch's choice].
     #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<i32>,
+    #[arg(long, default_value = "32", help = format!(
+        "What the forward pass and the loss compute in ({}): float32, or under \
+         torch.autocast(device.type, dtype=bfloat16 or float16), as Lightning's precision=.",
+        Precision::choices()
+    ))]
+    pub precision: String,
 }
 
 impl RuntimeArgs {

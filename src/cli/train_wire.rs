@@ -49,6 +49,7 @@ impl TrainArgs {
             "ema": self.ema,
             "ema_use_buffers": self.ema_use_buffers,
             "swa": self.swa,
+            "precision": self.runtime.precision,
             "ignore_index": l.ignore_index,
             "class_weights": weights("--class-weights", &l.class_weights)?,
             "pos_weight": weights("--pos-weight", &l.pos_weight)?,

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use super::wire::ConfigWire;
-use super::{ExperimentSource, LossSync, NonFinitePolicy, ScheduleInterval, TrainConfig};
+use super::{
+    ExperimentSource, LossSync, NonFinitePolicy, Precision, ScheduleInterval, TrainConfig,
+};
 use crate::criterion::Loss;
 use crate::error::Result;
 use crate::optim::{OptimizerConfig, ParamGroup};
@@ -95,6 +97,8 @@ impl TrainConfigBuilder {
         grad_scaler: &str => |v: &str| Some(v.to_string());
         /// Write trace.jsonl.
         trace: bool => |v| v;
+        /// `32`, `bf16-mixed` or `16-mixed` (autocast around the forward pass and the criterion).
+        precision: Precision => |v| v;
         /// Targets of this class count for nothing (cross-entropy, nll).
         ignore_index: i64 => Some;
         /// One weight per class (cross-entropy, nll).

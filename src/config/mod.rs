@@ -9,6 +9,7 @@ mod checks;
 mod file;
 mod grad_scaler;
 mod parts;
+mod precision;
 mod scheduler;
 mod wire;
 
@@ -17,6 +18,7 @@ pub use builder::TrainConfigBuilder;
 pub use file::read_config_file;
 pub use grad_scaler::{GradScalerSpec, ScalerOptions};
 pub use parts::{ExperimentConfig, LoopConfig, RuntimeConfig};
+pub use precision::Precision;
 pub use scheduler::SchedulerSpec;
 
 // Types a configuration names, owned by the layer that uses them.

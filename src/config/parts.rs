@@ -3,7 +3,7 @@
 //! (`TrainConfig`'s `TryFrom<ConfigWire>`) has checked it, so its readers never check again.
 use std::path::{Path, PathBuf};
 
-use super::{GradScalerSpec, NonFinitePolicy, ScheduleInterval, SchedulerSpec};
+use super::{GradScalerSpec, NonFinitePolicy, Precision, ScheduleInterval, SchedulerSpec};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
@@ -114,6 +114,7 @@ pub struct LoopConfig {
     pub(super) model_checkpoint: Option<ModelCheckpointSpec>,
     pub(super) logger: Loggers,
     pub(super) log_every_n_steps: Option<usize>,
+    pub(super) precision: Precision,
 }
 
 impl LoopConfig {
@@ -192,6 +193,16 @@ impl LoopConfig {
         self.grad_scaler.as_ref()
     }
 
+    /// The loss scaler the run trains with: `--grad-scaler`'s options unless `enabled=False`;
+    /// without the flag, PyTorch's defaults for `16-mixed` (as Lightning pairs them), none else.
+    pub fn scaler_options(&self) -> Option<super::ScalerOptions> {
+        match &self.grad_scaler {
+            Some(spec) => Some(spec.options()).filter(|o| o.enabled),
+            None if self.precision == Precision::F16Mixed => Some(Default::default()),
+            None => None,
+        }
+    }
+
     /// Write trace.jsonl: every optimizer step's loss, batch and tensor fingerprints.
     pub fn trace(&self) -> bool {
         self.trace
@@ -235,5 +246,10 @@ impl LoopConfig {
     /// `--log-every-n-steps`: TensorBoard's per-batch training loss, every this many batches.
     pub fn log_every_n_steps(&self) -> Option<usize> {
         self.log_every_n_steps
+    }
+
+    /// What the forward pass and the criterion compute in: float32, or autocast to a half type.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 }

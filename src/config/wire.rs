@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::checks::check;
 use super::{
     BatchSize, ExperimentConfig, ExperimentSource, GradScalerSpec, LoopConfig, LossSync,
-    NonFinitePolicy, RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig, TORCHSCRIPT,
+    NonFinitePolicy, Precision, RuntimeConfig, ScheduleInterval, SchedulerSpec, TrainConfig,
+    TORCHSCRIPT,
 };
 use super::{EmaConfig, SwaSpec};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
@@ -70,6 +71,8 @@ pub(super) struct ConfigWire {
     pub(super) ema_use_buffers: bool,
     #[serde(default)]
     pub(super) swa: Option<String>,
+    #[serde(default)]
+    pub(super) precision: Precision,
     #[serde(default)]
     pub(super) ignore_index: Option<i64>,
     #[serde(default)]
@@ -168,6 +171,7 @@ impl ConfigWire {
             ema: None,
             ema_use_buffers: false,
             swa: None,
+            precision: Precision::Full,
             ignore_index: None,
             class_weights: None,
             pos_weight: None,
@@ -242,6 +246,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
                 .transpose()?,
             logger: Loggers::parse(&w.logger)?.with_every_n_steps(w.log_every_n_steps)?,
             log_every_n_steps: w.log_every_n_steps,
+            precision: w.precision,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -341,6 +346,7 @@ impl From<&TrainConfig> for ConfigWire {
             ema: t.ema().map(|e| e.decay),
             ema_use_buffers: t.ema().is_some_and(|e| e.use_buffers),
             swa: t.swa().map(|s| s.as_str().to_string()),
+            precision: t.precision(),
             ignore_index: options.ignore_index,
             class_weights: options.class_weights,
             pos_weight: options.pos_weight,

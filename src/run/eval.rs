@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::config::{BatchSize, ExperimentSource, LossSync};
+use crate::config::{BatchSize, ExperimentSource, LossSync, Precision};
 use crate::criterion::{Criterion, Loss, LossOptions};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
@@ -43,6 +43,8 @@ pub struct EvalConfig {
     pub seed: u64,
     pub device: DeviceSpec,
     pub threads: Option<i32>,
+    /// Autocast around the forward pass and the criterion, as in training.
+    pub precision: Precision,
 }
 
 /// The result of `eval`.
@@ -106,6 +108,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
     config.loss_options.validate()?;
     crate::config::check_loss_ranges(&config.loss_options)?;
     let device = runtime::init(config.device, config.threads)?;
+    crate::autocast::check_precision(config.precision, device)?;
     let mut experiment = Experiment::build(
         &config.experiment,
         config.loss,
@@ -137,6 +140,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         batch_size: config.batch_size,
         loss_sync: LossSync::Batch,
         device,
+        precision: config.precision,
     };
     let criterion = Criterion::new(
         &experiment.loss,

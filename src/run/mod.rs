@@ -205,6 +205,11 @@ fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> 
     };
     // Each hook finds its place in the pipeline by its slot (`train::Slot`).
     let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
+    if let Some(autocast) =
+        crate::train::Autocast::for_run(config.precision(), experiment.device())?
+    {
+        step = step.with_hook(Box::new(autocast));
+    }
     if let Some(max_norm) = config.clip_grad_norm() {
         step = step.with_hook(Box::new(ClipGradNorm::new(
             max_norm,
@@ -228,11 +233,7 @@ fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> 
     for hook in std::mem::take(&mut experiment.hooks) {
         step = step.with_own_hook(hook)?;
     }
-    if let Some(scaler) = config
-        .grad_scaler()
-        .map(|s| s.options())
-        .filter(|o| o.enabled)
-    {
+    if let Some(scaler) = config.scaler_options() {
         step = step.with_hook(Box::new(GradScaler::new(scaler, experiment.device())?));
     }
     Ok(step)

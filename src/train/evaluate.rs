@@ -3,7 +3,8 @@
 //! one-shot mean over the split, whatever the batch size.
 use tch::Device;
 
-use crate::config::{BatchSize, LossSync};
+use crate::autocast::AutocastGuard;
+use crate::config::{BatchSize, LossSync, Precision};
 use crate::criterion::{Criterion, PerSample};
 use crate::data::{eval_batches, Split};
 use crate::distributed::Shard;
@@ -33,6 +34,8 @@ pub struct EvalPlan {
     pub loss_sync: LossSync,
     /// Where the split's tensors live.
     pub device: Device,
+    /// Autocast around the forward passes and the criterion, as in training.
+    pub precision: Precision,
 }
 
 /// Evaluates `model` on `split` under `no_grad`, in evaluation mode; the tallies are summed over
@@ -54,6 +57,8 @@ pub fn evaluate(
     let per_batch = |c: &PerSample| c.per_batch(split.len(), size, None, shard);
     let loss_counts = per_batch(&counts.loss);
     let accuracy_counts = counts.accuracy.as_ref().map(per_batch);
+    // The whole pass in one autocast region, as the reference's `with no_grad(), autocast(…):`.
+    let _region = AutocastGuard::for_precision(plan.precision, plan.device)?;
     tch::no_grad(|| {
         let mut total_loss = Tally::for_sync(plan.loss_sync, plan.device)?;
         let mut correct = Tally::for_sync(plan.loss_sync, plan.device)?;

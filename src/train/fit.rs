@@ -210,6 +210,7 @@ impl<'a> Epochs<'a> {
             batch_size: self.config.training().batch_size(),
             loss_sync: self.config.training().loss_sync(),
             device: ctx.device,
+            precision: self.config.training().precision(),
         };
         let model = experiment.model.as_mut();
         match &experiment.data.eval {

@@ -26,6 +26,8 @@ use crate::optim::Optimizer;
 /// they were added). The one place the pipeline's order is declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Slot {
+    /// `--precision`: autocast around the forward pass (before the trace reads the loss).
+    Autocast,
     /// `--trace`: reads each loss before it is scaled, the parameters after each update.
     Trace,
     /// The accumulation share: each batch's loss times its count over its window's.

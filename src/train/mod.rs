@@ -3,6 +3,7 @@
 //! live with their own concepts), evaluation (`evaluate`), the run of all epochs (`fit`) and what
 //! they are handed (`context`).
 mod accumulate;
+mod autocast;
 mod averaged;
 mod clip;
 mod context;
@@ -18,6 +19,7 @@ mod step;
 mod step_state;
 mod swa;
 
+pub use autocast::Autocast;
 pub use averaged::AveragedModel;
 pub use clip::{ClipGradNorm, ClipGradValue};
 pub use context::{RunContext, RunSink};

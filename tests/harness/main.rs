@@ -44,6 +44,7 @@ mod own_experiment_files;
 mod port_example;
 mod port_focal;
 mod port_hook;
+mod precision;
 mod pt_files;
 mod pt_files_save;
 mod reliability;
