@@ -65,12 +65,12 @@ class Averaging:
             update_bn(train_loader, swa)
 
     def evaluate(self, test):
-        """`test(module)` -> (loss, accuracy, count) of each model that has averaged something, as
+        """`test(module)` -> (loss, accuracy, count, metrics) of each model that has averaged something, as
         metrics.jsonl's fields."""
         fields = {}
         for kind, averaged in self.models.items():
             if int(averaged.n_averaged) > 0:
-                loss, accuracy, _ = test(averaged.module)
+                loss, accuracy, _, _ = test(averaged.module)
                 fields[f"{kind}_eval_loss"] = loss
                 if accuracy is not None:
                     fields[f"{kind}_eval_accuracy"] = accuracy

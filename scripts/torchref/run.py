@@ -91,7 +91,8 @@ def train_from(cfg, out, group):
             if epoch == epochs:
                 averaging.update_bn(train_loader)
             averaged = {} if eval_loader is None else averaging.evaluate(
-                lambda module: loop.test(module, eval_loader, criterion, group))
+                lambda module: loop.test(module, eval_loader, criterion, group,
+                                         Metrics(cfg.get("metrics") or [], criterion), autocast))
             record = {"epoch": epoch, "train_loss": train_loss, "lr": lr, "train_samples": samples, "batches": batches,
                       "seconds": time.perf_counter() - started, "train_seconds": train_seconds,
                       "elapsed_seconds": time.perf_counter() - run_started}

@@ -24,6 +24,14 @@ pub fn parse_state_dict(bytes: &[u8], key: Option<&str>, origin: &Path) -> Resul
     let mut archive = ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| fail(format!("not a valid torch.save zip archive ({e})")))?;
     let prefix = archive_prefix(&archive).map_err(fail)?;
+    let constants = format!("{prefix}constants.pkl");
+    if archive.file_names().any(|name| name == constants) {
+        return Err(fail(
+            "a TorchScript archive (torch.jit.save), not a state_dict: pass it as --model, or \
+             save model.state_dict() with torch.save for --init"
+                .into(),
+        ));
+    }
     if let Ok(order) = entry(&mut archive, &format!("{prefix}byteorder")) {
         if order != b"little" {
             return Err(fail(format!(

@@ -30,6 +30,7 @@ use crate::compare::{assert_identical_run, compare_json};
 use crate::resume::{
     epochs_flags, losses, signal, spawn_resume, spawn_train, wait_until_training, SIGINT,
 };
+use crate::resume_window::wait_for_epochs;
 use tch_harness::compare::compare_records;
 use tch_harness::run::{checkpoint_path, Checkpoint, LAST};
 
@@ -134,7 +135,7 @@ fn compare_swa_and_ema_on_a_batch_norm_model_is_bit_identical() {
 #[test]
 fn sigint_then_resume_keeps_the_averages_bit_identical() {
     let flags = epochs_flags(
-        "4",
+        "8",
         &[
             "--momentum",
             "0.9",
@@ -157,18 +158,23 @@ fn sigint_then_resume_keeps_the_averages_bit_identical() {
 
     let run = dir.path().join("interrupted");
     let mut inside = false;
+    let mut epochs_before = 0;
     for attempt in 0..6 {
         let child = match attempt {
             0 => spawn_train(&run, &flags),
             _ => spawn_resume(&run),
         };
         wait_until_training(&run);
-        std::thread::sleep(Duration::from_millis(600 + 300 * attempt));
+        // Past SWA's start (epoch 2) on the first try; then past the resumed process's first
+        // epoch, so its handler is installed. An epoch is ≈ 0.12 s: the stop lands inside one.
+        wait_for_epochs(&run, (epochs_before + 1).max(3));
+        std::thread::sleep(Duration::from_millis(20 + 30 * attempt));
         signal(&child, SIGINT);
         let out = child.wait_with_output().unwrap();
         if out.status.success() {
             break; // finished before the signal
         }
+        epochs_before = losses(&run).len();
         assert_eq!(out.status.code(), Some(130), "{}", text(&out));
         let checkpoint = Checkpoint::load(&checkpoint_path(&run, LAST)).unwrap();
         let names: Vec<&str> = checkpoint

@@ -100,7 +100,7 @@ pub(crate) fn sigint_inside_a_window_then_resume(flags: &[&'static str], params:
 }
 
 /// Waits (up to a minute) until `run`'s metrics.jsonl holds `n` epochs.
-fn wait_for_epochs(run: &Path, n: usize) {
+pub(crate) fn wait_for_epochs(run: &Path, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let lines =
         || std::fs::read_to_string(run.join("metrics.jsonl")).map_or(0, |s| s.lines().count());

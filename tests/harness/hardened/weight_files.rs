@@ -82,17 +82,27 @@ pub(super) fn init_cases(cases: &mut Cases, odd: &Path) {
             &mse,
             &data,
             "mse",
-            "model.pt: not a valid safetensors file".into(),
+            "model.pt: a TorchScript archive (torch.jit.save), not a state_dict".into(),
         ),
         (
-            "torch-save-state-dict".into(),
+            "torch-save-16-unit-state-dict-for-8-unit-model".into(),
             path(&fx.dir.join("bad/state_dict.pt")),
-            &mse,
+            &hidden8,
             &data,
             "mse",
-            "state_dict.pt: not a valid safetensors file".into(),
+            "shape/dtype mismatch: fc1.bias (file Float [16], model Float [8])".into(),
         ),
     ];
+    let saved = std::fs::read(fx.dir.join("bad/state_dict.pt")).unwrap();
+    let cut = cases.file("init-cut.pt", &saved[..saved.len() / 2]);
+    variants.push((
+        "torch-save-cut-in-half".into(),
+        cut,
+        &mse,
+        &data,
+        "mse",
+        "init-cut.pt: not a valid torch.save zip archive".into(),
+    ));
     let valid = std::fs::read(reference("mse")).unwrap();
     for (name, bytes) in truncations(&valid, 4).into_iter().skip(1) {
         let file = cases.file(&format!("init-{name}.safetensors"), &bytes);
