@@ -164,6 +164,16 @@ fn assert_mixed_parity(experiment: &str) -> tempfile::TempDir {
             let cmp = dir.path().join("cmp");
             assert_eq!(reference_config(&cmp)["precision"], json!(precision));
             first_losses.push(compare_json(&cmp)["rows"][0]["train_loss"]["harness"].clone());
+            // 16-mixed turns a GradScaler on with PyTorch's defaults (Lightning's choice), on both
+            // sides; bf16-mixed has none.
+            for side in ["harness", "reference"] {
+                let first = &read_jsonl(&cmp.join(side).join("metrics.jsonl"))[0];
+                assert_eq!(
+                    first.get("loss_scale").is_some(),
+                    *precision == "16-mixed",
+                    "{side} {precision}: {first}"
+                );
+            }
             if extra.is_empty() && plain_bf16.is_none() {
                 plain_bf16 = Some(dir);
             }
