@@ -17,6 +17,8 @@ sys.path.insert(0, "scripts")
 from torchref import model as models  # noqa: E402
 from torchref.experiments import EXPERIMENTS, load_data  # noqa: E402
 
+# As the runs (--threads 1): with more threads the GEMMs may sum in another order.
+torch.set_num_threads(1)
 run = sys.argv[1]
 cfg = json.load(open(os.path.join(run, "config.json")))["config"]
 net = models.build(cfg)
