@@ -9,8 +9,6 @@ fn compare_with_gloo_as_a_group_of_one_is_identical() {
     let (dir, out) = run_compare(&[
         "--experiment",
         "breast-cancer",
-        "--epochs",
-        "1",
         "--nproc",
         "1",
         "--backend",
