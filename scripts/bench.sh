@@ -31,6 +31,8 @@
 # when that is set, else in this script's checkout.
 set -euo pipefail
 cd "${TCH_HARNESS_HOME:-$(dirname "$0")/..}"
+[ -d scripts ] && [ -d data ] \
+  || { echo "error: $PWD has no scripts/ and data/ (set TCH_HARNESS_HOME to the project's folder)" >&2; exit 1; }
 export TCH_HARNESS_HOME=$PWD
 
 experiment=digits-mlp epochs=50 threads=1 device=cpu runs=5 options=""

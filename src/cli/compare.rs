@@ -51,7 +51,11 @@ impl CompareArgs {
     /// `tch-harness compare`: exits non-zero when any value differs by more than the tolerance.
     pub fn run(&self, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         let config = self.train.resolve(matches)?;
-        let backend = self.backend.as_deref().map(str::parse::<Backend>).transpose()?;
+        let backend = self
+            .backend
+            .as_deref()
+            .map(str::parse::<Backend>)
+            .transpose()?;
         let python = PythonEnv::locate(self.check.python.as_deref(), self.reference.as_deref())?;
         if self.nproc == 0 {
             bail!("--nproc must be at least 1, got 0");

@@ -38,7 +38,10 @@ pub fn home_from(var: Option<OsString>, exe: Option<&Path>, compiled: &Path) -> 
         )));
     }
     let mut tried = Vec::new();
-    let above_exe = exe.and_then(Path::parent).into_iter().flat_map(Path::ancestors);
+    let above_exe = exe
+        .and_then(Path::parent)
+        .into_iter()
+        .flat_map(Path::ancestors);
     for dir in above_exe.chain([compiled]) {
         if is_home(dir) {
             return Ok(dir.to_path_buf());
@@ -93,7 +96,11 @@ mod tests {
     #[test]
     fn the_variable_comes_first_then_the_exe_then_the_checkout() {
         let tmp = tempfile::tempdir().unwrap();
-        let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+        let (a, b, c) = (
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+            tmp.path().join("c"),
+        );
         for dir in [&a, &b, &c] {
             home(dir);
         }
@@ -113,11 +120,16 @@ mod tests {
         let nowhere = tmp.path().join("nowhere");
         let var = Some(nowhere.clone().into_os_string());
         let e = home_from(var, None, &nowhere).unwrap_err().to_string();
-        assert!(e.contains("TCH_HARNESS_HOME=") && e.contains("nowhere"), "{e}");
+        assert!(
+            e.contains("TCH_HARNESS_HOME=") && e.contains("nowhere"),
+            "{e}"
+        );
 
         let exe = tmp.path().join("x/tch-harness");
         std::fs::create_dir_all(tmp.path().join("x/scripts")).unwrap(); // no data/: not a home
-        let e = home_from(None, Some(&exe), &nowhere).unwrap_err().to_string();
+        let e = home_from(None, Some(&exe), &nowhere)
+            .unwrap_err()
+            .to_string();
         for place in [tmp.path().join("x"), tmp.path().to_path_buf(), nowhere] {
             assert!(e.contains(&place.display().to_string()), "{e}");
         }

@@ -33,7 +33,8 @@ use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::progress::Progress;
 use crate::run::{
-    check_backend, fresh_path, prepare, read_metrics, start, CONFIG_FILE, LIBTORCH_VERSION, METRICS_FILE,
+    check_backend, fresh_path, prepare, read_metrics, start, CONFIG_FILE, LIBTORCH_VERSION,
+    METRICS_FILE,
 };
 
 /// The comparison's JSON file, in the output folder.

@@ -28,7 +28,8 @@ impl PythonEnv {
         let home = find_home()?;
         Ok(PythonEnv {
             python: python.unwrap_or_else(|| home.join(".venv/bin/python")),
-            reference: reference.map_or_else(|| home.join("scripts/reference.py"), Path::to_path_buf),
+            reference: reference
+                .map_or_else(|| home.join("scripts/reference.py"), Path::to_path_buf),
             plot: home.join("scripts/plot_compare.py"),
         })
     }

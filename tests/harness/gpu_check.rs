@@ -35,7 +35,10 @@ fn gpu_check_lists_its_checks_and_refuses_unknown_ones() {
     let out = gpu_check(&["--list"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let names: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     let expected = [
         "digits-mlp",
         "linear-regression",
@@ -73,13 +76,22 @@ fn gpu_check_dry_mode_passes_at_tolerance_zero() {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("stand-in"));
-    assert!(stdout.contains("| check | result | max rel diff |"), "{stdout}");
+    assert!(
+        stdout.contains("| check | result | max rel diff |"),
+        "{stdout}"
+    );
     let mlp = table_row(&stdout, "digits-mlp");
-    assert!(mlp.contains("| pass | 0 | identical through step "), "{mlp}");
+    assert!(
+        mlp.contains("| pass | 0 | identical through step "),
+        "{mlp}"
+    );
     assert!(table_row(&stdout, "gloo-1").contains("| pass | 0 |"));
     assert!(table_row(&stdout, "eval").contains("| pass | 0 |"));
     let nccl = table_row(&stdout, "nccl");
-    assert!(nccl.contains("| skipped |") && nccl.contains("CUDA only"), "{nccl}");
+    assert!(
+        nccl.contains("| skipped |") && nccl.contains("CUDA only"),
+        "{nccl}"
+    );
     assert!(
         stdout.contains("gpu-check: 3 passed, 0 failed, 1 skipped on cpu"),
         "{stdout}"
@@ -95,7 +107,14 @@ fn gpu_check_fails_on_a_difference_or_a_failed_check() {
     let code = DRIFTING_REFERENCE.replace("__REFERENCE__", real.to_str().unwrap());
     std::fs::write(&script, code).unwrap();
     let drift = format!("--reference {}", script.display());
-    let args = ["--device", "cpu", "--only", "breast-cancer", "--epochs", "2"];
+    let args = [
+        "--device",
+        "cpu",
+        "--only",
+        "breast-cancer",
+        "--epochs",
+        "2",
+    ];
     let out = gpu_check(&args, &[("GPU_CHECK_EXTRA", &drift)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -107,6 +126,12 @@ fn gpu_check_fails_on_a_difference_or_a_failed_check() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let row = table_row(&stdout, "breast-cancer");
-    assert!(row.contains("| FAIL | - |") && row.contains("--no-such-flag"), "{row}");
-    assert!(stdout.contains("0 passed, 1 failed, 0 skipped on cpu"), "{stdout}");
+    assert!(
+        row.contains("| FAIL | - |") && row.contains("--no-such-flag"),
+        "{row}"
+    );
+    assert!(
+        stdout.contains("0 passed, 1 failed, 0 skipped on cpu"),
+        "{stdout}"
+    );
 }
