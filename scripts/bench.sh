@@ -27,9 +27,13 @@
 #
 # Needs bash, the project's Python (.venv, or $PYTHON) and the two binaries (built here with
 # cargo when cargo is on PATH, unless BENCH_NO_BUILD=1; or named by $TCH_HARNESS_BIN and
-# $BARE_LOOP_BIN).
+# $BARE_LOOP_BIN). It runs in $TCH_HARNESS_HOME (a folder with the project's scripts/ and data/)
+# when that is set, else in this script's checkout.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${TCH_HARNESS_HOME:-$(dirname "$0")/..}"
+[ -d scripts ] && [ -d data ] \
+  || { echo "error: $PWD has no scripts/ and data/ (set TCH_HARNESS_HOME to the project's folder)" >&2; exit 1; }
+export TCH_HARNESS_HOME=$PWD
 
 experiment=digits-mlp epochs=50 threads=1 device=cpu runs=5 options=""
 usage() { echo "usage: $0 [--experiment NAME] [--epochs N] [--threads N] [--device D] [--runs N] [--options FLAGS]" >&2; exit 2; }
@@ -53,7 +57,7 @@ done
 python=${PYTHON:-.venv/bin/python}
 harness=${TCH_HARNESS_BIN:-target/release/tch-harness}
 bare=${BARE_LOOP_BIN:-target/release/examples/bare_loop}
-if [ "${BENCH_NO_BUILD:-0}" != 1 ] && command -v cargo >/dev/null; then
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -f Cargo.toml ] && command -v cargo >/dev/null; then
   cargo build --release --quiet --bin tch-harness --example bare_loop
 fi
 for f in "$harness" "$bare" "$python"; do

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 use tch_harness::compare::{self, Comparison, PythonEnv, COMPARE_FILE, PLOT_FILE};
+use tch_harness::distributed::Backend;
 use tch_harness::run;
 
 use super::TrainArgs;
@@ -17,13 +18,19 @@ pub struct CompareArgs {
     pub train: TrainArgs,
     #[command(flatten)]
     pub check: CheckArgs,
-    /// The PyTorch reference script [default: the checkout's scripts/reference.py].
+    /// The PyTorch reference script [default: the project home's scripts/reference.py; the
+    /// home is $TCH_HARNESS_HOME, else the folder of this binary or one above it, else the
+    /// checkout it was built in].
     #[arg(long, value_name = "PATH")]
     pub reference: Option<PathBuf>,
     /// Both sides with N processes: `train --nproc N` against `reference.py --nproc N`
     /// (torch.distributed, Gloo), the same distributed arithmetic.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub nproc: usize,
+    /// The harness's c10d backend: gloo or nccl [default: nccl on CUDA, gloo on the CPU]. Given
+    /// with --nproc 1, the harness trains as a group of one on it. The reference uses Gloo.
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
 }
 
 /// The flags `compare` and `diff` share.
@@ -34,8 +41,9 @@ pub struct CheckArgs {
     #[arg(long, default_value = "1e-6", allow_negative_numbers = true)]
     pub tolerance: f64,
     /// Python interpreter: compare runs the reference with it (PyTorch 2.11); both draw
-    /// losses.png with it (matplotlib) [default: the checkout's .venv/bin/python].
-    #[arg(long, value_name = "PATH")]
+    /// losses.png with it (matplotlib). A bare name (python3) is looked up on PATH
+    /// [default: the project home's .venv/bin/python].
+    #[arg(long, value_name = "PYTHON")]
     pub python: Option<PathBuf>,
 }
 
@@ -43,12 +51,12 @@ impl CompareArgs {
     /// `tch-harness compare`: exits non-zero when any value differs by more than the tolerance.
     pub fn run(&self, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         let config = self.train.resolve(matches)?;
-        let defaults = PythonEnv::default();
-        let python = PythonEnv {
-            python: self.check.python.clone().unwrap_or(defaults.python),
-            reference: self.reference.clone().unwrap_or(defaults.reference),
-            plot: defaults.plot,
-        };
+        let backend = self
+            .backend
+            .as_deref()
+            .map(str::parse::<Backend>)
+            .transpose()?;
+        let python = PythonEnv::locate(self.check.python.as_deref(), self.reference.as_deref())?;
         if self.nproc == 0 {
             bail!("--nproc must be at least 1, got 0");
         }
@@ -63,6 +71,7 @@ impl CompareArgs {
             &python,
             self.check.tolerance,
             self.nproc,
+            backend,
             progress.as_mut(),
         )
         .context("compare failed")?;

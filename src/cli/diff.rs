@@ -29,17 +29,14 @@ pub struct DiffArgs {
 impl DiffArgs {
     /// `tch-harness diff`: exits non-zero when any value differs by more than the tolerance.
     pub fn run(&self) -> anyhow::Result<ExitCode> {
-        let defaults = PythonEnv::default();
-        let python = PythonEnv {
-            python: self.check.python.clone().unwrap_or(defaults.python),
-            ..defaults
-        };
+        // No Python or home costs only the plot.
+        let python = PythonEnv::locate(self.check.python.as_deref(), None);
         let outcome = compare::diff(
             &self.run_a,
             &self.run_b,
             self.out.as_deref(),
             self.check.tolerance,
-            &python,
+            python.as_ref().ok(),
         )
         .context("diff failed")?;
         println!("run A: {}", self.run_a.display());
@@ -49,7 +46,7 @@ impl DiffArgs {
             println!("{divergence}");
         }
         let compare_json = outcome.dir.join(COMPARE_FILE);
-        match &outcome.plot_error {
+        match outcome.plot_error.as_ref().or(python.as_ref().err()) {
             None => println!(
                 "wrote {} and {}",
                 compare_json.display(),

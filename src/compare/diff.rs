@@ -21,7 +21,8 @@ pub struct DiffOutcome {
     /// Where `compare.json` (and the plot) went.
     pub dir: PathBuf,
     pub comparison: Comparison,
-    /// Why there is no `losses.png` (no Python or matplotlib): a warning, not a failure.
+    /// Why the Python given could not draw `losses.png` (no matplotlib…): a warning, not a
+    /// failure.
     pub plot_error: Option<Error>,
     /// The traces' first divergence, when both runs have a trace.jsonl.
     pub divergence: Option<Divergence>,
@@ -33,14 +34,14 @@ pub fn diff_dir(run_a: &Path, run_b: &Path) -> PathBuf {
 }
 
 /// Compares the `metrics.jsonl` of `run_a` and `run_b` epoch by epoch and writes `compare.json`
-/// into `out` (default [`diff_dir`]), then `losses.png` when `python` can draw it. A difference
+/// into `out` (default [`diff_dir`]), then `losses.png` when `python` is given and can draw it. A difference
 /// beyond `tolerance` is not an error here: it is in the returned [`Comparison`].
 pub fn diff(
     run_a: &Path,
     run_b: &Path,
     out: Option<&Path>,
     tolerance: f64,
-    python: &PythonEnv,
+    python: Option<&PythonEnv>,
 ) -> Result<DiffOutcome> {
     validate_tolerance(tolerance)?;
     let a = read_run(run_a, "run A")?;
@@ -77,7 +78,7 @@ pub fn diff(
     // A plot from an earlier diff would no longer match compare.json.
     let png = dir.join(PLOT_FILE);
     let _ = std::fs::remove_file(&png);
-    let plot_error = python.plot(&compare_json, &png).err();
+    let plot_error = python.and_then(|p| p.plot(&compare_json, &png).err());
     Ok(DiffOutcome {
         dir,
         comparison,

@@ -6,6 +6,7 @@
 //! the rows and the verdict, `<out>/losses.png` both runs' curves.
 mod diff;
 mod divergence;
+mod home;
 mod python;
 mod rows;
 mod table;
@@ -13,6 +14,7 @@ mod table;
 pub use diff::{diff, diff_dir, DiffOutcome};
 pub use divergence::{first_divergence, trace_divergence, Difference, Divergence};
 
+pub use home::{find_home, home_from, resolve_program, HOME_VAR};
 pub use python::{PythonEnv, SETUP_HINT};
 pub use rows::{
     compare_labelled, compare_records, relative_difference, validate_tolerance, Comparison, Labels,
@@ -26,12 +28,13 @@ use serde_json::{json, Value};
 
 use crate::atomic::write_atomic;
 use crate::config::TrainConfig;
-use crate::distributed::{launch, LaunchPlan};
+use crate::distributed::{launch, Backend, LaunchPlan};
 use crate::error::{Error, Result};
 use crate::interrupt::StopFlag;
 use crate::progress::Progress;
 use crate::run::{
-    fresh_path, prepare, read_metrics, start, CONFIG_FILE, LIBTORCH_VERSION, METRICS_FILE,
+    check_backend, fresh_path, prepare, read_metrics, start, CONFIG_FILE, LIBTORCH_VERSION,
+    METRICS_FILE,
 };
 
 /// The comparison's JSON file, in the output folder.
@@ -61,21 +64,28 @@ pub fn compare(
     tolerance: f64,
     progress: &mut dyn Progress,
 ) -> Result<CompareOutcome> {
-    compare_job(config, out, python, tolerance, 1, progress)
+    compare_job(config, out, python, tolerance, 1, None, progress)
 }
 
 /// [`compare`] with `nproc` processes on each side: the harness's `train --nproc N` (this
 /// program, started again) against `reference.py --nproc N` (torch.distributed, Gloo), which
-/// runs the same distributed arithmetic.
+/// runs the same distributed arithmetic. `backend` names the harness's c10d backend (its
+/// default: NCCL on CUDA, Gloo on the CPU); given with one process, the harness runs as a group
+/// of one on it.
 pub fn compare_job(
     config: &TrainConfig,
     out: Option<&Path>,
     python: &PythonEnv,
     tolerance: f64,
     nproc: usize,
+    backend: Option<Backend>,
     progress: &mut dyn Progress,
 ) -> Result<CompareOutcome> {
     validate_tolerance(tolerance)?;
+    if let Some(backend) = backend {
+        // Before the reference trains: an impossible backend fails first, in one line.
+        check_backend(backend, config.runtime().device().resolve()?)?;
+    }
     python.check()?;
     // A wrong experiment or --init file, or a model with nothing to train, gets the harness's
     // own message before any run; the experiment built here is the one trained below.
@@ -113,18 +123,21 @@ pub fn compare_job(
     python.run_reference(&shared, &reference_dir, nproc, &mut |line| {
         progress.message(&format!("reference | {line}"))
     })?;
-    if nproc > 1 {
-        let args = [
-            "train",
-            "--config",
-            &path_arg(&shared)?,
-            "--out",
-            &path_arg(&harness_dir)?,
+    if nproc > 1 || backend.is_some() {
+        let mut args = vec![
+            "train".to_string(),
+            "--config".into(),
+            path_arg(&shared)?,
+            "--out".into(),
+            path_arg(&harness_dir)?,
         ];
+        if let Some(backend) = backend {
+            args.extend(["--backend".into(), backend.name().into()]);
+        }
         let plan = LaunchPlan {
             nproc,
             master_port: None,
-            args: args.iter().map(Into::into).collect(),
+            args: args.into_iter().map(Into::into).collect(),
         };
         match launch(&plan, &StopFlag::new())? {
             0 => {}

@@ -1,9 +1,11 @@
-//! The Python side of `compare`: the project's `.venv` interpreter running `scripts/reference.py`
-//! (the same training in plain PyTorch) and `scripts/plot_compare.py`.
+//! The Python side of `compare`: the project's `.venv` interpreter (or `--python`) running
+//! `scripts/reference.py` (the same training in plain PyTorch) and `scripts/plot_compare.py`,
+//! found in the project home (`home.rs`).
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::home::{find_home, resolve_program};
 use crate::error::{Error, Result};
 
 /// What to tell the user whenever the Python side is missing or broken.
@@ -17,20 +19,21 @@ pub struct PythonEnv {
     pub plot: PathBuf,
 }
 
-impl Default for PythonEnv {
-    /// The checkout this binary was built from: `.venv/bin/python`, `scripts/reference.py`,
-    /// `scripts/plot_compare.py`.
-    fn default() -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        PythonEnv {
-            python: root.join(".venv/bin/python"),
-            reference: root.join("scripts/reference.py"),
-            plot: root.join("scripts/plot_compare.py"),
-        }
-    }
-}
-
 impl PythonEnv {
+    /// The project home's (`find_home`) `.venv/bin/python`, `scripts/reference.py` and
+    /// `scripts/plot_compare.py`; `python` (a path, or a name looked up on `PATH`) and `reference`
+    /// replace the first two when given.
+    pub fn locate(python: Option<&Path>, reference: Option<&Path>) -> Result<PythonEnv> {
+        let python = python.map(resolve_program).transpose()?;
+        let home = find_home()?;
+        Ok(PythonEnv {
+            python: python.unwrap_or_else(|| home.join(".venv/bin/python")),
+            reference: reference
+                .map_or_else(|| home.join("scripts/reference.py"), Path::to_path_buf),
+            plot: home.join("scripts/plot_compare.py"),
+        })
+    }
+
     /// Fails early, with one line saying what to do, when the interpreter or a script is missing.
     pub fn check(&self) -> Result<()> {
         if !self.python.is_file() {
@@ -46,7 +49,7 @@ impl PythonEnv {
         for (script, flag) in scripts {
             if !script.is_file() {
                 return Err(Error::Python(format!(
-                    "script {} not found: compare needs the checkout's scripts/{flag}",
+                    "script {} not found: compare needs the project's scripts/{flag} (set TCH_HARNESS_HOME)",
                     script.display()
                 )));
             }

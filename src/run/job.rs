@@ -40,6 +40,23 @@ pub(crate) fn world() -> Result<Option<WorldEnv>> {
     WorldEnv::from_env()
 }
 
+/// Refuses a backend this build or device cannot run (NCCL needs CUDA and a build with NCCL).
+pub fn check_backend(backend: Backend, device: Device) -> Result<()> {
+    if backend == Backend::Nccl {
+        if !has_nccl() {
+            return Err(Error::Config(
+                "--backend nccl: this build has no NCCL backend (it needs the CUDA and NCCL headers that scripts/setup.sh installs); use --backend gloo".into(),
+            ));
+        }
+        if !device.is_cuda() {
+            return Err(Error::Config(
+                "--backend nccl runs on GPUs: use --device cuda, or --backend gloo".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The device of a rank: `auto` on a machine with GPUs takes the local rank's.
 pub(crate) fn rank_device(device: Device, auto: bool, world: Option<&WorldEnv>) -> Device {
     match (device, world) {
@@ -55,18 +72,7 @@ pub(crate) fn join(env: &WorldEnv, dist: &DistConfig, device: Device) -> Result<
     let backend = dist
         .backend
         .unwrap_or_else(|| Backend::default_for(device.is_cuda()));
-    if backend == Backend::Nccl {
-        if !has_nccl() {
-            return Err(Error::Config(
-                "--backend nccl: this build has no NCCL backend (it needs the CUDA and NCCL headers that scripts/setup.sh installs); use --backend gloo".into(),
-            ));
-        }
-        if !device.is_cuda() {
-            return Err(Error::Config(
-                "--backend nccl runs on GPUs: use --device cuda, or --backend gloo".into(),
-            ));
-        }
-    }
+    check_backend(backend, device)?;
     Ok(Rc::new(ProcessGroup::join(env, backend, dist.timeout)?))
 }
 

@@ -11,7 +11,7 @@ mod resume;
 pub(crate) use dir::{fresh_path, read_metrics, RunDir};
 pub use dir::{CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 pub use eval::{eval, EvalConfig, EvalReport, SplitChoice};
-pub use job::DistConfig;
+pub use job::{check_backend, DistConfig};
 pub use resume::{resume, resume_job, resume_with};
 
 pub use crate::checkpoint::{checkpoint_path, Checkpoint, BEST, LAST};

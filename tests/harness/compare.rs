@@ -199,7 +199,7 @@ pub fn reference_config(cmp: &Path) -> Value {
 
 /// A stand-in for reference.py: runs the real one, then raises epoch 2's train loss by a relative
 /// 1e-5, as a reference that drifted would.
-const DRIFTING_REFERENCE: &str = r#"
+pub const DRIFTING_REFERENCE: &str = r#"
 import json, runpy, sys
 REAL = "__REFERENCE__"
 sys.argv[0] = REAL
