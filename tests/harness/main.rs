@@ -61,5 +61,6 @@ mod schedule_parity;
 mod scripts;
 mod source_conflicts;
 mod trace;
+mod two_hosts;
 mod value_ranges;
 mod zero_grad_parity;
