@@ -9,11 +9,16 @@ batches, each batch's loss scaled by its count over its window's before backward
 
 In a group of N (distributed.py) each process takes its shard of every batch; its loss is its
 shard's mean times its shard's count over the window's, so the SUM of the processes' gradients is
-the gradient of the global window's mean; the tallies are summed over the group."""
+the gradient of the global window's mean; the tallies are summed over the group. Its forward pass
+knows its rows of the global batch (rows.py: dropout draws the whole batch's mask), and with
+SyncBatchNorm a rank without counted rows still runs forward and a zero backward, for the
+collectives inside batch norm."""
 import contextlib
 import math
 
 import torch
+
+from . import rows, sync_batchnorm
 
 
 def total(values):
@@ -37,18 +42,23 @@ def train(model, loader, seams, criterion, group, epoch, trace=None, autocast=co
     # when the loader starts, so listing it first draws nothing else).
     batches = [(inputs, targets, counts, total(counts.tolist())) for inputs, targets, counts in loader]
     params = list(model.parameters())
+    synced = sync_batchnorm.active(model)
     for start in range(0, len(batches), seams.accumulate):
         window = batches[start:start + seams.accumulate]  # the last one may be shorter
         window_count = total(count for *_, count in window)
         seams.optimizer.zero_grad()
         losses = []
-        for at, (inputs, targets, counts, _) in enumerate(window):
+        for at, (inputs, targets, counts, batch_count) in enumerate(window):
             lo, hi = group.shard(len(inputs))
             samples += hi - lo
             count = total(counts[lo:hi].tolist())  # the seed's batch_size
-            if count == 0:
-                continue  # no samples here, or every target ignored (PyTorch's mean is NaN)
-            with autocast():
+            if count == 0:  # no samples here, or every target ignored (PyTorch's mean is NaN)
+                if synced and batch_count > 0:  # the other ranks' SyncBatchNorm waits for ours
+                    with rows.batch_rows(len(inputs), lo, hi), autocast():
+                        outputs = model(inputs[lo:hi])
+                    (outputs.sum() * 0.0).backward()
+                continue
+            with rows.batch_rows(len(inputs), lo, hi), autocast():
                 _loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # batch mean
             value = _loss.item()
             if not math.isfinite(value):

@@ -97,6 +97,8 @@ impl TrainConfigBuilder {
         grad_scaler: &str => |v: &str| Some(v.to_string());
         /// Write trace.jsonl.
         trace: bool => |v| v;
+        /// Batch norm over every rank's rows when data-parallel (default on).
+        sync_batchnorm: bool => |v| v;
         /// `32`, `bf16-mixed` or `16-mixed` (autocast around the forward pass and the criterion).
         precision: Precision => |v| v;
         /// Targets of this class count for nothing (cross-entropy, nll).

@@ -9,7 +9,7 @@ use crate::common::{assert_clean_error, bin, read_jsonl, root, run_bin, tempdir,
 use crate::own_fixture::{fixture, path};
 
 /// Trains `flags` for 5 epochs with `nproc` processes into `out`; returns metrics.jsonl.
-fn train(out: &Path, nproc: usize, flags: &[&str]) -> Vec<serde_json::Value> {
+pub(crate) fn train(out: &Path, nproc: usize, flags: &[&str]) -> Vec<serde_json::Value> {
     let mut args = vec![
         "train",
         "--epochs",
@@ -30,7 +30,11 @@ fn train(out: &Path, nproc: usize, flags: &[&str]) -> Vec<serde_json::Value> {
 
 /// The largest relative difference of the per-epoch losses and accuracies of `a` and `b`, after
 /// checking that both counted the same samples and targets in every epoch.
-fn worst_difference(a: &[serde_json::Value], b: &[serde_json::Value], samples: u64) -> f64 {
+pub(crate) fn worst_difference(
+    a: &[serde_json::Value],
+    b: &[serde_json::Value],
+    samples: u64,
+) -> f64 {
     assert_eq!(a.len(), b.len());
     let mut worst: f64 = 0.0;
     for (x, y) in a.iter().zip(b) {

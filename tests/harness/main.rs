@@ -57,6 +57,7 @@ mod resume_window;
 mod schedule_parity;
 mod scripts;
 mod source_conflicts;
+mod sync_batchnorm;
 mod trace;
 mod value_ranges;
 mod zero_grad_parity;
