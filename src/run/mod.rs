@@ -382,11 +382,11 @@ impl Run<'_> {
             sink,
             processes,
         };
-        // SyncBatchNorm for the whole fit (evaluation uses the running statistics).
-        let sync_batch_norm = group
-            .clone()
-            .filter(|_| self.config.training().sync_batchnorm())
-            .map(SyncBatchNorm::enter);
+        // SyncBatchNorm for the whole fit (evaluation uses the running statistics); a TorchScript
+        // module's batch norm is out of reach.
+        let synced = self.config.training().sync_batchnorm()
+            && self.experiment.model.torchscript().is_none();
+        let sync_batch_norm = group.clone().filter(|_| synced).map(SyncBatchNorm::enter);
         let end = fit(
             &mut self.experiment,
             &mut self.step,
