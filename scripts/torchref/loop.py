@@ -52,19 +52,23 @@ def train(model, loader, seams, criterion, group, epoch, trace=None, autocast=co
             lo, hi = group.shard(len(inputs))
             samples += hi - lo
             count = total(counts[lo:hi].tolist())  # the seed's batch_size
-            if count == 0:  # no samples here, or every target ignored (PyTorch's mean is NaN)
-                if synced and batch_count > 0:  # the other ranks' SyncBatchNorm waits for ours
-                    with rows.batch_rows(len(inputs), lo, hi), autocast():
-                        outputs = model(inputs[lo:hi])
-                    (outputs.sum() * 0.0).backward()
-                continue
+            joins = synced and batch_count > 0  # the other ranks' SyncBatchNorm waits for ours
+            if count == 0 and not joins:
+                continue  # no samples here, or every target ignored (PyTorch's mean is NaN)
             with rows.batch_rows(len(inputs), lo, hi), autocast():
-                _loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # batch mean
-            value = _loss.item()
-            if not math.isfinite(value):
-                raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
-                                 f"batch {start + at + 1}")
-            seams.scale(_loss * (count / window_count)).backward()  # share, then loss scale
+                outputs = model(inputs[lo:hi])
+                _loss = criterion(outputs, targets[lo:hi]) if count > 0 else None  # batch mean
+            if _loss is None:  # nothing counted here: a zero backward, for the collectives
+                share = outputs.sum() * 0.0
+            else:
+                value = _loss.item()
+                if not math.isfinite(value):
+                    raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
+                                     f"batch {start + at + 1}")
+                share = _loss * (count / window_count)
+            seams.scale(share).backward()  # share, then loss scale
+            if _loss is None:
+                continue
             losses.append(value)
             total_loss += value * count  # batch sum
             total_count += count
