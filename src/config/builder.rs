@@ -152,4 +152,21 @@ mod tests {
         let scheduler = config.training().scheduler().unwrap();
         assert_eq!(scheduler.as_str(), "StepLR(step_size=1, gamma=0.7)");
     }
+
+    /// `sync_batchnorm` is recorded, and a config.json from before the key reads as on.
+    #[test]
+    fn sync_batchnorm_is_recorded_and_defaults_to_on() {
+        let off = builder().sync_batchnorm(false).build().unwrap();
+        let mut json = serde_json::to_value(&off).unwrap();
+        assert_eq!(json["sync_batchnorm"], false);
+        assert!(!TrainConfig::from_json(json.clone())
+            .unwrap()
+            .training()
+            .sync_batchnorm());
+        json.as_object_mut().unwrap().remove("sync_batchnorm");
+        assert!(TrainConfig::from_json(json)
+            .unwrap()
+            .training()
+            .sync_batchnorm());
+    }
 }
