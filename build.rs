@@ -9,13 +9,15 @@
 //! libtorch's global CPU generator (tch exposes neither; see `src/rng_state.rs`), `grad.cpp` sets
 //! a gradient to None (`src/optim/grad.rs`), `autocast.cpp` sets autocast's state per device
 //! type (`src/autocast.rs`), and `c10d.cpp` is a c10d process group, Gloo always
-//! and NCCL when the CUDA and NCCL headers are there (see `src/distributed/`).
+//! and NCCL when the CUDA and NCCL headers are there, with `sync_batch_norm.cpp`, SyncBatchNorm's
+//! autograd function on it (see `src/distributed/`).
 use std::path::{Path, PathBuf};
 
 const RNG_SHIM: &str = "src/native/rng.cpp";
 const GRAD_SHIM: &str = "src/native/grad.cpp";
 const AUTOCAST_SHIM: &str = "src/native/autocast.cpp";
 const C10D_SHIM: &str = "src/native/c10d.cpp";
+const SYNC_BN_SHIM: &str = "src/native/sync_batch_norm.cpp";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
@@ -97,7 +99,9 @@ fn build_shims(lib_dir: &Path) {
             "cargo:warning=building without the NCCL backend: the CUDA/NCCL headers are not next to libtorch (scripts/setup.sh installs them)"
         ),
     }
-    c10d.file(C10D_SHIM).compile("tch_harness_c10d");
+    c10d.file(C10D_SHIM)
+        .file(SYNC_BN_SHIM)
+        .compile("tch_harness_c10d");
 }
 
 /// The include directories for ProcessGroupNCCL.hpp, from the wheel's `nvidia/` packages

@@ -17,6 +17,13 @@ floats = lambda text: [float(v) for v in text.split(",")]
 
 # (flag, config key, argparse keywords, help): the flag sets the key; absent, the key keeps
 # DEFAULTS' value, which the help states unless it says more itself.
+def on_off(value):
+    """An on|off flag as a boolean."""
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got '{value}'")
+    return value == "on"
+
+
 SETTINGS = [
     ("--experiment", "experiment", dict(choices=sorted(EXPERIMENTS)), "built-in experiment"),
     ("--model", "model", {}, "your own model: a TorchScript file (needs --data, --loss)"),
@@ -54,6 +61,8 @@ SETTINGS = [
     ("--label-smoothing", "label_smoothing", dict(type=float), "cross-entropy label_smoothing="),
     ("--metrics", "metrics", dict(type=lambda s: [n.strip() for n in s.split(",") if n.strip()]),
      "eval metrics, comma-separated: top{k}_accuracy, micro_/macro_precision, _recall, _f1, perplexity"),
+    ("--sync-batchnorm", "sync_batchnorm", dict(type=on_off, metavar="on|off"),
+     "with --nproc > 1: batch norm over every process's rows (nn.SyncBatchNorm), or each's own (default: on)"),
     ("--trace", "trace", dict(action="store_true", default=None),
      "write trace.jsonl (torchref/trace.py) for `tch-harness diff`"),
 ]

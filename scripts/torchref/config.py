@@ -22,7 +22,7 @@ DEFAULTS = {
     "ema": None, "ema_use_buffers": False, "swa": None,
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
     "metrics": [],
-    "init_key": None, "save_format": "safetensors",
+    "init_key": None, "save_format": "safetensors", "sync_batchnorm": True,
 }
 
 # Every key of the harness's configuration, and `nproc` (reference.py's --nproc). Three change

@@ -9,11 +9,16 @@ batches, each batch's loss scaled by its count over its window's before backward
 
 In a group of N (distributed.py) each process takes its shard of every batch; its loss is its
 shard's mean times its shard's count over the window's, so the SUM of the processes' gradients is
-the gradient of the global window's mean; the tallies are summed over the group."""
+the gradient of the global window's mean; the tallies are summed over the group. Its forward pass
+knows its rows of the global batch (rows.py: dropout draws the whole batch's mask), and with
+SyncBatchNorm a rank without counted rows still runs forward and a zero backward, for the
+collectives inside batch norm."""
 import contextlib
 import math
 
 import torch
+
+from . import rows, sync_batchnorm
 
 
 def total(values):
@@ -37,24 +42,33 @@ def train(model, loader, seams, criterion, group, epoch, trace=None, autocast=co
     # when the loader starts, so listing it first draws nothing else).
     batches = [(inputs, targets, counts, total(counts.tolist())) for inputs, targets, counts in loader]
     params = list(model.parameters())
+    synced = sync_batchnorm.active(model)
     for start in range(0, len(batches), seams.accumulate):
         window = batches[start:start + seams.accumulate]  # the last one may be shorter
         window_count = total(count for *_, count in window)
         seams.optimizer.zero_grad()
         losses = []
-        for at, (inputs, targets, counts, _) in enumerate(window):
+        for at, (inputs, targets, counts, batch_count) in enumerate(window):
             lo, hi = group.shard(len(inputs))
             samples += hi - lo
             count = total(counts[lo:hi].tolist())  # the seed's batch_size
-            if count == 0:
+            joins = synced and batch_count > 0  # the other ranks' SyncBatchNorm waits for ours
+            if count == 0 and not joins:
                 continue  # no samples here, or every target ignored (PyTorch's mean is NaN)
-            with autocast():
-                _loss = criterion(model(inputs[lo:hi]), targets[lo:hi])  # batch mean
-            value = _loss.item()
-            if not math.isfinite(value):
-                raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
-                                 f"batch {start + at + 1}")
-            seams.scale(_loss * (count / window_count)).backward()  # share, then loss scale
+            with rows.batch_rows(len(inputs), lo, hi), autocast():
+                outputs = model(inputs[lo:hi])
+                _loss = criterion(outputs, targets[lo:hi]) if count > 0 else None  # batch mean
+            if _loss is None:  # nothing counted here: a zero backward, for the collectives
+                share = outputs.sum() * 0.0
+            else:
+                value = _loss.item()
+                if not math.isfinite(value):
+                    raise SystemExit(f"error: {group.who()}non-finite loss {value} in epoch {epoch}, "
+                                     f"batch {start + at + 1}")
+                share = _loss * (count / window_count)
+            seams.scale(share).backward()  # share, then loss scale
+            if _loss is None:
+                continue
             losses.append(value)
             total_loss += value * count  # batch sum
             total_count += count

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from . import loop, model as models
+from . import loop, model as models, rows, sync_batchnorm
 from .criterion import Criterion
 from .metrics import Metrics
 from .early_stopping import early_stopping
@@ -45,6 +45,10 @@ def train_from(cfg, out, group):
         models.load_init(model, cfg["init"], not torchscript, cfg.get("init_key"))
     model = model.to(device)
     group.broadcast(list(model.parameters()) + list(model.buffers()))  # as DDP starts
+    if group.world > 1 and not torchscript:
+        model = rows.convert(model)  # dropout: one process's masks, each rank its rows
+        if cfg.get("sync_batchnorm", True):  # a config.json from before the key: on
+            model = sync_batchnorm.convert(model)
     train_set = counted_set(x_train, y_train, criterion, device)
     eval_set = None if x_eval is None else counted_set(x_eval, y_eval, criterion, device)
     sampler = EpochShuffle(len(train_set), cfg["seed"]) if cfg["shuffle"] else None

@@ -271,6 +271,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/ema",
             json!(0.5),
         ),
+        "sync_batchnorm" => (
+            lin("sync_batchnorm", json!(true)),
+            vec!["--sync-batchnorm", "off"],
+            "/sync_batchnorm",
+            json!(false),
+        ),
         "ema_use_buffers" => (
             lin("ema_use_buffers", json!(false)),
             vec!["--ema", "0.5", "--ema-use-buffers"],

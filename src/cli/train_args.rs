@@ -176,6 +176,11 @@ pub struct TrainArgs {
     /// records loss_scale and skipped_steps.
     #[arg(long, value_name = "SPEC")]
     pub grad_scaler: Option<String>,
+    /// With --nproc > 1: batch norm's statistics over every process's rows of each batch, as
+    /// torch.nn.SyncBatchNorm (on), or each process's own rows, as DDP without it (off). One
+    /// process is unaffected.
+    #[arg(long, default_value = "on", value_name = "on|off")]
+    pub sync_batchnorm: String,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

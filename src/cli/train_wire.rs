@@ -59,6 +59,7 @@ impl TrainArgs {
             "model_checkpoint": self.checkpoint,
             "logger": self.logger,
             "log_every_n_steps": self.log_every_n_steps,
+            "sync_batchnorm": on_off("--sync-batchnorm", &self.sync_batchnorm)?,
         });
         let Value::Object(wire) = wire else {
             unreachable!("an object literal")
@@ -99,6 +100,15 @@ fn weights(flag: &str, values: &Option<Vec<f64>>) -> anyhow::Result<Value> {
         .iter()
         .map(|v| finite(flag, *v, "must be finite and >= 0"));
     Ok(Value::Array(checked.collect::<anyhow::Result<_>>()?))
+}
+
+/// An `on|off` flag as a boolean.
+fn on_off(flag: &str, value: &str) -> anyhow::Result<Value> {
+    match value {
+        "on" => Ok(json!(true)),
+        "off" => Ok(json!(false)),
+        other => anyhow::bail!("{flag} must be on or off, got '{other}'"),
+    }
 }
 
 /// `--clip-norm-type`: a number, or `"inf"` as config.json spells infinity.

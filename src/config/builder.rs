@@ -97,6 +97,8 @@ impl TrainConfigBuilder {
         grad_scaler: &str => |v: &str| Some(v.to_string());
         /// Write trace.jsonl.
         trace: bool => |v| v;
+        /// Batch norm over every rank's rows when data-parallel (default on).
+        sync_batchnorm: bool => |v| v;
         /// `32`, `bf16-mixed` or `16-mixed` (autocast around the forward pass and the criterion).
         precision: Precision => |v| v;
         /// Targets of this class count for nothing (cross-entropy, nll).
@@ -149,5 +151,22 @@ mod tests {
         assert_eq!(config.to_builder().build().unwrap(), config);
         let scheduler = config.training().scheduler().unwrap();
         assert_eq!(scheduler.as_str(), "StepLR(step_size=1, gamma=0.7)");
+    }
+
+    /// `sync_batchnorm` is recorded, and a config.json from before the key reads as on.
+    #[test]
+    fn sync_batchnorm_is_recorded_and_defaults_to_on() {
+        let off = builder().sync_batchnorm(false).build().unwrap();
+        let mut json = serde_json::to_value(&off).unwrap();
+        assert_eq!(json["sync_batchnorm"], false);
+        assert!(!TrainConfig::from_json(json.clone())
+            .unwrap()
+            .training()
+            .sync_batchnorm());
+        json.as_object_mut().unwrap().remove("sync_batchnorm");
+        assert!(TrainConfig::from_json(json)
+            .unwrap()
+            .training()
+            .sync_batchnorm());
     }
 }

@@ -115,6 +115,7 @@ pub struct LoopConfig {
     pub(super) logger: Loggers,
     pub(super) log_every_n_steps: Option<usize>,
     pub(super) precision: Precision,
+    pub(super) sync_batchnorm: bool,
 }
 
 impl LoopConfig {
@@ -251,5 +252,11 @@ impl LoopConfig {
     /// What the forward pass and the criterion compute in: float32, or autocast to a half type.
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// `--sync-batchnorm`: with more than one process, batch norm's statistics are the whole
+    /// global batch's (`torch.nn.SyncBatchNorm`); one process is unaffected.
+    pub fn sync_batchnorm(&self) -> bool {
+        self.sync_batchnorm
     }
 }

@@ -96,6 +96,14 @@ pub(super) struct ConfigWire {
     pub(super) logger: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) log_every_n_steps: Option<usize>,
+    /// Batch norm over every rank's rows when data-parallel (`--sync-batchnorm`); a run written
+    /// before the key existed reads as on.
+    #[serde(default = "yes")]
+    pub(super) sync_batchnorm: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn two() -> f64 {
@@ -183,6 +191,7 @@ impl ConfigWire {
             model_checkpoint: None,
             logger: Vec::new(),
             log_every_n_steps: None,
+            sync_batchnorm: true,
         }
     }
 }
@@ -247,6 +256,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             logger: Loggers::parse(&w.logger)?.with_every_n_steps(w.log_every_n_steps)?,
             log_every_n_steps: w.log_every_n_steps,
             precision: w.precision,
+            sync_batchnorm: w.sync_batchnorm,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -358,6 +368,7 @@ impl From<&TrainConfig> for ConfigWire {
             model_checkpoint: t.model_checkpoint().map(|s| s.as_str().to_string()),
             logger: t.logger().names(),
             log_every_n_steps: t.log_every_n_steps(),
+            sync_batchnorm: t.sync_batchnorm(),
         }
     }
 }

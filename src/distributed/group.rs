@@ -13,7 +13,7 @@ use crate::rng_state::shim_message;
 use crate::tally::Reduce;
 
 #[repr(C)]
-struct RawGroup {
+pub(super) struct RawGroup {
     _private: [u8; 0],
 }
 
@@ -182,6 +182,11 @@ impl ProcessGroup {
         let reduced = Vec::<f64>::try_from(tensor.f_to_device(Device::Cpu)?)?;
         values.copy_from_slice(&reduced);
         Ok(())
+    }
+
+    /// The shim's handle, for the other shims on this group (SyncBatchNorm).
+    pub(super) fn raw(&self) -> *mut RawGroup {
+        self.raw.as_ptr()
     }
 
     /// Waits for every rank.

@@ -3,16 +3,19 @@
 //! each (`shard`); its loss is scaled by its share of the window's count, the gradients are summed
 //! once per window (`grad_sync`), and every tally is summed as (sum, count) at the epoch's end
 //! (`tally::Reduce`, implemented by the `group`). The job comes from the torchrun environment
-//! (`env`); `train --nproc N` starts one on this machine (`launch`).
+//! (`env`); `train --nproc N` starts one on this machine (`launch`). Batch norm normalises over
+//! every rank's rows while a `SyncBatchNorm` scope is open (`sync_batch_norm`).
 mod env;
 mod grad_sync;
 mod group;
 mod launch;
 mod parent;
+mod sync_batch_norm;
 
 pub use crate::data::Shard;
 pub use env::{Backend, WorldEnv};
 pub use grad_sync::{GradSync, WindowTally};
 pub use group::{has_nccl, ProcessGroup, ReduceOp};
 pub use launch::{launch, LaunchPlan};
-pub use parent::die_with_parent; // which rows of a batch a rank takes: the data layer's
+pub use parent::die_with_parent;
+pub use sync_batch_norm::{sync_batch_norm, SyncBatchNorm, SyncBatchNormArgs}; // which rows of a batch a rank takes: the data layer's

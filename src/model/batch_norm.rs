@@ -4,12 +4,15 @@
 //! (ones) and `num_batches_tracked` (int64 0) are buffers: non-trainable variables of the store,
 //! saved and loaded with the state_dict, never seen by an optimizer. The forward is
 //! `_BatchNorm.forward` line for line: in training mode `num_batches_tracked += 1` and the
-//! momentum (or `1 / num_batches_tracked` for a cumulative average), then `torch.batch_norm`.
+//! momentum (or `1 / num_batches_tracked` for a cumulative average), then `torch.batch_norm` —
+//! or, inside a data-parallel run's `SyncBatchNorm` scope, `SyncBatchNorm`'s function over every
+//! rank's rows (`crate::distributed::sync_batch_norm`).
 use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use super::init::{buffer, parameter};
 use super::module_output;
+use crate::distributed::{sync_batch_norm, SyncBatchNormArgs};
 use crate::error::{Error, Result};
 
 /// Options of a [`BatchNorm`], with PyTorch's defaults.
@@ -145,13 +148,27 @@ impl BatchNorm {
                     factor = 1.0 / count.f_int64_value(&[])? as f64;
                 }
             }
-            check_batch_size(&xs.size())?;
         }
-        let training = train || self.running.is_none();
         let (mean, var) = match &self.running {
             Some(r) => (Some(&r.mean), Some(&r.var)),
             None => (None, None),
         };
+        if train {
+            let args = SyncBatchNormArgs {
+                weight: self.weight.as_ref(),
+                bias: self.bias.as_ref(),
+                running_mean: mean,
+                running_var: var,
+                eps: self.config.eps,
+                momentum: factor,
+            };
+            // Data-parallel with SyncBatchNorm: over every rank's rows (a rank may hold none).
+            if let Some(out) = sync_batch_norm(xs, &args)? {
+                return Ok(out);
+            }
+            check_batch_size(&xs.size())?;
+        }
+        let training = train || self.running.is_none();
         Ok(xs.f_batch_norm(
             self.weight.as_ref(),
             self.bias.as_ref(),

@@ -1,7 +1,10 @@
 //! Dropout as PyTorch's `nn.Dropout`: `torch.dropout(xs, p, train)`, the op `F.dropout` calls, so
-//! after the same `manual_seed` it draws the same mask from libtorch's global generator.
+//! after the same `manual_seed` it draws the same mask from libtorch's global generator. On a
+//! rank's rows of a data-parallel batch it draws the whole batch's mask and keeps its rows
+//! (`batch_rows`).
 use tch::Tensor;
 
+use super::batch_rows::current_rows;
 use super::module_output;
 use crate::error::{Error, Result};
 
@@ -24,7 +27,25 @@ pub fn dropout(p: f64) -> Result<Dropout> {
 impl Dropout {
     /// `F.dropout(xs, p, training=train)`: the identity when `train` is false.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        Ok(xs.f_dropout(self.p, train)?)
+        let size = xs.size();
+        match current_rows() {
+            // Part of a global batch: one process's mask (torch.dropout on ones is the mask
+            // itself, exactly: 1 × noise), our rows of it. p = 0 or 1 draws nothing.
+            Some(rows)
+                if train
+                    && self.p > 0.0
+                    && self.p < 1.0
+                    && size.first() == Some(&(rows.end - rows.start)) =>
+            {
+                let mut global = size.clone();
+                global[0] = rows.global;
+                let mask = Tensor::f_ones(&global, (xs.kind(), xs.device()))?
+                    .f_dropout(self.p, true)?
+                    .f_narrow(0, rows.start, rows.end - rows.start)?;
+                Ok(xs.f_mul(&mask)?)
+            }
+            _ => Ok(xs.f_dropout(self.p, train)?),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! dropout), so they compose with `nn::seq()`/`nn::seq_t()`; the built-in networks made of them
 //! are in `crate::nets`, apart, as tch keeps `vision/` apart from `nn/`.
 mod batch_norm;
+mod batch_rows;
 mod conv;
 mod dropout;
 mod embedding;
@@ -17,6 +18,7 @@ mod torchscript;
 pub use batch_norm::{
     batch_norm1d, batch_norm2d, cumulative_average, BatchNorm, BatchNormConfig, RunningStats,
 };
+pub use batch_rows::{with_batch_rows, BatchRows};
 pub use conv::{
     conv1d, conv2d, Conv, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, ConvConfig, StringPadding,
 };

@@ -14,14 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "c10d.h"
 #include "guard.h"
 
 using tch_harness::guarded;
-
-struct TchHarnessGroup {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::Backend> backend;
-};
 
 namespace {
 

@@ -86,17 +86,23 @@ pub(crate) fn share_weights(group: &ProcessGroup, experiment: &Experiment) -> Re
     group.broadcast(&tensors, 0)
 }
 
-/// The step's gradient all-reduce over `group` (and rank 0's buffers for every rank).
+/// The step's gradient all-reduce over `group`, and rank 0's buffers for every rank unless
+/// SyncBatchNorm (`sync_batchnorm`) keeps them equal on every rank already.
 pub(crate) fn sync_step(
     step: Step,
     group: &Rc<ProcessGroup>,
     experiment: &Experiment,
     stop: &StopFlag,
     stop_on_nonfinite: bool,
+    sync_batchnorm: bool,
 ) -> Result<Step> {
     let params = experiment.parameters_in_model_order();
+    let shared = match sync_batchnorm && experiment.model.torchscript().is_none() {
+        true => Vec::new(),
+        false => buffers(experiment),
+    };
     let sync = GradSync::new(group.clone(), &params, stop.clone(), stop_on_nonfinite)?
-        .with_buffers(buffers(experiment));
+        .with_buffers(shared);
     Ok(step.with_sync(sync))
 }
 
@@ -115,15 +121,16 @@ pub(crate) fn buffers(experiment: &Experiment) -> Vec<tch::Tensor> {
         .collect()
 }
 
-/// What a model with buffers changes: they are statistics of each rank's own rows.
-pub(crate) fn buffers_warning(experiment: &Experiment) -> Option<String> {
+/// What a model with buffers changes without SyncBatchNorm: they are statistics of each rank's
+/// own rows.
+pub(crate) fn buffers_warning(experiment: &Experiment, sync_batchnorm: bool) -> Option<String> {
     if experiment.model.torchscript().is_some() {
         // tch cannot reach a module's buffers: they stay each rank's own.
         return Some("warning: a TorchScript module's buffers (batch norm), if it has any, are each process's own statistics: such a model's losses are not one process's".into());
     }
-    (!buffers(experiment).is_empty()).then(|| {
+    (!sync_batchnorm && !buffers(experiment).is_empty()).then(|| {
         format!(
-            "warning: {} has buffers (batch norm): each process normalises with its own rows' statistics and rank 0's running statistics are kept, as DDP without SyncBatchNorm, so its losses are not one process's",
+            "warning: {} has buffers (batch norm) and --sync-batchnorm is off: each process normalises with its own rows' statistics and rank 0's running statistics are kept, as DDP without SyncBatchNorm, so its losses are not one process's",
             experiment.name
         )
     })

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::config::{NonFinitePolicy, TrainConfig};
 use crate::criterion::Criterion;
-use crate::distributed::{ProcessGroup, WorldEnv};
+use crate::distributed::{ProcessGroup, SyncBatchNorm, WorldEnv};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::optim::{grouped, optimizer};
@@ -268,7 +268,7 @@ pub(crate) fn start(
     let dir = RunDir::create(out, &experiment.name)?;
     if let Some(warning) = group
         .as_ref()
-        .and_then(|_| job::buffers_warning(&experiment))
+        .and_then(|_| job::buffers_warning(&experiment, config.training().sync_batchnorm()))
     {
         progress.message(&warning);
     }
@@ -328,6 +328,7 @@ fn with_group(
             experiment,
             stop,
             config.training().on_nonfinite() == NonFinitePolicy::Stop,
+            config.training().sync_batchnorm(),
         ),
         None => Ok(step),
     }
@@ -381,6 +382,11 @@ impl Run<'_> {
             sink,
             processes,
         };
+        // SyncBatchNorm for the whole fit (evaluation uses the running statistics); a TorchScript
+        // module's batch norm is out of reach.
+        let synced = self.config.training().sync_batchnorm()
+            && self.experiment.model.torchscript().is_none();
+        let sync_batch_norm = group.clone().filter(|_| synced).map(SyncBatchNorm::enter);
         let end = fit(
             &mut self.experiment,
             &mut self.step,
@@ -388,6 +394,7 @@ impl Run<'_> {
             &mut self.state,
             &mut ctx,
         )?;
+        drop(sync_batch_norm);
         let Some(mut recorder) = recorder else {
             return Ok(TrainOutcome {
                 run_dir: PathBuf::new(),

@@ -25,9 +25,10 @@ use super::{RunContext, Step};
 use crate::config::{BatchSize, LossSync, NonFinitePolicy};
 use crate::criterion::Criterion;
 use crate::data::train_batches;
-use crate::distributed::Shard;
+use crate::distributed::{Shard, SyncBatchNorm};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::model::{with_batch_rows, BatchRows};
 use crate::run_state::PartialEpoch;
 use crate::tally::{Reduce, Tally};
 
@@ -93,11 +94,20 @@ pub fn train_epoch(
         epoch.batches += 1;
         step.begin_batch(&batch)?; // zero_grad at a window's start
         let batch_size = inputs.size()[0];
+        let rows = global_rows(split.len(), plan.batch_size, epoch.batches - 1, shard);
         if batch.count == 0.0 {
-            total_loss.add_uncounted(batch_size); // every target ignored
+            total_loss.add_uncounted(batch_size); // every target ignored, or no rows here
+            if batch.global_count > 0.0 && SyncBatchNorm::active() {
+                // The other ranks' batch norm waits for this rank's statistics and gradients.
+                let zero = step.forward(&mut || {
+                    let outputs = with_batch_rows(rows, || model.forward_t(&inputs, true))?;
+                    Ok(outputs.f_sum(outputs.kind())?.f_mul_scalar(0.0)?)
+                })?;
+                zero.f_backward()?;
+            }
         } else {
             let loss = step.forward(&mut || {
-                let outputs = model.forward_t(&inputs, true)?;
+                let outputs = with_batch_rows(rows, || model.forward_t(&inputs, true))?;
                 plan.criterion.compute(&outputs, &targets) // batch mean
             })?;
             let batch_loss = total_loss.read(&loss)?; // loss.item(), or left on the device
@@ -136,6 +146,18 @@ pub fn train_epoch(
         batches: epoch.batches,
         skipped_batches: epoch.skipped_batches,
     }))
+}
+
+/// This rank's rows of batch `index` (0-based) of an epoch over `len` samples.
+fn global_rows(len: usize, batch_size: BatchSize, index: usize, shard: Shard) -> BatchRows {
+    let size = batch_size.get() as usize;
+    let global = size.min(len.saturating_sub(index * size));
+    let range = shard.range(global);
+    BatchRows {
+        global: global as i64,
+        start: range.start as i64,
+        end: range.end as i64,
+    }
 }
 
 impl PartialEpoch {

@@ -22,6 +22,8 @@ pub struct PlannedBatch {
     pub ends_window: bool,
     /// The counts of its window's batches, summed in order.
     pub window_count: f64,
+    /// The whole batch's count, over every rank (`count` is this rank's rows').
+    pub global_count: f64,
     /// Whether the loss is scaled before backward: windows of more than one batch, or shards.
     scaled: bool,
 }
@@ -65,9 +67,10 @@ impl BatchPlan {
             for count in window {
                 window_count += count;
             }
-            for (i, &count) in counts.iter().enumerate() {
+            for (i, (&count, &global_count)) in counts.iter().zip(window).enumerate() {
                 batches.push(PlannedBatch {
                     count,
+                    global_count,
                     starts_window: i == 0,
                     ends_window: i + 1 == counts.len(),
                     window_count,

@@ -60,6 +60,7 @@ mod resume_window;
 mod schedule_parity;
 mod scripts;
 mod source_conflicts;
+mod sync_batchnorm;
 mod trace;
 mod two_hosts;
 mod value_ranges;
