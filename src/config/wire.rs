@@ -13,6 +13,7 @@ use super::{
     TORCHSCRIPT,
 };
 use super::{EmaConfig, SwaSpec};
+use crate::backends::{Backends, MatmulPrecision};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
@@ -96,6 +97,19 @@ pub(super) struct ConfigWire {
     pub(super) logger: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) log_every_n_steps: Option<usize>,
+    /// `None` (not given, or a file from before the key): on with `trace`.
+    #[serde(default)]
+    pub(super) deterministic: Option<bool>,
+    #[serde(default)]
+    pub(super) cudnn_benchmark: bool,
+    #[serde(default = "yes")]
+    pub(super) cudnn_allow_tf32: bool,
+    #[serde(default)]
+    pub(super) float32_matmul_precision: MatmulPrecision,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn two() -> f64 {
@@ -183,6 +197,10 @@ impl ConfigWire {
             model_checkpoint: None,
             logger: Vec::new(),
             log_every_n_steps: None,
+            deterministic: None,
+            cudnn_benchmark: false,
+            cudnn_allow_tf32: true,
+            float32_matmul_precision: MatmulPrecision::Highest,
         }
     }
 }
@@ -251,6 +269,12 @@ impl TryFrom<ConfigWire> for TrainConfig {
         let runtime = RuntimeConfig {
             device: w.device,
             threads: w.threads,
+            backends: Backends {
+                deterministic: w.deterministic.unwrap_or(w.trace),
+                cudnn_benchmark: w.cudnn_benchmark,
+                cudnn_allow_tf32: w.cudnn_allow_tf32,
+                float32_matmul_precision: w.float32_matmul_precision,
+            },
         };
         let config = TrainConfig {
             experiment,
@@ -358,6 +382,10 @@ impl From<&TrainConfig> for ConfigWire {
             model_checkpoint: t.model_checkpoint().map(|s| s.as_str().to_string()),
             logger: t.logger().names(),
             log_every_n_steps: t.log_every_n_steps(),
+            deterministic: Some(r.backends().deterministic),
+            cudnn_benchmark: r.backends().cudnn_benchmark,
+            cudnn_allow_tf32: r.backends().cudnn_allow_tf32,
+            float32_matmul_precision: r.backends().float32_matmul_precision,
         }
     }
 }

@@ -170,7 +170,7 @@ fn assert_mixed_parity(experiment: &str) -> tempfile::TempDir {
                 let first = &read_jsonl(&cmp.join(side).join("metrics.jsonl"))[0];
                 assert_eq!(
                     first.get("loss_scale").is_some(),
-                    *precision == "16-mixed",
+                    *precision == *"16-mixed",
                     "{side} {precision}: {first}"
                 );
             }
