@@ -99,8 +99,8 @@ pub fn apply(backends: &Backends) -> Result<()> {
     if backends.deterministic && std::env::var_os(CUBLAS_WORKSPACE_CONFIG).is_none() {
         std::env::set_var(CUBLAS_WORKSPACE_CONFIG, DETERMINISTIC_WORKSPACE);
     }
-    let precision = CString::new(backends.float32_matmul_precision.name())
-        .expect("a name without NUL");
+    let precision =
+        CString::new(backends.float32_matmul_precision.name()).expect("a name without NUL");
     let mut error = std::ptr::null_mut();
     // SAFETY: plain values and a NUL-terminated string in; no C++ exception crosses.
     let status = unsafe {

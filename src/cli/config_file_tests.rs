@@ -401,11 +401,29 @@ fn deterministic_follows_the_trace_unless_given() {
     assert_eq!(resolved(None, &[]), json!(false));
     assert_eq!(resolved(None, &["--trace"]), json!(true));
     assert_eq!(resolved(None, &["--deterministic"]), json!(true));
-    assert_eq!(resolved(None, &["--trace", "--deterministic", "false"]), json!(false));
-    assert_eq!(resolved(None, &["--trace", "--deterministic=off"]), json!(false));
+    assert_eq!(
+        resolved(None, &["--trace", "--deterministic", "false"]),
+        json!(false)
+    );
+    assert_eq!(
+        resolved(None, &["--trace", "--deterministic=off"]),
+        json!(false)
+    );
     let traced = json!({"experiment": "linear-regression", "trace": true});
-    assert_eq!(resolved(Some(traced), &[]), json!(true), "a file without the key");
+    assert_eq!(
+        resolved(Some(traced), &[]),
+        json!(true),
+        "a file without the key"
+    );
     let off = json!({"experiment": "linear-regression", "trace": true, "deterministic": false});
-    assert_eq!(resolved(Some(off.clone()), &[]), json!(false), "the file's value");
-    assert_eq!(resolved(Some(off), &["--trace"]), json!(true), "an explicit --trace");
+    assert_eq!(
+        resolved(Some(off.clone()), &[]),
+        json!(false),
+        "the file's value"
+    );
+    assert_eq!(
+        resolved(Some(off), &["--trace"]),
+        json!(true),
+        "an explicit --trace"
+    );
 }

@@ -69,7 +69,10 @@ impl TrainArgs {
             ("deterministic".into(), json!(b.deterministic)),
             ("cudnn_benchmark".into(), json!(b.cudnn_benchmark)),
             ("cudnn_allow_tf32".into(), json!(b.cudnn_allow_tf32)),
-            ("float32_matmul_precision".into(), json!(b.float32_matmul_precision)),
+            (
+                "float32_matmul_precision".into(),
+                json!(b.float32_matmul_precision),
+            ),
         ]);
         Ok(wire)
     }

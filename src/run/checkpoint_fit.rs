@@ -196,7 +196,10 @@ mod tests {
         let mut no_tf32 = now.clone();
         no_tf32["cudnn_allow_tf32"] = json!(false);
         let err = check_config(&old, &no_tf32, last).unwrap_err().to_string();
-        assert!(err.contains("trained with cudnn_allow_tf32 = true"), "{err}");
+        assert!(
+            err.contains("trained with cudnn_allow_tf32 = true"),
+            "{err}"
+        );
     }
 
     #[test]
