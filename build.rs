@@ -8,14 +8,16 @@
 //! It also compiles the C++ shims under `src/native/`: `rng.cpp` gets and sets the state of
 //! libtorch's global CPU generator (tch exposes neither; see `src/rng_state.rs`), `grad.cpp` sets
 //! a gradient to None (`src/optim/grad.rs`), `autocast.cpp` sets autocast's state per device
-//! type (`src/autocast.rs`), and `c10d.cpp` is a c10d process group, Gloo always
-//! and NCCL when the CUDA and NCCL headers are there, with `sync_batch_norm.cpp`, SyncBatchNorm's
-//! autograd function on it (see `src/distributed/`).
+//! type (`src/autocast.rs`), `backends.cpp` sets and reads at::globalContext()'s deterministic,
+//! cuDNN and TF32 switches (`src/backends.rs`), and `c10d.cpp` is a c10d process group, Gloo
+//! always and NCCL when the CUDA and NCCL headers are there, with `sync_batch_norm.cpp`,
+//! SyncBatchNorm's autograd function on it (see `src/distributed/`).
 use std::path::{Path, PathBuf};
 
 const RNG_SHIM: &str = "src/native/rng.cpp";
 const GRAD_SHIM: &str = "src/native/grad.cpp";
 const AUTOCAST_SHIM: &str = "src/native/autocast.cpp";
+const BACKENDS_SHIM: &str = "src/native/backends.cpp";
 const C10D_SHIM: &str = "src/native/c10d.cpp";
 const SYNC_BN_SHIM: &str = "src/native/sync_batch_norm.cpp";
 
@@ -82,6 +84,7 @@ fn build_shims(lib_dir: &Path) {
     shim().file(RNG_SHIM).compile("tch_harness_rng");
     shim().file(GRAD_SHIM).compile("tch_harness_grad");
     shim().file(AUTOCAST_SHIM).compile("tch_harness_autocast");
+    shim().file(BACKENDS_SHIM).compile("tch_harness_backends");
 
     // ProcessGroupGloo.hpp is empty without USE_C10D_GLOO and includes gloo's headers, which the
     // wheel lacks: src/native/gloo declares the few types it names (nothing of gloo is called).

@@ -104,10 +104,15 @@ pub(crate) fn torch_message(e: &tch::TchError) -> String {
         Some(at) => line[..at].trim_end(),
         None => line,
     };
-    match line.find(". ") {
-        Some(end) if line.len() > 160 => line[..=end].to_string(),
-        _ => line.to_string(),
+    let line = match line.find(". ") {
+        Some(end) if line.len() > 160 => &line[..=end],
+        _ => line,
+    };
+    // Deterministic mode's refusal names the op; say which flag turned the mode on.
+    if line.contains("does not have a deterministic implementation") {
+        return format!("{line} (--deterministic sets it; --deterministic false lets the op run)");
     }
+    line.to_string()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! `compare`), the step's hooks a port may add its own to (`StepHook`) and the tally the seed's
 //! formula lives in. The rest is the harness's own.
 pub mod autocast;
+pub mod backends;
 pub(crate) mod bounded;
 pub mod callbacks;
 pub mod compare;

@@ -1,13 +1,15 @@
 //! Where a command runs: `--device auto|cpu|cuda|cuda:N`, resolved against what libtorch can see,
-//! and `--threads`. Both are applied once per command, by [`init`], before anything is built; from
-//! then on the device travels in the run's context. Asking for CUDA where there is none is an
-//! error, never a silent fall back to the CPU.
+//! `--threads`, and the `torch.backends` switches (`backends.rs`). All are applied once per
+//! command, by [`init`], before anything is built; from then on the device travels in the run's
+//! context. Asking for CUDA where there is none is an error, never a silent fall back to the
+//! CPU.
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use tch::{Cuda, Device};
 
+use crate::backends::Backends;
 use crate::error::{Error, Result};
 
 /// A device as the user names it.
@@ -49,9 +51,12 @@ impl DeviceSpec {
     }
 }
 
-/// Applies `threads` to libtorch and resolves `device`: the one place a command does either.
-pub fn init(device: DeviceSpec, threads: Option<i32>) -> Result<Device> {
+/// Applies `threads` and the `torch.backends` switches to libtorch and resolves `device`: the one
+/// place a command does any of them. The switches come first: the cuBLAS workspace variable must
+/// be set before CUDA starts.
+pub fn init(device: DeviceSpec, threads: Option<i32>, backends: &Backends) -> Result<Device> {
     init_threads(threads)?;
+    crate::backends::apply(backends)?;
     device.resolve()
 }
 

@@ -15,6 +15,18 @@ def show(value):
 
 floats = lambda text: [float(v) for v in text.split(",")]
 
+
+def boolish(text):
+    """An on/off flag's value, as the harness's: true/false, on/off, yes/no, 1/0."""
+    value = {"true": True, "on": True, "yes": True, "y": True, "t": True, "1": True,
+             "false": False, "off": False, "no": False, "n": False, "f": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+    return value
+
+
+switch = dict(nargs="?", const=True, type=boolish, metavar="BOOL")
+
 # (flag, config key, argparse keywords, help): the flag sets the key; absent, the key keeps
 # DEFAULTS' value, which the help states unless it says more itself.
 def on_off(value):
@@ -65,6 +77,13 @@ SETTINGS = [
      "with --nproc > 1: batch norm over every process's rows (nn.SyncBatchNorm), or each's own (default: on)"),
     ("--trace", "trace", dict(action="store_true", default=None),
      "write trace.jsonl (torchref/trace.py) for `tch-harness diff`"),
+    ("--deterministic", "deterministic", switch,
+     "cudnn.deterministic, benchmark off, use_deterministic_algorithms(True), "
+     "CUBLAS_WORKSPACE_CONFIG=:4096:8 unless set (default: on with --trace, else off)"),
+    ("--cudnn-benchmark", "cudnn_benchmark", switch, "torch.backends.cudnn.benchmark"),
+    ("--cudnn-allow-tf32", "cudnn_allow_tf32", switch, "torch.backends.cudnn.allow_tf32"),
+    ("--float32-matmul-precision", "float32_matmul_precision",
+     dict(choices=["highest", "high", "medium"]), "torch.set_float32_matmul_precision"),
 ]
 
 # The optimizer's keyword flags: (flag, keyword, argparse keywords, help). A flag not given leaves
@@ -117,6 +136,8 @@ def config_from_flags(args):
         cfg["experiment"] = "torchscript"
     if args.no_shuffle:
         cfg["shuffle"] = False
+    if args.deterministic is None:
+        cfg["deterministic"] = bool(cfg["trace"])
     kind = args.optimizer or cfg["optimizer"]["kind"]
     lr = args.lr if args.lr is not None else cfg["optimizer"]["lr"]
     spec = optimizer_config(kind, lr)

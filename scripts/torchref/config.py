@@ -6,6 +6,7 @@ writes for a plain run."""
 import copy
 import json
 
+from .backends import PYTORCH_DEFAULTS
 from .optim import OPTIMIZERS, torch_defaults
 
 # `tch-harness train`'s configuration when no flag is given. The optimizer's other keywords are
@@ -23,6 +24,8 @@ DEFAULTS = {
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
     "metrics": [],
     "init_key": None, "save_format": "safetensors", "sync_batchnorm": True,
+    # torch.backends switches: PyTorch's own defaults (deterministic: on with --trace, cli.py).
+    **PYTORCH_DEFAULTS,
 }
 
 # Every key of the harness's configuration, and `nproc` (reference.py's --nproc). Three change
@@ -57,6 +60,11 @@ def read_config(path):
     if unknown:
         raise SystemExit(f"error: {path}: reference.py does not know the configuration key(s) "
                          f"{', '.join(unknown)}")
+    # Files from before the torch.backends keys: PyTorch's defaults, deterministic with a trace.
+    if config.get("deterministic") is None:
+        config["deterministic"] = bool(config.get("trace"))
+    for key, value in PYTORCH_DEFAULTS.items():
+        config.setdefault(key, value)
     if config["optimizer"]["kind"] not in OPTIMIZERS:
         raise SystemExit(f"error: {path}: reference.py has no optimizer "
                          f"'{config['optimizer']['kind']}'")

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from . import loop, model as models, rows, sync_batchnorm
+from . import backends, loop, model as models, rows, sync_batchnorm
 from .criterion import Criterion
 from .metrics import Metrics
 from .early_stopping import early_stopping
@@ -32,6 +32,7 @@ def train_from(cfg, out, group):
     """Trains the configuration `cfg` (the harness's `config`) into the run directory `out`, as
     one rank of `group` (distributed.Group)."""
     lead = group.rank == 0  # writes the run directory and prints
+    backends.apply(cfg)  # before any CUDA work
     if cfg["threads"] is not None or group.world > 1:
         torch.set_num_threads(cfg["threads"] or 1)  # a rank runs one thread unless told
     device = resolve_device(cfg["device"])
@@ -64,6 +65,7 @@ def train_from(cfg, out, group):
         os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json") if lead else os.devnull, "w") as f:
         json.dump({"config": cfg, "device": str(device), "threads": torch.get_num_threads(),
+                   "backends": backends.state(),
                    "torch_version": torch.__version__, "train_samples": len(train_set),
                    "eval_samples": None if eval_set is None else len(eval_set)}, f, indent=2)
     epochs = cfg["epochs"]

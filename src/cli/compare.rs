@@ -50,7 +50,10 @@ pub struct CheckArgs {
 impl CompareArgs {
     /// `tch-harness compare`: exits non-zero when any value differs by more than the tolerance.
     pub fn run(&self, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
-        let config = self.train.resolve(matches)?;
+        // Deterministic unless told otherwise (--deterministic false, or the --config file's key).
+        let mut train = self.train.clone();
+        train.runtime.backends.deterministic.get_or_insert(true);
+        let config = train.resolve(matches)?;
         let backend = self
             .backend
             .as_deref()

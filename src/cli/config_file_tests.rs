@@ -187,6 +187,30 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/precision",
             json!("bf16-mixed"),
         ),
+        "deterministic" => (
+            lin("deterministic", json!(true)),
+            vec!["--deterministic", "false"],
+            "/deterministic",
+            json!(false),
+        ),
+        "cudnn_benchmark" => (
+            lin("cudnn_benchmark", json!(false)),
+            vec!["--cudnn-benchmark"],
+            "/cudnn_benchmark",
+            json!(true),
+        ),
+        "cudnn_allow_tf32" => (
+            lin("cudnn_allow_tf32", json!(true)),
+            vec!["--cudnn-allow-tf32", "off"],
+            "/cudnn_allow_tf32",
+            json!(false),
+        ),
+        "float32_matmul_precision" => (
+            lin("float32_matmul_precision", json!("high")),
+            vec!["--float32-matmul-precision", "medium"],
+            "/float32_matmul_precision",
+            json!("medium"),
+        ),
         "init" => (
             lin("init", json!("a.safetensors")),
             vec!["--init", "b.safetensors"],
@@ -360,4 +384,52 @@ fn every_flag_overrides_its_config_key() {
         let written = serde_json::to_value(&config).unwrap();
         assert_eq!(written.pointer(pointer), Some(&want), "--{id} over {file}");
     }
+}
+
+/// `deterministic` as `train` resolves it: on with `--trace` unless given; a `--config` file's
+/// value kept unless the command line gives `--deterministic` or `--trace`.
+#[test]
+fn deterministic_follows_the_trace_unless_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let resolved = |file: Option<Value>, flags: &[&str]| {
+        let mut argv = vec!["train".to_string()];
+        if let Some(file) = file {
+            let path = dir.path().join("c.json");
+            std::fs::write(&path, file.to_string()).unwrap();
+            argv.extend(["--config".into(), path.to_str().unwrap().to_string()]);
+        }
+        argv.extend(flags.iter().map(|f| f.to_string()));
+        let matches = Train::command().try_get_matches_from(&argv).unwrap();
+        let train = Train::from_arg_matches(&matches).unwrap();
+        let config = train.args.resolve(&matches).unwrap();
+        serde_json::to_value(&config).unwrap()["deterministic"].clone()
+    };
+    assert_eq!(resolved(None, &[]), json!(false));
+    assert_eq!(resolved(None, &["--trace"]), json!(true));
+    assert_eq!(resolved(None, &["--deterministic"]), json!(true));
+    assert_eq!(
+        resolved(None, &["--trace", "--deterministic", "false"]),
+        json!(false)
+    );
+    assert_eq!(
+        resolved(None, &["--trace", "--deterministic=off"]),
+        json!(false)
+    );
+    let traced = json!({"experiment": "linear-regression", "trace": true});
+    assert_eq!(
+        resolved(Some(traced), &[]),
+        json!(true),
+        "a file without the key"
+    );
+    let off = json!({"experiment": "linear-regression", "trace": true, "deterministic": false});
+    assert_eq!(
+        resolved(Some(off.clone()), &[]),
+        json!(false),
+        "the file's value"
+    );
+    assert_eq!(
+        resolved(Some(off), &["--trace"]),
+        json!(true),
+        "an explicit --trace"
+    );
 }

@@ -91,6 +91,7 @@ impl EvalArgs {
             device,
             threads: self.runtime.threads,
             precision: self.runtime.precision.parse()?,
+            backends: self.runtime.backends.to_backends(false)?,
         })
     }
 

@@ -1,5 +1,6 @@
 //! The command line. clap types live here only; each command turns its arguments into the
 //! library's own types before running.
+mod backend_args;
 mod compare;
 mod config_file;
 mod diff;

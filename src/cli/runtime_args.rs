@@ -1,9 +1,11 @@
 //! Where a command runs: the flags `train`, `compare` and `eval` share.
 use clap::Args;
 use tch_harness::config::Precision;
+
+use super::backend_args::BackendArgs;
 use tch_harness::DeviceSpec;
 
-/// Device and threads.
+/// Device, threads, precision and the `torch.backends` switches.
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeArgs {
     /// Device: auto, cpu, cuda or cuda:N. Asking for CUDA where there is none is an error.
@@ -18,6 +20,8 @@ pub struct RuntimeArgs {
         Precision::choices()
     ))]
     pub precision: String,
+    #[command(flatten)]
+    pub backends: BackendArgs,
 }
 
 impl RuntimeArgs {

@@ -19,6 +19,7 @@ impl TrainArgs {
             None => &self.experiment,
         };
         let l = &self.loss_args;
+        let b = &self.runtime.backends;
         let wire = json!({
             "experiment": experiment,
             "model": self.model,
@@ -61,9 +62,19 @@ impl TrainArgs {
             "log_every_n_steps": self.log_every_n_steps,
             "sync_batchnorm": on_off("--sync-batchnorm", &self.sync_batchnorm)?,
         });
-        let Value::Object(wire) = wire else {
+        let Value::Object(mut wire) = wire else {
             unreachable!("an object literal")
         };
+        // Apart: one more key in the literal above passes json!'s recursion limit.
+        wire.extend([
+            ("deterministic".into(), json!(b.deterministic)),
+            ("cudnn_benchmark".into(), json!(b.cudnn_benchmark)),
+            ("cudnn_allow_tf32".into(), json!(b.cudnn_allow_tf32)),
+            (
+                "float32_matmul_precision".into(),
+                json!(b.float32_matmul_precision),
+            ),
+        ]);
         Ok(wire)
     }
 

@@ -7,6 +7,7 @@ use super::wire::ConfigWire;
 use super::{
     ExperimentSource, LossSync, NonFinitePolicy, Precision, ScheduleInterval, TrainConfig,
 };
+use crate::backends::MatmulPrecision;
 use crate::criterion::Loss;
 use crate::error::Result;
 use crate::optim::{OptimizerConfig, ParamGroup};
@@ -109,6 +110,14 @@ impl TrainConfigBuilder {
         pos_weight: Vec<f64> => Some;
         /// Label smoothing in [0, 1] (cross-entropy).
         label_smoothing: f64 => Some;
+        /// Deterministic kernels and cuBLAS workspace (default: on with `trace`).
+        deterministic: bool => Some;
+        /// `torch.backends.cudnn.benchmark`.
+        cudnn_benchmark: bool => |v| v;
+        /// `torch.backends.cudnn.allow_tf32`.
+        cudnn_allow_tf32: bool => |v| v;
+        /// `torch.set_float32_matmul_precision`.
+        float32_matmul_precision: MatmulPrecision => |v| v;
     }
 }
 

@@ -15,6 +15,7 @@ pub(super) fn check(config: &TrainConfig) -> Result<()> {
     if let Some(threads) = config.runtime.threads {
         crate::runtime::check_threads(threads)?;
     }
+    config.runtime.backends.check()?;
     if training.checkpoint_every == 0 {
         return Err(Error::Config(
             "--checkpoint-every must be at least 1, got 0".into(),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{GradScalerSpec, NonFinitePolicy, Precision, ScheduleInterval, SchedulerSpec};
+use crate::backends::Backends;
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::data::BatchSize;
@@ -68,11 +69,12 @@ impl ExperimentConfig {
     }
 }
 
-/// Where the run computes: the device and libtorch's threads.
+/// Where the run computes: the device, libtorch's threads and the `torch.backends` switches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeConfig {
     pub(super) device: DeviceSpec,
     pub(super) threads: Option<i32>,
+    pub(super) backends: Backends,
 }
 
 impl RuntimeConfig {
@@ -84,6 +86,12 @@ impl RuntimeConfig {
     /// libtorch intra-op threads; `None` keeps libtorch's default.
     pub fn threads(&self) -> Option<i32> {
         self.threads
+    }
+
+    /// `--deterministic`, `--cudnn-benchmark`, `--cudnn-allow-tf32`,
+    /// `--float32-matmul-precision`, applied with the device and threads.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
     }
 }
 

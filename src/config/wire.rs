@@ -13,6 +13,7 @@ use super::{
     TORCHSCRIPT,
 };
 use super::{EmaConfig, SwaSpec};
+use crate::backends::{Backends, MatmulPrecision};
 use crate::callbacks::{EarlyStoppingSpec, ModelCheckpointSpec};
 use crate::criterion::{Loss, LossOptions};
 use crate::error::{quote, Error, Result};
@@ -100,6 +101,15 @@ pub(super) struct ConfigWire {
     /// before the key existed reads as on.
     #[serde(default = "yes")]
     pub(super) sync_batchnorm: bool,
+    /// `None` (not given, or a file from before the key): on with `trace`.
+    #[serde(default)]
+    pub(super) deterministic: Option<bool>,
+    #[serde(default)]
+    pub(super) cudnn_benchmark: bool,
+    #[serde(default = "yes")]
+    pub(super) cudnn_allow_tf32: bool,
+    #[serde(default)]
+    pub(super) float32_matmul_precision: MatmulPrecision,
 }
 
 fn yes() -> bool {
@@ -192,6 +202,10 @@ impl ConfigWire {
             logger: Vec::new(),
             log_every_n_steps: None,
             sync_batchnorm: true,
+            deterministic: None,
+            cudnn_benchmark: false,
+            cudnn_allow_tf32: true,
+            float32_matmul_precision: MatmulPrecision::Highest,
         }
     }
 }
@@ -261,6 +275,12 @@ impl TryFrom<ConfigWire> for TrainConfig {
         let runtime = RuntimeConfig {
             device: w.device,
             threads: w.threads,
+            backends: Backends {
+                deterministic: w.deterministic.unwrap_or(w.trace),
+                cudnn_benchmark: w.cudnn_benchmark,
+                cudnn_allow_tf32: w.cudnn_allow_tf32,
+                float32_matmul_precision: w.float32_matmul_precision,
+            },
         };
         let config = TrainConfig {
             experiment,
@@ -369,6 +389,10 @@ impl From<&TrainConfig> for ConfigWire {
             logger: t.logger().names(),
             log_every_n_steps: t.log_every_n_steps(),
             sync_batchnorm: t.sync_batchnorm(),
+            deterministic: Some(r.backends().deterministic),
+            cudnn_benchmark: r.backends().cudnn_benchmark,
+            cudnn_allow_tf32: r.backends().cudnn_allow_tf32,
+            float32_matmul_precision: r.backends().float32_matmul_precision,
         }
     }
 }

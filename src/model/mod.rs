@@ -13,6 +13,7 @@ mod init;
 mod layer_norm;
 mod linear;
 mod rnn;
+mod rnn_flatten;
 mod torchscript;
 
 pub use batch_norm::{
@@ -27,6 +28,7 @@ pub use embedding::{embedding, Embedding, EmbeddingConfig};
 pub use layer_norm::{layer_norm, LayerNorm, LayerNormConfig};
 pub use linear::{linear, Linear, LinearConfig};
 pub use rnn::{gru, lstm, Gru, Lstm, RnnConfig, RnnWeights};
+pub use rnn_flatten::{flatten_plan, views_of, Flatten};
 pub use torchscript::TorchScriptModel;
 
 use tch::Tensor;

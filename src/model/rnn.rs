@@ -4,7 +4,8 @@
 //! `weight_ih_l{k}[_reverse]` `[gates*hidden, in]`, `weight_hh_l{k}[_reverse]` `[gates*hidden,
 //! hidden]`, `bias_ih_…`, `bias_hh_…` — and drawn as `reset_parameters` draws them: every one
 //! `U(±1/sqrt(hidden))`, in that (`self.parameters()`) order. The forward calls `torch.lstm` /
-//! `torch.gru` with them in that order (`_flat_weights`), so the gate order is PyTorch's.
+//! `torch.gru` with them in that order (`_flat_weights`), so the gate order is PyTorch's. On
+//! CUDA they are flattened into one cuDNN buffer first, as PyTorch does (`rnn_flatten.rs`).
 use tch::nn::Path;
 use tch::Tensor;
 
@@ -43,6 +44,11 @@ pub struct RnnWeights {
     pub hidden_size: i64,
     pub config: RnnConfig,
     name: &'static str,
+    pub(super) input_size: i64,
+    /// 4 for LSTM, 3 for GRU.
+    pub(super) gates: i64,
+    /// The one buffer the weights are views into after `flatten_parameters` (CUDA only).
+    pub(super) buffer: Option<Tensor>,
 }
 
 /// `nn.LSTM`; `forward_t` returns `(output, (h_n, c_n))`.
@@ -105,12 +111,17 @@ fn rnn(
             }
         }
     }
-    Ok(RnnWeights {
+    let mut weights = RnnWeights {
         flat,
         hidden_size,
         config,
         name,
-    })
+        input_size,
+        gates,
+        buffer: None,
+    };
+    weights.flatten_parameters()?; // as nn.LSTM/nn.GRU's __init__ (rnn_flatten.rs)
+    Ok(weights)
 }
 
 /// An input made batched as `RNNBase.forward` makes it, with a zero initial state.
@@ -170,7 +181,7 @@ impl RnnWeights {
         })
     }
 
-    fn params(&self) -> Vec<&Tensor> {
+    pub(super) fn params(&self) -> Vec<&Tensor> {
         self.flat.iter().map(|(_, t)| t).collect()
     }
 

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::tensor_io::NamedTensors;
 
@@ -30,6 +31,7 @@ const MAY_CHANGE: &[&str] = &[
 /// An error naming the first setting of `now` (config.json) that differs from `trained` (the
 /// checkpoint's), unless it is one of [`MAY_CHANGE`].
 pub(super) fn check_config(trained: &Value, now: &Value, last: &Path) -> Result<()> {
+    let trained = &as_parsed(trained);
     let fixed = |config: &Value| match config {
         Value::Object(map) => Some(Value::Object(
             map.iter()
@@ -58,6 +60,15 @@ pub(super) fn check_config(trained: &Value, now: &Value, last: &Path) -> Result<
             MAY_CHANGE.join(", ")
         ),
     ))
+}
+
+/// `config` as the parse writes it back, so that a key added since the checkpoint was written
+/// takes its default there as it does in config.json; a value the parse refuses stays as it is.
+fn as_parsed(config: &Value) -> Value {
+    TrainConfig::from_json(config.clone())
+        .ok()
+        .and_then(|parsed| serde_json::to_value(parsed).ok())
+        .unwrap_or_else(|| config.clone())
 }
 
 /// The dotted path of the first place where `a` and `b` differ, with the two values there; an
@@ -154,6 +165,41 @@ mod tests {
             "optimizer": {"kind": "adam", "lr": 0.1, "amsgrad": false}});
         let err = check_config(&trained, &adam, last).unwrap_err().to_string();
         assert!(err.contains("optimizer.kind = \"sgd\""), "{err}");
+    }
+
+    /// A checkpoint from before the `torch.backends` keys fits a config.json that reads their
+    /// defaults (a trace's run: deterministic); another value than the default does not.
+    #[test]
+    fn keys_a_checkpoint_predates_take_their_defaults() {
+        use crate::experiment::{Builtin, ExperimentSource};
+        use crate::optim::{OptimizerConfig, OptimizerKind};
+        let last = Path::new("last.safetensors");
+        let config = TrainConfig::builder(
+            ExperimentSource::Builtin(Builtin::LinearRegression),
+            OptimizerConfig::new(OptimizerKind::Sgd, 0.1),
+        )
+        .trace(true)
+        .build()
+        .unwrap();
+        let now = serde_json::to_value(&config).unwrap();
+        assert_eq!(now["deterministic"], json!(true), "on with the trace");
+        let mut old = now.clone();
+        for key in [
+            "deterministic",
+            "cudnn_benchmark",
+            "cudnn_allow_tf32",
+            "float32_matmul_precision",
+        ] {
+            old.as_object_mut().unwrap().remove(key).unwrap();
+        }
+        check_config(&old, &now, last).expect("the defaults fit");
+        let mut no_tf32 = now.clone();
+        no_tf32["cudnn_allow_tf32"] = json!(false);
+        let err = check_config(&old, &no_tf32, last).unwrap_err().to_string();
+        assert!(
+            err.contains("trained with cudnn_allow_tf32 = true"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use crate::backends::Backends;
 use crate::config::{BatchSize, ExperimentSource, LossSync, Precision};
 use crate::criterion::{Criterion, Loss, LossOptions};
 use crate::error::{Error, Result};
@@ -45,6 +46,8 @@ pub struct EvalConfig {
     pub threads: Option<i32>,
     /// Autocast around the forward pass and the criterion, as in training.
     pub precision: Precision,
+    /// `--deterministic` and the other `torch.backends` switches.
+    pub backends: Backends,
 }
 
 /// The result of `eval`.
@@ -107,7 +110,7 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
     config.experiment.validate(config.loss)?;
     config.loss_options.validate()?;
     crate::config::check_loss_ranges(&config.loss_options)?;
-    let device = runtime::init(config.device, config.threads)?;
+    let device = runtime::init(config.device, config.threads, &config.backends)?;
     crate::autocast::check_precision(config.precision, device)?;
     let mut experiment = Experiment::build(
         &config.experiment,

@@ -101,6 +101,7 @@ fn join_job(
     let device = runtime::init(
         runtime_config.device(),
         runtime_config.threads().or(Some(1)),
+        runtime_config.backends(),
     )?;
     let device = job::rank_device(
         device,
@@ -122,6 +123,8 @@ pub fn train_experiment(
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
     runtime::init_threads(config.runtime().threads())?;
+    // Late for the cuBLAS workspace when the port already ran CUDA work (see docs/porting.md).
+    crate::backends::apply(config.runtime().backends())?;
     let mut experiment = experiment;
     // The port built its tensors on a device already: `config.device` must name that one.
     let device = experiment.device();
@@ -146,7 +149,11 @@ pub fn train_experiment(
 /// initial weights, checked for being trainable: everything before a run directory exists.
 pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
     let runtime_config = config.runtime();
-    let device = runtime::init(runtime_config.device(), runtime_config.threads())?;
+    let device = runtime::init(
+        runtime_config.device(),
+        runtime_config.threads(),
+        runtime_config.backends(),
+    )?;
     let mut experiment = build_experiment(config, device)?;
     check_trainable(&mut experiment, config)?;
     crate::metrics::check(config, &experiment, device)?;
@@ -281,6 +288,8 @@ pub(crate) fn start(
             "config": config,
             "device": device_name(device),
             "threads": tch::get_num_threads(),
+            // Read back from libtorch: what the run computes with, beside what was asked.
+            "backends": crate::backends::state()?,
             "world_size": group.as_ref().map_or(1, |g| g.world),
             "backend": group.as_ref().map(|g| g.backend),
             "tch_version": TCH_VERSION,

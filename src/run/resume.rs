@@ -74,7 +74,11 @@ fn resume_in(
             (device, Some(group))
         }
         None => (
-            runtime::init(config.runtime().device(), config.runtime().threads())?,
+            runtime::init(
+                config.runtime().device(),
+                config.runtime().threads(),
+                config.runtime().backends(),
+            )?,
             None,
         ),
     };

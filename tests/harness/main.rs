@@ -7,6 +7,7 @@ mod own_fixture;
 mod accumulate;
 mod accumulator;
 mod averaging;
+mod backends;
 mod callbacks;
 mod cli;
 mod compare;

@@ -40,7 +40,7 @@ pub(crate) fn edit_config(run: &Path, edit: impl FnOnce(&mut Value)) {
 }
 
 /// Rewrites `run`'s last checkpoint after `edit`.
-fn edit_checkpoint(run: &Path, edit: impl FnOnce(&mut Checkpoint)) {
+pub(crate) fn edit_checkpoint(run: &Path, edit: impl FnOnce(&mut Checkpoint)) {
     let file = checkpoint_path(run, LAST);
     let mut checkpoint = Checkpoint::load(&file).unwrap();
     edit(&mut checkpoint);

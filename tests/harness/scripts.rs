@@ -261,6 +261,18 @@ fn reference_defaults_are_the_harness_defaults() {
             "--clip-grad-value",
             "0.5",
         ],
+        // The torch.backends switches, each away from its default (--trace would turn
+        // --deterministic on; false lets --cudnn-benchmark on).
+        vec![
+            "--trace",
+            "--deterministic",
+            "false",
+            "--cudnn-benchmark",
+            "--cudnn-allow-tf32",
+            "off",
+            "--float32-matmul-precision",
+            "high",
+        ],
     ];
     // Muon takes matrices only: the harness needs a group for the biases (compared below).
     for kind in OptimizerKind::ALL.iter().filter(|k| k.name() != "muon") {
