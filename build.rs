@@ -11,7 +11,8 @@
 //! type (`src/autocast.rs`), `backends.cpp` sets and reads at::globalContext()'s deterministic,
 //! cuDNN and TF32 switches (`src/backends.rs`), and `c10d.cpp` is a c10d process group, Gloo
 //! always and NCCL when the CUDA and NCCL headers are there, with `sync_batch_norm.cpp`,
-//! SyncBatchNorm's autograd function on it (see `src/distributed/`).
+//! SyncBatchNorm's autograd function on it, and `buckets.cpp`, gradient buckets all-reduced
+//! while backward runs (see `src/distributed/`).
 use std::path::{Path, PathBuf};
 
 const RNG_SHIM: &str = "src/native/rng.cpp";
@@ -20,6 +21,7 @@ const AUTOCAST_SHIM: &str = "src/native/autocast.cpp";
 const BACKENDS_SHIM: &str = "src/native/backends.cpp";
 const C10D_SHIM: &str = "src/native/c10d.cpp";
 const SYNC_BN_SHIM: &str = "src/native/sync_batch_norm.cpp";
+const BUCKETS_SHIM: &str = "src/native/buckets.cpp";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
@@ -104,6 +106,7 @@ fn build_shims(lib_dir: &Path) {
     }
     c10d.file(C10D_SHIM)
         .file(SYNC_BN_SHIM)
+        .file(BUCKETS_SHIM)
         .compile("tch_harness_c10d");
 }
 

@@ -57,6 +57,18 @@ pub struct EpochRecord {
     /// `--grad-scaler`: optimizer steps skipped for a non-finite gradient.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub skipped_steps: Option<u64>,
+    /// Data-parallel: each rank's mean milliseconds per step outside the gradient all-reduce and
+    /// blocked in it (see `StepMetrics`), by rank: the slow rank is the one the others wait for.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rank_step_ms: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rank_sync_ms: Option<Vec<f64>>,
+    /// Data-parallel: rank 0's gradient buckets all-reduced in the epoch (one per bucket per
+    /// optimizer step), and how many went out while backward still ran.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub grad_buckets: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub grad_buckets_in_backward: Option<u64>,
     /// Wall time of the whole epoch: sample order, training, evaluation.
     pub seconds: f64,
     /// Wall time of the training part only (sample order and every step, up to the epoch loss

@@ -75,6 +75,8 @@ SETTINGS = [
      "eval metrics, comma-separated: top{k}_accuracy, micro_/macro_precision, _recall, _f1, perplexity"),
     ("--sync-batchnorm", "sync_batchnorm", dict(type=on_off, metavar="on|off"),
      "with --nproc > 1: batch norm over every process's rows (nn.SyncBatchNorm), or each's own (default: on)"),
+    ("--bucket-cap-mb", "bucket_cap_mb", dict(type=float, metavar="MB"),
+     "with --nproc > 1: gradient buckets of this many MiB, DDP's bucket_cap_mb (default: DDP's, 1 MiB then 25)"),
     ("--trace", "trace", dict(action="store_true", default=None),
      "write trace.jsonl (torchref/trace.py) for `tch-harness diff`"),
     ("--deterministic", "deterministic", switch,

@@ -23,7 +23,7 @@ DEFAULTS = {
     "ema": None, "ema_use_buffers": False, "swa": None,
     "ignore_index": None, "class_weights": None, "pos_weight": None, "label_smoothing": None,
     "metrics": [],
-    "init_key": None, "save_format": "safetensors", "sync_batchnorm": True,
+    "init_key": None, "save_format": "safetensors", "sync_batchnorm": True, "bucket_cap_mb": None,
     # torch.backends switches: PyTorch's own defaults (deterministic: on with --trace, cli.py).
     **PYTORCH_DEFAULTS,
 }

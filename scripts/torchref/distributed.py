@@ -86,7 +86,7 @@ def launch(cfg, train, script):
     try:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                 world_size=world, timeout=TIMEOUT)
-        train(Group(rank, world))
+        train(Group(rank, world, cfg.get("bucket_cap_mb")))
         dist.barrier()  # no rank tears its connections down while rank 0 still writes
         dist.destroy_process_group()
     except BaseException as e:
@@ -114,8 +114,9 @@ class Group:
     """This process's rank in the job, and the collectives the loop calls; in a group of one
     (`Group()`) each collective leaves its values as they are."""
 
-    def __init__(self, rank=0, world=1):
+    def __init__(self, rank=0, world=1, bucket_cap_mb=None):
         self.rank, self.world = rank, world
+        self.bucket_cap_mb, self.buckets = bucket_cap_mb, None
 
     def who(self):
         """Who an error is about: "rank 2: " in a group of several, nothing alone."""
@@ -147,27 +148,40 @@ class Group:
             raise SystemExit(f"error: {self.who()}the ranks {what} {samples:.0f} samples of {n}")
 
     def reduce_grads(self, params):
-        """Each parameter's .grad summed across ranks: one flat all-reduce per dtype/device (one
-        in practice), zeros standing in for a rank's missing grads. A 1/0 flag per parameter
-        rides along, so a parameter no rank has a grad for keeps None, as in one process (the
+        """Each parameter's .grad summed across ranks, in the buckets DDP rebuilds them into
+        (dist._compute_bucket_assignment_by_size over the parameters in reverse, the order backward
+        makes them; limits as DDP's: [dist._DEFAULT_FIRST_BUCKET_BYTES, 25 MiB] when bucket_cap_mb
+        is not given, else [bucket_cap_mb]), one all-reduce per
+        bucket, zeros standing in for a rank's missing grads. A 1/0 flag per parameter rides in
+        the last bucket, so a parameter no rank has a grad for keeps None, as in one process (the
         optimizer skips it: no weight decay, no momentum)."""
         if self.world == 1:
             return
-        buckets = {}
-        for p in params:
-            buckets.setdefault((p.dtype, p.device), []).append(p)
-        for ps in buckets.values():
-            flags = torch.tensor([p.grad is not None for p in ps], dtype=ps[0].dtype, device=ps[0].device)
-            # Four more slots, where the harness's window tally rides (trained, skipped, non-finite,
-            # stop): the same length keeps Gloo's ring chunks, hence each element's sum order, the
-            # harness's — the same bits.
-            flat = torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel())
-                              for p in ps] + [flags, ps[0].new_zeros(4)])
+        if self.buckets is None:
+            limits = ([dist._DEFAULT_FIRST_BUCKET_BYTES, 25 * 1024 * 1024] if self.bucket_cap_mb is None
+                      else [int(self.bucket_cap_mb * 1024 * 1024)])
+            indices, _ = dist._compute_bucket_assignment_by_size(params[::-1], limits, [False] * len(params))
+            self.buckets = [[len(params) - 1 - i for i in bucket] for bucket in indices]
+        for b, bucket in enumerate(self.buckets):
+            ps = [params[i] for i in bucket]
+            parts = [p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in ps]
+            last = b == len(self.buckets) - 1
+            if last:
+                # Four more slots, where the harness's window tally rides (trained, skipped,
+                # non-finite, stop): the same length keeps Gloo's ring chunks, hence each
+                # element's sum order, the harness's — the same bits.
+                parts += [torch.tensor([p.grad is not None for p in params], dtype=ps[0].dtype,
+                                       device=ps[0].device), ps[0].new_zeros(4)]
+            flat = torch.cat(parts)
             dist.all_reduce(flat)
+            anyone = flat[-len(params) - 4:-4].tolist() if last else None
             at = 0
-            for p, had in zip(ps, flat[-len(ps) - 4:-4].tolist()):
-                p.grad = flat[at:at + p.numel()].view_as(p) if had else None
+            for p in ps:
+                p.grad = flat[at:at + p.numel()].view_as(p)
                 at += p.numel()
+        for p, had in zip(params, anyone):
+            if not had:
+                p.grad = None
 
     def check_same(self, params, epoch):
         """Fails unless every rank holds the same parameters: two float64 checksums (plain and

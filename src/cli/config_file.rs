@@ -91,6 +91,7 @@ pub const FLAG_KEYS: &[(&str, &[&str])] = &[
     ("log_every_n_steps", &["log_every_n_steps"]),
     ("grad_scaler", &["grad_scaler"]),
     ("sync_batchnorm", &["sync_batchnorm"]),
+    ("bucket_cap_mb", &["bucket_cap_mb"]),
 ];
 
 /// The keys flag `id` sets (none for a flag that is not `train`'s, e.g. `--resume`, `--nproc`).

@@ -181,6 +181,11 @@ pub struct TrainArgs {
     /// process is unaffected.
     #[arg(long, default_value = "on", value_name = "on|off")]
     pub sync_batchnorm: String,
+    /// With --nproc > 1: the gradient buckets' size in MiB, DDP's bucket_cap_mb (not given: a
+    /// first bucket of 1 MiB, for the last layers, then 25 MiB, as DDP's default); each bucket is
+    /// all-reduced during backward as soon as its gradients are ready.
+    #[arg(long, value_name = "MB")]
+    pub bucket_cap_mb: Option<f64>,
 }
 
 /// `train`: a new run from flags, or `--resume DIR` with the run's saved configuration.

@@ -68,6 +68,7 @@ impl TrainArgs {
         // Apart: one more key in the literal above passes json!'s recursion limit.
         wire.extend([
             ("deterministic".into(), json!(b.deterministic)),
+            ("bucket_cap_mb".into(), json!(self.bucket_cap_mb)),
             ("cudnn_benchmark".into(), json!(b.cudnn_benchmark)),
             ("cudnn_allow_tf32".into(), json!(b.cudnn_allow_tf32)),
             (

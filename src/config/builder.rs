@@ -100,6 +100,8 @@ impl TrainConfigBuilder {
         trace: bool => |v| v;
         /// Batch norm over every rank's rows when data-parallel (default on).
         sync_batchnorm: bool => |v| v;
+        /// Data-parallel gradient buckets of this many MiB (DDP's `bucket_cap_mb`).
+        bucket_cap_mb: f64 => Some;
         /// `32`, `bf16-mixed` or `16-mixed` (autocast around the forward pass and the criterion).
         precision: Precision => |v| v;
         /// Targets of this class count for nothing (cross-entropy, nll).

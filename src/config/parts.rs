@@ -124,6 +124,7 @@ pub struct LoopConfig {
     pub(super) log_every_n_steps: Option<usize>,
     pub(super) precision: Precision,
     pub(super) sync_batchnorm: bool,
+    pub(super) bucket_cap_mb: Option<f64>,
 }
 
 impl LoopConfig {
@@ -266,5 +267,11 @@ impl LoopConfig {
     /// global batch's (`torch.nn.SyncBatchNorm`); one process is unaffected.
     pub fn sync_batchnorm(&self) -> bool {
         self.sync_batchnorm
+    }
+
+    /// `--bucket-cap-mb`: with more than one process, the gradient buckets' size (DDP's
+    /// `bucket_cap_mb`; `None`: its default, a first bucket of 1 MiB then 25 MiB).
+    pub fn bucket_cap_mb(&self) -> Option<f64> {
+        self.bucket_cap_mb
     }
 }

@@ -101,6 +101,9 @@ pub(super) struct ConfigWire {
     /// before the key existed reads as on.
     #[serde(default = "yes")]
     pub(super) sync_batchnorm: bool,
+    /// The gradient buckets' MiB when data-parallel (`--bucket-cap-mb`; `None`: DDP's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) bucket_cap_mb: Option<f64>,
     /// `None` (not given, or a file from before the key): on with `trace`.
     #[serde(default)]
     pub(super) deterministic: Option<bool>,
@@ -114,6 +117,16 @@ pub(super) struct ConfigWire {
 
 fn yes() -> bool {
     true
+}
+
+/// `--bucket-cap-mb`: a positive, finite size.
+fn bucket_cap(mb: f64) -> Result<f64> {
+    match mb.is_finite() && mb > 0.0 {
+        true => Ok(mb),
+        false => Err(Error::Config(format!(
+            "--bucket-cap-mb must be a positive number of MiB, got {mb}"
+        ))),
+    }
 }
 
 fn two() -> f64 {
@@ -202,6 +215,7 @@ impl ConfigWire {
             logger: Vec::new(),
             log_every_n_steps: None,
             sync_batchnorm: true,
+            bucket_cap_mb: None,
             deterministic: None,
             cudnn_benchmark: false,
             cudnn_allow_tf32: true,
@@ -271,6 +285,7 @@ impl TryFrom<ConfigWire> for TrainConfig {
             log_every_n_steps: w.log_every_n_steps,
             precision: w.precision,
             sync_batchnorm: w.sync_batchnorm,
+            bucket_cap_mb: w.bucket_cap_mb.map(bucket_cap).transpose()?,
         };
         let runtime = RuntimeConfig {
             device: w.device,
@@ -389,6 +404,7 @@ impl From<&TrainConfig> for ConfigWire {
             logger: t.logger().names(),
             log_every_n_steps: t.log_every_n_steps(),
             sync_batchnorm: t.sync_batchnorm(),
+            bucket_cap_mb: t.bucket_cap_mb(),
             deterministic: Some(r.backends().deterministic),
             cudnn_benchmark: r.backends().cudnn_benchmark,
             cudnn_allow_tf32: r.backends().cudnn_allow_tf32,

@@ -5,14 +5,17 @@
 //! (`tally::Reduce`, implemented by the `group`). The job comes from the torchrun environment
 //! (`env`); `train --nproc N` starts one on this machine (`launch`). Batch norm normalises over
 //! every rank's rows while a `SyncBatchNorm` scope is open (`sync_batch_norm`).
+mod buckets;
 mod env;
 mod grad_sync;
 mod group;
 mod launch;
 mod parent;
+mod step_times;
 mod sync_batch_norm;
 
 pub use crate::data::Shard;
+pub use buckets::{bucket_assignment, BUCKET_CAP_MB, FIRST_BUCKET_BYTES};
 pub use env::{Backend, WorldEnv};
 pub use grad_sync::{GradSync, WindowTally};
 pub use group::{has_nccl, ProcessGroup, ReduceOp};

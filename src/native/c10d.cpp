@@ -91,10 +91,13 @@ TchHarnessGroup *tch_harness_c10d_new(const char *backend, const char *host, int
     auto group = std::make_unique<TchHarnessGroup>();
     group->store = tcp;
     std::string name(backend);
+    auto grads_store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix) + "/grads", tcp);
     if (name == "gloo") {
       group->backend = make_gloo(store, rank, world, timeout, bind, interface);
+      group->grads = make_gloo(grads_store, rank, world, timeout, bind, interface);
     } else if (name == "nccl") {
       group->backend = make_nccl(store, rank, world, timeout);
+      group->grads = make_nccl(grads_store, rank, world, timeout);
     } else {
       throw std::invalid_argument("unknown backend " + name);
     }

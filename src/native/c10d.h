@@ -7,4 +7,7 @@
 struct TchHarnessGroup {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
+  // The gradient buckets' own connections (buckets.cpp): launched from inside backward, their
+  // collectives never interleave with the ones backward itself runs (SyncBatchNorm's).
+  c10::intrusive_ptr<c10d::Backend> grads;
 };

@@ -8,7 +8,10 @@ use tch::Device;
 
 use super::recorder::Recorder;
 use crate::checkpoint::CheckpointActions;
-use crate::distributed::{has_nccl, Backend, GradSync, ProcessGroup, ReduceOp, WorldEnv};
+use crate::distributed::{
+    has_nccl, Backend, GradSync, ProcessGroup, ReduceOp, WorldEnv, BUCKET_CAP_MB,
+    FIRST_BUCKET_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::interrupt::StopFlag;
@@ -95,14 +98,26 @@ pub(crate) fn sync_step(
     stop: &StopFlag,
     stop_on_nonfinite: bool,
     sync_batchnorm: bool,
+    bucket_cap_mb: Option<f64>,
 ) -> Result<Step> {
     let params = experiment.parameters_in_model_order();
     let shared = match sync_batchnorm && experiment.model.torchscript().is_none() {
         true => Vec::new(),
         false => buffers(experiment),
     };
-    let sync = GradSync::new(group.clone(), &params, stop.clone(), stop_on_nonfinite)?
-        .with_buffers(shared);
+    // As DDP: int(bucket_cap_mb * 1024 * 1024), the first bucket smaller only by default.
+    let caps = match bucket_cap_mb {
+        None => (FIRST_BUCKET_BYTES, (BUCKET_CAP_MB * 1048576.0) as usize),
+        Some(mb) => ((mb * 1048576.0) as usize, (mb * 1048576.0) as usize),
+    };
+    let sync = GradSync::new(
+        group.clone(),
+        &params,
+        caps,
+        stop.clone(),
+        stop_on_nonfinite,
+    )?
+    .with_buffers(shared);
     Ok(step.with_sync(sync))
 }
 

@@ -338,6 +338,7 @@ fn with_group(
             stop,
             config.training().on_nonfinite() == NonFinitePolicy::Stop,
             config.training().sync_batchnorm(),
+            config.training().bucket_cap_mb(),
         ),
         None => Ok(step),
     }

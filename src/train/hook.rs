@@ -4,6 +4,8 @@
 //! 1. `around_forward`: wraps the forward pass and the criterion (autocast's place);
 //! 2. `scale_loss`: the batch loss before its backward pass (the trace reads it first, then the
 //!    accumulation share scales it);
+//!    `before_backward` then sees the window as it stands (data-parallel: the gradient buckets
+//!    armed for the window's last backward pass);
 //! 3. `after_backward`, at an accumulation window's end: gradient sync, the window check
 //!    (nothing trained, or batches left out for a non-finite loss), the loss scaler's unscaling,
 //!    clipping; any hook may decide [`Decision::Skip`], and the hooks after it do not run, or
@@ -92,7 +94,7 @@ pub struct Update<'a> {
 }
 
 /// The typed values the hooks give an epoch's line of `metrics.jsonl`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepMetrics {
     /// The largest gradient norm before clipping (`--clip-grad-norm`).
     pub grad_norm_max: Option<f64>,
@@ -100,6 +102,15 @@ pub struct StepMetrics {
     pub loss_scale: Option<f64>,
     /// `--grad-scaler`: the epoch's windows whose update a non-finite gradient skipped.
     pub skipped_steps: Option<u64>,
+    /// Data-parallel: each rank's mean milliseconds per step outside the gradient all-reduce
+    /// (data, forward, backward, update) and blocked in it (the transfer, and waiting for the
+    /// slowest rank), by rank.
+    pub rank_step_ms: Option<Vec<f64>>,
+    pub rank_sync_ms: Option<Vec<f64>>,
+    /// Data-parallel: the gradient buckets this rank all-reduced in the epoch, and how many of
+    /// them went out while backward still ran (the overlap).
+    pub grad_buckets: Option<u64>,
+    pub grad_buckets_in_backward: Option<u64>,
 }
 
 /// An epoch's end, as the hooks see it.
@@ -131,6 +142,11 @@ pub trait StepHook {
     /// The loss to back-propagate from, given the one the hooks before made.
     fn scale_loss(&mut self, loss: Tensor, _batch: &PlannedBatch) -> Result<Tensor> {
         Ok(loss)
+    }
+
+    /// Just before a batch's backward pass (not for a batch left out), with its window so far.
+    fn before_backward(&mut self, _batch: &PlannedBatch, _window: &Window) -> Result<()> {
+        Ok(())
     }
 
     /// At a window's end, after its last backward pass: whether the optimizer steps.

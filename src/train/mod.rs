@@ -19,6 +19,7 @@ mod step;
 mod step_state;
 mod swa;
 
+pub use accumulate::Window;
 pub use autocast::Autocast;
 pub use averaged::AveragedModel;
 pub use clip::{ClipGradNorm, ClipGradValue};

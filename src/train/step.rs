@@ -122,6 +122,9 @@ impl Step {
         for hook in &mut self.hooks {
             loss = hook.scale_loss(loss, batch)?;
         }
+        for hook in &mut self.hooks {
+            hook.before_backward(batch, &self.window)?;
+        }
         loss.f_backward()?;
         self.window.trained += 1;
         Ok(())
