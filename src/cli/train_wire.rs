@@ -68,7 +68,14 @@ impl TrainArgs {
         // Apart: one more key in the literal above passes json!'s recursion limit.
         wire.extend([
             ("deterministic".into(), json!(b.deterministic)),
-            ("bucket_cap_mb".into(), json!(self.bucket_cap_mb)),
+            (
+                "bucket_cap_mb".into(),
+                optional(
+                    "--bucket-cap-mb",
+                    self.bucket_cap_mb,
+                    "must be a positive number of MiB",
+                )?,
+            ),
             ("cudnn_benchmark".into(), json!(b.cudnn_benchmark)),
             ("cudnn_allow_tf32".into(), json!(b.cudnn_allow_tf32)),
             (

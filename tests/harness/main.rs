@@ -40,6 +40,7 @@ mod optim_state;
 mod optim_state_more;
 mod order_parity;
 mod out_dir;
+mod overlap;
 mod own_experiment;
 mod own_experiment_cli;
 mod own_experiment_errors;
