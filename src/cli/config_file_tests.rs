@@ -301,6 +301,12 @@ fn case(id: &str) -> Option<(Value, Vec<&'static str>, &'static str, Value)> {
             "/sync_batchnorm",
             json!(false),
         ),
+        "bucket_cap_mb" => (
+            lin("bucket_cap_mb", json!(0.5)),
+            vec!["--bucket-cap-mb", "2"],
+            "/bucket_cap_mb",
+            json!(2.0),
+        ),
         "ema_use_buffers" => (
             lin("ema_use_buffers", json!(false)),
             vec!["--ema", "0.5", "--ema-use-buffers"],
