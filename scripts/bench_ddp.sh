@@ -84,6 +84,21 @@ for case, label in (("mlp", "digits-mlp (64)"), ("conv", "ConvNet on digits (512
     print(f"| {label} | {med(h[1]):,.0f} | {med(h[2]):,.0f} | {med(d[1]):,.0f} | {med(d[2]):,.0f} "
           f"| {med(a / b for a, b in zip(h[2], d[2])):.2f}x | {med(a / b for a, b in zip(h[2], h[1])):.2f}x "
           f"| {med(a / b for a, b in zip(d[2], d[1])):.2f}x |")
+
+def rank_ms(case, key):
+    """Each rank's ms per step of the harness's 2-process runs (metrics.jsonl's rank_step_ms /
+    rank_sync_ms, epochs 2..E): the median over epochs, then over runs."""
+    per_run = []
+    for r in range(1, runs + 1):
+        rec = [json.loads(l) for l in open(os.path.join(tmp, f"harness-{case}-2-{r}", "metrics.jsonl"))]
+        per_run.append([med(x[key][rank] for x in rec[1:]) for rank in range(2)])
+    return [med(run[rank] for run in per_run) for rank in range(2)]
+
+print("\nHarness, 2 processes, ms per step by rank (rank 0, rank 1): before the gradient all-reduce "
+      "(forward, backward) | blocked in it (transfer, waiting for the other rank)")
+for case, label in (("mlp", "digits-mlp (64)"), ("conv", "ConvNet on digits (512)")):
+    step, sync = rank_ms(case, "rank_step_ms"), rank_ms(case, "rank_sync_ms")
+    print(f"- {label}: {step[0]:.2f}, {step[1]:.2f} | {sync[0]:.2f}, {sync[1]:.2f}")
 loss = ddp("mlp", 2, 1)
 print(f"\nDDP's epoch loss as users compute it (mean of batch means, averaged over ranks), digits-mlp, "
       f"2 processes, last epoch: {loss.get('epoch_loss_as_users_compute')!r}; over every sample once: "

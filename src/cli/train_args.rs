@@ -184,7 +184,7 @@ pub struct TrainArgs {
     /// With --nproc > 1: the gradient buckets' size in MiB, DDP's bucket_cap_mb (not given: a
     /// first bucket of 1 MiB, for the last layers, then 25 MiB, as DDP's default); each bucket is
     /// all-reduced during backward as soon as its gradients are ready.
-    #[arg(long, value_name = "MB")]
+    #[arg(long, value_name = "MB", allow_negative_numbers = true)]
     pub bucket_cap_mb: Option<f64>,
 }
 
