@@ -102,7 +102,7 @@ pub(super) struct ConfigWire {
     #[serde(default = "yes")]
     pub(super) sync_batchnorm: bool,
     /// The gradient buckets' MiB when data-parallel (`--bucket-cap-mb`; `None`: DDP's default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub(super) bucket_cap_mb: Option<f64>,
     /// `None` (not given, or a file from before the key): on with `trace`.
     #[serde(default)]

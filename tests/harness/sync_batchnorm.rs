@@ -10,9 +10,12 @@ use crate::common::{bin, read_jsonl, run_bin, tempdir, text};
 use crate::distributed::{train, worst_difference};
 use crate::own_fixture::path;
 
-/// digits-cnn at seed 0, which has no max-pool or argmax near-tie that flips between 1 and N
-/// processes within 5 epochs (the worst difference stays at 2.4e-7).
-const CNN: [&str; 4] = ["--experiment", "digits-cnn", "--seed", "0"];
+/// digits-cnn at a seed with no max-pool or argmax near-tie that flips between 1 and N processes
+/// within 5 epochs. Which seeds have one depends on the CPU's kernels: on this AVX-512 machine
+/// seeds 0 and 5 flip one (6.8e-2 and 1.5e-2 apart, 2 and 3 processes agreeing with each other),
+/// seeds 1, 2, 3, 4, 6, 7 stay within 3e-6 (seed 1: 3.0e-7 and 7.5e-7); on the AVX2 machine of
+/// earlier runs seed 0 stayed at 2.4e-7.
+const CNN: [&str; 4] = ["--experiment", "digits-cnn", "--seed", "1"];
 
 /// 1 vs 2 vs 3 processes, 5 epochs, within `tolerance`.
 fn assert_one_process(name: &str, flags: &[&str], tolerance: f64) {
