@@ -46,6 +46,9 @@ extern "C" {
     fn tch_harness_buckets_free(buckets: *mut RawBuckets);
 }
 
+/// A bucket being filled: its (dtype, device), indices, bytes, and whether a first one closed.
+type OpenBucket = ((Kind, tch::Device), Vec<usize>, usize, bool);
+
 /// Parameter indices per bucket, in launch order, as `dist._compute_bucket_assignment_by_size`
 /// makes them for DDP: the parameters in reverse (the order backward makes their gradients),
 /// one dtype and device per bucket, a bucket closed once it holds `first_bytes` (the first) or
@@ -57,7 +60,7 @@ pub fn bucket_assignment(
 ) -> Vec<Vec<usize>> {
     let mut done = Vec::new();
     // Open buckets per (dtype, device): the indices, their bytes, whether the first closed.
-    let mut open: Vec<((Kind, tch::Device), Vec<usize>, usize, bool)> = Vec::new();
+    let mut open: Vec<OpenBucket> = Vec::new();
     for i in (0..params.len()).rev() {
         let p = &params[i].1;
         let key = (p.kind(), p.device());
