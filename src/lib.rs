@@ -6,6 +6,7 @@
 //! up (`experiment`), a run's configuration (`config`), training and checking a run (`run`,
 //! `compare`), the step's hooks a port may add its own to (`StepHook`) and the tally the seed's
 //! formula lives in. The rest is the harness's own.
+pub mod allocator;
 pub mod autocast;
 pub mod backends;
 pub(crate) mod bounded;

@@ -60,8 +60,10 @@ pub fn init(device: DeviceSpec, threads: Option<i32>, backends: &Backends) -> Re
     device.resolve()
 }
 
-/// Applies `threads` to libtorch (for an experiment whose tensors are already on their device).
+/// Applies `threads` to libtorch (for an experiment whose tensors are already on their device),
+/// and the allocator settings a training process wants (`allocator`).
 pub fn init_threads(threads: Option<i32>) -> Result<()> {
+    crate::allocator::keep_freed_memory();
     if let Some(n) = threads {
         check_threads(n)?;
         tch::set_num_threads(n);
