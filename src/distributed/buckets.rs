@@ -5,7 +5,7 @@ use std::ptr::NonNull;
 
 use tch::{Kind, Tensor};
 
-use super::group::{ProcessGroup, RawGroup};
+use super::group::{collective_result, ProcessGroup, RawGroup};
 use crate::error::{Error, Result};
 use crate::rng_state::shim_message;
 
@@ -168,14 +168,7 @@ impl GradBuckets {
     }
 
     fn check(&self, rc: i32, error: *mut std::ffi::c_char) -> Result<()> {
-        if rc == 0 {
-            return Ok(());
-        }
-        Err(Error::Distributed(format!(
-            "all-reduce over {} processes failed (another rank stopped or is unreachable): {}",
-            self.world,
-            shim_message(error)
-        )))
+        collective_result(rc, "all-reduce", self.world, error)
     }
 }
 

@@ -207,15 +207,24 @@ impl ProcessGroup {
     }
 
     fn check(&self, rc: i32, what: &str, error: *mut c_char) -> Result<()> {
-        if rc == 0 {
-            return Ok(());
-        }
-        Err(Error::Distributed(format!(
-            "{what} over {} processes failed (another rank stopped or is unreachable): {}",
-            self.world,
-            shim_message(error)
-        )))
+        collective_result(rc, what, self.world, error)
     }
+}
+
+/// The result of a collective over `world` processes that the shim returned as `rc` and `error`.
+pub(super) fn collective_result(
+    rc: i32,
+    what: &str,
+    world: usize,
+    error: *mut c_char,
+) -> Result<()> {
+    if rc == 0 {
+        return Ok(());
+    }
+    Err(Error::Distributed(format!(
+        "{what} over {world} processes failed (another rank stopped or is unreachable): {}",
+        shim_message(error)
+    )))
 }
 
 impl Drop for ProcessGroup {

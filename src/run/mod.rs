@@ -7,12 +7,15 @@ mod job;
 mod lock;
 mod recorder;
 mod resume;
+mod setup;
 
 pub(crate) use dir::{fresh_path, read_metrics, RunDir};
 pub use dir::{CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 pub use eval::{eval, EvalConfig, EvalReport, SplitChoice};
 pub use job::{check_backend, DistConfig};
 pub use resume::{resume, resume_job, resume_with};
+pub(crate) use setup::prepare;
+use setup::{build_experiment, check_trainable, make_step};
 
 pub use crate::checkpoint::{checkpoint_path, Checkpoint, BEST, LAST};
 pub use crate::interrupt::{StopFlag, INTERRUPTED_EXIT_CODE};
@@ -30,13 +33,10 @@ use crate::criterion::Criterion;
 use crate::distributed::{ProcessGroup, SyncBatchNorm, WorldEnv};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
-use crate::optim::{grouped, optimizer};
 use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::{Reduce, SingleProcess};
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{
-    fit, ClipGradNorm, ClipGradValue, Ema, GradScaler, RunContext, RunSink, Scheduled, Step, Swa,
-};
+use crate::train::{fit, RunContext, RunSink, Step};
 use job::JobSink;
 use recorder::Recorder;
 
@@ -143,107 +143,6 @@ pub fn train_experiment(
         device,
     )?;
     start(experiment, config, out, stop, progress, None)
-}
-
-/// Sets up the runtime (threads, device) of a checked `config` and builds the experiment with its
-/// initial weights, checked for being trainable: everything before a run directory exists.
-pub(crate) fn prepare(config: &TrainConfig) -> Result<Experiment> {
-    let runtime_config = config.runtime();
-    let device = runtime::init(
-        runtime_config.device(),
-        runtime_config.threads(),
-        runtime_config.backends(),
-    )?;
-    let mut experiment = build_experiment(config, device)?;
-    check_trainable(&mut experiment, config)?;
-    crate::metrics::check(config, &experiment, device)?;
-    Ok(experiment)
-}
-
-/// Builds the experiment a configuration names, on `device`, with its initial weights.
-pub(crate) fn build_experiment(config: &TrainConfig, device: tch::Device) -> Result<Experiment> {
-    let settings = config.experiment();
-    let mut experiment = Experiment::build(
-        settings.source(),
-        settings.loss(),
-        settings.loss_options(),
-        settings.seed(),
-        device,
-    )?;
-    if let Some(init) = settings.init() {
-        experiment.load_state_dict_file(init, settings.init_key())?;
-    }
-    Ok(experiment)
-}
-
-/// An error, naming `--model` when there is one, unless training can change the model's output
-/// (see [`Experiment::check_trainable`]); checked before a run directory is made or reopened.
-fn check_trainable(experiment: &mut Experiment, config: &TrainConfig) -> Result<()> {
-    experiment
-        .check_trainable()
-        .map_err(|e| match (e, config.experiment().source()) {
-            (Error::Data(message), crate::config::ExperimentSource::TorchScript { model, .. }) => {
-                Error::file(model, message)
-            }
-            (e, _) => e,
-        })
-}
-
-/// The optimizer of `config` over the experiment's parameters, with its seams (the port's own
-/// hooks taken from the experiment).
-fn make_step(config: &TrainConfig, experiment: &mut Experiment) -> Result<Step> {
-    let config = config.training();
-    let mut optimizer = if config.param_groups().is_empty() {
-        optimizer(config.optimizer(), experiment.parameters())?
-    } else {
-        grouped(
-            config.optimizer(),
-            config.param_groups(),
-            experiment.parameters_in_model_order(),
-        )?
-    };
-    let schedule = match config.scheduler() {
-        Some(spec) => Some(Scheduled::new(
-            spec,
-            config.scheduler_interval(),
-            optimizer.as_mut(),
-        )?),
-        None => None,
-    };
-    // Each hook finds its place in the pipeline by its slot (`train::Slot`).
-    let mut step = Step::new(optimizer, experiment.parameters_in_model_order());
-    if let Some(autocast) =
-        crate::train::Autocast::for_run(config.precision(), experiment.device())?
-    {
-        step = step.with_hook(Box::new(autocast));
-    }
-    if let Some(max_norm) = config.clip_grad_norm() {
-        step = step.with_hook(Box::new(ClipGradNorm::new(
-            max_norm,
-            config.clip_norm_type(),
-        )));
-    }
-    if let Some(clip_value) = config.clip_grad_value() {
-        step = step.with_hook(Box::new(ClipGradValue::new(clip_value)));
-    }
-    // SWA holds the regular scheduler: SWALR takes the rate over from `swa_start`.
-    match (config.swa(), schedule) {
-        (Some(swa), schedule) => {
-            step = step.with_hook(Box::new(Swa::new(swa, schedule, experiment)?))
-        }
-        (None, Some(schedule)) => step = step.with_hook(Box::new(schedule)),
-        (None, None) => {}
-    }
-    if let Some(ema) = config.ema() {
-        step = step.with_hook(Box::new(Ema::new(ema, experiment)?));
-    }
-    for hook in std::mem::take(&mut experiment.hooks) {
-        step = step.with_own_hook(hook)?;
-    }
-    if let Some(scaler) = config.scaler_options() {
-        step = step.with_hook(Box::new(GradScaler::new(scaler, experiment.device())?));
-    }
-    Ok(step)
 }
 
 /// A new run of a prepared (built and checked) experiment: its directory, its `config.json`,
