@@ -89,6 +89,8 @@ fn train_one_epoch(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
+    // The harness's allocator settings, so that the overhead compares loops, not allocators.
+    tch_harness::allocator::keep_freed_memory();
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
     }
