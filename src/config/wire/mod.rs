@@ -48,7 +48,7 @@ pub(super) struct ConfigWire {
     #[serde(default)]
     pub(super) clip_grad_norm: Option<f64>,
     /// A number, or `"inf"` (JSON has no infinity).
-    #[serde(default = "two", with = "number_or_inf")]
+    #[serde(default = "two", with = "crate::trace::number_or_text")]
     pub(super) clip_norm_type: f64,
     #[serde(default)]
     pub(super) clip_grad_value: Option<f64>,
@@ -113,36 +113,6 @@ fn yes() -> bool {
 
 fn two() -> f64 {
     2.0
-}
-
-/// `f64::INFINITY` as `"inf"`, other values as numbers.
-mod number_or_inf {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    enum Form {
-        Number(f64),
-        Text(String),
-    }
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if *v == f64::INFINITY {
-            Form::Text("inf".into()).serialize(s)
-        } else {
-            Form::Number(*v).serialize(s)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        match Form::deserialize(d)? {
-            Form::Number(v) => Ok(v),
-            Form::Text(t) if t == "inf" => Ok(f64::INFINITY),
-            Form::Text(t) => Err(serde::de::Error::custom(format!(
-                "expected a number or \"inf\", got \"{t}\""
-            ))),
-        }
-    }
 }
 
 fn one() -> usize {
