@@ -88,6 +88,9 @@ def launch(cfg, train, script):
                                 world_size=world, timeout=TIMEOUT)
         train(Group(rank, world, cfg.get("bucket_cap_mb")))
         dist.barrier()  # no rank tears its connections down while rank 0 still writes
+        # Rank 0 hosts the store: it tears down last, once the workers have left. A worker still
+        # tearing down when rank 0's store went away could abort (SIGABRT, seen once in CI).
+        failed_ranks(workers, TIMEOUT.total_seconds())
         dist.destroy_process_group()
     except BaseException as e:
         # A worker's failure reaches rank 0 as a gloo error: name the rank instead.
