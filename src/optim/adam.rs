@@ -1,12 +1,54 @@
 //! `torch.optim.Adam` and `AdamW`: `_single_tensor_adam` of PyTorch 2.11, line for line (AdamW is
 //! the same function with `decoupled_weight_decay=True`).
+use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use super::checks;
 use super::scaled::{addcdiv_value_, addcmul_value_};
 use super::slot_macros::slot_optimizer;
 use super::slots::{count_step, scalar_f32, weight_decay, Saved, SlotState, Slots};
-use super::AdamConfig;
 use crate::error::Result;
+
+/// `torch.optim.Adam`'s and `AdamW`'s keywords (AdamW's weight decay is decoupled, default 0.01).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamConfig {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// The checks of `Adam.__init__` (the learning rate's aside).
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..1.0).contains(&self.betas.0) {
+            return Err(checks::invalid("beta1 (must be in [0, 1))", self.betas.0));
+        }
+        if !(0.0..1.0).contains(&self.betas.1) {
+            return Err(checks::invalid("beta2 (must be in [0, 1))", self.betas.1));
+        }
+        if !self.eps.is_finite() || self.eps < 0.0 {
+            return Err(checks::invalid("eps (must be finite and >= 0)", self.eps));
+        }
+        checks::finite_weight_decay(self.weight_decay)
+    }
+}
 
 /// One parameter's state, as `optimizer.state[p]` holds it in Python.
 struct State {

@@ -47,3 +47,16 @@ pub(super) fn adam_like(lr: f64, eps: f64, betas: (f64, f64), weight_decay: f64)
     self::betas(betas)?;
     self::weight_decay(weight_decay)
 }
+
+/// The harness's own wording for SGD's and Adam's checks (`invalid {what}: {v}`), which refuse
+/// NaN and infinities as well as what `torch.optim` refuses.
+pub(super) fn invalid(what: &str, v: f64) -> Error {
+    Error::Config(format!("invalid {what}: {v}"))
+}
+
+/// A weight decay that is finite and not negative.
+pub(super) fn finite_weight_decay(weight_decay: f64) -> Result<()> {
+    ensure(weight_decay.is_finite() && weight_decay >= 0.0, || {
+        format!("invalid weight decay (must be finite and >= 0): {weight_decay}")
+    })
+}

@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::checks;
 use super::{
-    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamaxConfig, AsgdConfig, MuonConfig,
-    NAdamConfig, RAdamConfig, RMSpropConfig, RpropConfig,
+    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AsgdConfig,
+    MuonConfig, NAdamConfig, RAdamConfig, RMSpropConfig, RpropConfig, SgdConfig,
 };
 use crate::call_spec::CallSpec;
 use crate::error::{Error, Result};
@@ -99,57 +100,6 @@ optimizers! {
     RAdam(RAdamConfig) = "radam", "RAdam";
     RMSprop(RMSpropConfig) = "rmsprop", "RMSprop";
     Rprop(RpropConfig) = "rprop", "Rprop";
-}
-
-/// `torch.optim.SGD`'s keywords.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SgdConfig {
-    pub lr: f64,
-    pub momentum: f64,
-    pub dampening: f64,
-    pub weight_decay: f64,
-    /// Needs a momentum and zero dampening.
-    pub nesterov: bool,
-    pub maximize: bool,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        SgdConfig {
-            lr: 1e-3,
-            momentum: 0.0,
-            dampening: 0.0,
-            weight_decay: 0.0,
-            nesterov: false,
-            maximize: false,
-        }
-    }
-}
-
-/// `torch.optim.Adam`'s and `AdamW`'s keywords (AdamW's weight decay is decoupled, default 0.01).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdamConfig {
-    pub lr: f64,
-    pub betas: (f64, f64),
-    pub eps: f64,
-    pub weight_decay: f64,
-    pub amsgrad: bool,
-    pub maximize: bool,
-}
-
-impl Default for AdamConfig {
-    fn default() -> Self {
-        AdamConfig {
-            lr: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-            maximize: false,
-        }
-    }
 }
 
 impl OptimizerConfig {
@@ -258,10 +208,6 @@ impl<'de> Deserialize<'de> for OptimizerConfig {
     }
 }
 
-fn bad(what: &str, v: f64) -> Error {
-    Error::Config(format!("invalid {what}: {v}"))
-}
-
 /// The largest magnitude a float32 holds: a hyper-parameter beyond it cannot become the
 /// float32 scalar the step multiplies by (libtorch refuses the conversion mid-training).
 pub const FLOAT32_MAX: f64 = f32::MAX as f64;
@@ -290,51 +236,12 @@ fn check_float32_range(config: &OptimizerConfig) -> Result<()> {
 
 fn check_lr(lr: f64) -> Result<()> {
     if !lr.is_finite() || lr < 0.0 {
-        return Err(bad("learning rate (must be finite and >= 0)", lr));
+        return Err(checks::invalid(
+            "learning rate (must be finite and >= 0)",
+            lr,
+        ));
     }
     Ok(())
-}
-
-fn check_weight_decay(weight_decay: f64) -> Result<()> {
-    if !weight_decay.is_finite() || weight_decay < 0.0 {
-        return Err(bad("weight decay (must be finite and >= 0)", weight_decay));
-    }
-    Ok(())
-}
-
-impl SgdConfig {
-    /// The checks of `SGD.__init__` (the learning rate's aside).
-    pub fn validate(&self) -> Result<()> {
-        if !self.momentum.is_finite() || self.momentum < 0.0 {
-            return Err(bad("momentum (must be finite and >= 0)", self.momentum));
-        }
-        if !self.dampening.is_finite() {
-            return Err(bad("dampening", self.dampening));
-        }
-        check_weight_decay(self.weight_decay)?;
-        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
-            return Err(Error::Config(
-                "Nesterov momentum requires a momentum and zero dampening".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl AdamConfig {
-    /// The checks of `Adam.__init__` (the learning rate's aside).
-    pub fn validate(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.betas.0) {
-            return Err(bad("beta1 (must be in [0, 1))", self.betas.0));
-        }
-        if !(0.0..1.0).contains(&self.betas.1) {
-            return Err(bad("beta2 (must be in [0, 1))", self.betas.1));
-        }
-        if !self.eps.is_finite() || self.eps < 0.0 {
-            return Err(bad("eps (must be finite and >= 0)", self.eps));
-        }
-        check_weight_decay(self.weight_decay)
-    }
 }
 
 #[cfg(test)]

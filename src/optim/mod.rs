@@ -26,10 +26,10 @@ mod slots;
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
-pub use adam::Adam;
+pub use adam::{Adam, AdamConfig};
 pub use adamax::{Adamax, AdamaxConfig};
 pub use asgd::{Asgd, AsgdConfig};
-pub use config::{AdamConfig, OptimizerConfig, OptimizerKind, SgdConfig, FLOAT32_MAX};
+pub use config::{OptimizerConfig, OptimizerKind, FLOAT32_MAX};
 pub use groups::{grouped, Grouped, ParamGroup};
 pub use hyper::{Momentum, MomentumKind};
 pub use muon::{Muon, MuonConfig};
@@ -37,7 +37,7 @@ pub use nadam::{NAdam, NAdamConfig};
 pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RMSprop, RMSpropConfig};
 pub use rprop::{Rprop, RpropConfig};
-pub use sgd::Sgd;
+pub use sgd::{Sgd, SgdConfig};
 
 use tch::Tensor;
 

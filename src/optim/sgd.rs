@@ -1,11 +1,60 @@
 //! `torch.optim.SGD`, `_single_tensor_sgd` of PyTorch 2.11, line for line.
+use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use super::checks;
 use super::scaled::{add_scaled, add_scaled_, scalar_like};
 use super::slot_macros::slot_optimizer;
 use super::slots::{Saved, SlotState};
-use super::SgdConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// `torch.optim.SGD`'s keywords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SgdConfig {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    /// Needs a momentum and zero dampening.
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+impl SgdConfig {
+    /// The checks of `SGD.__init__` (the learning rate's aside).
+    pub fn validate(&self) -> Result<()> {
+        if !self.momentum.is_finite() || self.momentum < 0.0 {
+            return Err(checks::invalid(
+                "momentum (must be finite and >= 0)",
+                self.momentum,
+            ));
+        }
+        if !self.dampening.is_finite() {
+            return Err(checks::invalid("dampening", self.dampening));
+        }
+        checks::finite_weight_decay(self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(Error::Config(
+                "Nesterov momentum requires a momentum and zero dampening".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// One parameter's state: `momentum_buffer` once a step with momentum made it (the only entry
 /// Python keeps), and PyTorch's `alpha=` scalars, made once rather than at every step (see
