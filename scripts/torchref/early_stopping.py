@@ -21,6 +21,8 @@ class EarlyStopping:
     def should_stop(self, record):
         """Updates the watch with `record`; True when the run ends after it."""
         current = record.get(self.monitor)
+        if current is None and self.monitor.startswith("eval_"):  # a --metrics name: eval_macro_f1
+            current = record.get("eval_metrics", {}).get(self.monitor[len("eval_"):])
         if current is None:
             if self.strict:
                 raise SystemExit(f"error: early stopping: '{self.monitor}' is not in the record")

@@ -42,14 +42,16 @@ impl CallbackState {
     }
 }
 
-/// An error, before training, when a callback watches an eval metric and there is no eval split.
+/// An error, before training, when a callback watches an eval metric and there is no eval split,
+/// or a `--metrics` name the run does not compute.
 pub fn check_monitors(config: &TrainConfig, has_eval: bool) -> Result<()> {
     let training = config.training();
+    let metrics = training.metrics();
     if let Some(spec) = training.early_stopping() {
-        monitor::check_available("--early-stopping", &spec.monitor, has_eval)?;
+        monitor::check_available("--early-stopping", &spec.monitor, has_eval, metrics)?;
     }
     if let Some(monitor) = training.model_checkpoint().and_then(|s| s.monitor.as_ref()) {
-        monitor::check_available("--checkpoint", monitor, has_eval)?;
+        monitor::check_available("--checkpoint", monitor, has_eval, metrics)?;
     }
     Ok(())
 }

@@ -4,10 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::call_spec::CallSpec;
 use crate::error::{quote, Error, Result};
+use crate::metrics::{MetricSpec, METRIC_NAMES};
 use crate::run_state::EpochRecord;
 
-/// The record's metrics a callback may watch. A metric added to `EpochRecord` becomes
-/// watchable by adding its name here: [`metric`] finds any numeric field by name.
+/// The record's metrics a callback may watch, besides `eval_{name}` for each `--metrics` name
+/// (`eval_macro_f1`, `eval_top5_accuracy`, `eval_perplexity`: Lightning's logged-metric names).
+/// A metric added to `EpochRecord` becomes watchable by adding its name here: [`metric`] finds
+/// any numeric field by name.
 pub const MONITORABLE: &[&str] = &[
     "train_loss",
     "eval_loss",
@@ -66,9 +69,9 @@ pub(super) fn monitor_of(spec: &CallSpec) -> Result<Option<String>> {
     let Some(name) = spec.str("monitor")? else {
         return Ok(None);
     };
-    if !MONITORABLE.contains(&name) {
+    if !MONITORABLE.contains(&name) && eval_metric(name).is_none() {
         return Err(spec.error(&format!(
-            "unknown monitor '{}' (one of: {})",
+            "unknown monitor '{}' (one of: {}, or eval_ and a --metrics name: {METRIC_NAMES})",
             quote(name),
             MONITORABLE.join(", ")
         )));
@@ -76,14 +79,30 @@ pub(super) fn monitor_of(spec: &CallSpec) -> Result<Option<String>> {
     Ok(Some(name.to_string()))
 }
 
-/// An error when `monitor` needs the eval split and the experiment has none.
-pub fn check_available(what: &str, monitor: &str, has_eval: bool) -> Result<()> {
+/// The `--metrics` name a monitor `eval_{name}` watches (`eval_macro_f1`: `macro_f1`).
+fn eval_metric(monitor: &str) -> Option<MetricSpec> {
+    monitor.strip_prefix("eval_")?.parse().ok()
+}
+
+/// An error when `monitor` needs the eval split and the experiment has none, or watches a
+/// metric that `metrics` (the run's `--metrics`) does not compute.
+pub fn check_available(
+    what: &str,
+    monitor: &str,
+    has_eval: bool,
+    metrics: &[MetricSpec],
+) -> Result<()> {
     if monitor.starts_with("eval_") && !has_eval {
         return Err(Error::Config(format!(
             "{what}: monitor '{monitor}' needs an eval split, and this experiment has none"
         )));
     }
-    Ok(())
+    match eval_metric(monitor) {
+        Some(spec) if !metrics.contains(&spec) => Err(Error::Config(format!(
+            "{what}: monitor '{monitor}' needs --metrics {spec}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The value of metric `name` in `record`, `None` when the record does not have it: the typed
@@ -96,15 +115,23 @@ pub fn metric(record: &EpochRecord, name: &str) -> Option<f64> {
         "eval_accuracy" => record.eval_accuracy,
         "lr" => record.lr,
         "grad_norm_max" => record.grad_norm_max,
+        _ if eval_metric(name).is_some() => {
+            record.eval_metrics.get(&name["eval_".len()..]).copied()
+        }
         _ => serde_json::to_value(record).ok()?.get(name)?.as_f64(),
     }
 }
 
 /// The error of a strict callback whose metric is missing from epoch `epoch`'s record.
 pub(super) fn missing(what: &str, monitor: &str, record: &EpochRecord) -> Error {
-    let available: Vec<&str> = MONITORABLE
+    let eval_metrics = record
+        .eval_metrics
+        .keys()
+        .map(|name| format!("eval_{name}"));
+    let available: Vec<String> = MONITORABLE
         .iter()
-        .copied()
+        .map(|name| name.to_string())
+        .chain(eval_metrics)
         .filter(|name| metric(record, name).is_some())
         .collect();
     Error::Config(format!(

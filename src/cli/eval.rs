@@ -6,6 +6,7 @@ use super::loss_args::LossArgs;
 use super::runtime_args::RuntimeArgs;
 use anyhow::Context;
 use clap::Args;
+use tch_harness::metrics::MetricSpec;
 use tch_harness::run::{self, EvalConfig, SplitChoice};
 use tch_harness::{BatchSize, Builtin, ExperimentSource, Loss};
 
@@ -58,10 +59,14 @@ pub struct EvalArgs {
     /// Seed of a built-in experiment's data (use the training run's seed for linear-regression).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Metrics of the split, comma-separated, as `train --metrics` computes them: top{k}_accuracy,
+    /// micro_/macro_precision, _recall, _f1 (class-index losses), perplexity (cross-entropy, nll).
+    #[arg(long, value_name = "NAMES")]
+    pub metrics: Option<String>,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
-    /// Print one JSON object: loss, samples, batches, accuracy (classification), split,
-    /// criterion, experiment, device.
+    /// Print one JSON object: loss, samples, batches, accuracy (classification), metrics (with
+    /// --metrics), split, criterion, experiment, device.
     #[arg(long)]
     pub json: bool,
 }
@@ -92,6 +97,10 @@ impl EvalArgs {
             threads: self.runtime.threads,
             precision: self.runtime.precision.parse()?,
             backends: self.runtime.backends.to_backends(false)?,
+            metrics: match &self.metrics {
+                Some(list) => MetricSpec::parse_list(list)?,
+                None => Vec::new(),
+            },
         })
     }
 

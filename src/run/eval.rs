@@ -11,6 +11,7 @@ use crate::config::{BatchSize, ExperimentSource, LossSync, Precision};
 use crate::criterion::{Criterion, Loss, LossOptions};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::metrics::{MetricSet, MetricSpec};
 use crate::names::named_enum;
 use crate::runtime::{self, device_name, DeviceSpec};
 use crate::tally::SingleProcess;
@@ -48,6 +49,8 @@ pub struct EvalConfig {
     pub precision: Precision,
     /// `--deterministic` and the other `torch.backends` switches.
     pub backends: Backends,
+    /// `--metrics`, as `train` computes them on its eval split.
+    pub metrics: Vec<MetricSpec>,
 }
 
 /// The result of `eval`.
@@ -79,6 +82,9 @@ impl EvalReport {
         if let Some(accuracy) = self.stats.accuracy {
             v["accuracy"] = json!(accuracy);
         }
+        if !self.stats.metrics.is_empty() {
+            v["metrics"] = json!(self.stats.metrics);
+        }
         v
     }
 
@@ -90,6 +96,9 @@ impl EvalReport {
         );
         if let Some(accuracy) = self.stats.accuracy {
             line += &format!("  accuracy {:.2}%", accuracy * 100.0);
+        }
+        for (name, value) in &self.stats.metrics {
+            line += &format!("  {name} {value:.6}");
         }
         line + &format!(
             "  samples {}  batches {}",
@@ -151,13 +160,14 @@ pub fn eval(config: &EvalConfig) -> Result<EvalReport> {
         experiment.classes,
         device,
     )?;
+    let metrics = MetricSet::new(&config.metrics, &criterion, experiment.classes, device)?;
     let stats = evaluate(
         experiment.model.as_mut(),
         &criterion,
         split,
         plan,
         &SingleProcess,
-        crate::metrics::MetricSet::default(),
+        metrics,
     )?;
     Ok(EvalReport {
         experiment: experiment.name.clone(),

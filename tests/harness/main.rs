@@ -19,6 +19,7 @@ mod config_file;
 mod cycle_momentum;
 mod device_data;
 mod distributed;
+mod eval_metrics;
 mod fuzz_config;
 mod fuzz_flags;
 mod gpu_check;
