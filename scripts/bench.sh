@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Training throughput of the harness, the PyTorch reference and a bare tch loop, side by side on
-# the same experiment, device and thread count.
+# Training throughput of the harness, the PyTorch reference, a lean PyTorch loop and a bare tch
+# loop, side by side on the same experiment, device and thread count.
 #
 #   scripts/bench.sh [--experiment digits-mlp] [--epochs 50] [--threads 1] [--device cpu] [--runs 5]
 #                    [--options "--scheduler 'StepLR(step_size=1)' --clip-grad-norm 1.0"]
 #
 # --options: training flags given to the harness and to the reference alike (a scheduler,
-# clipping, …); the bare loop has none of them, so its row is then only a floor.
+# clipping, …); the lean and bare loops have none of them, so their rows are then only floors.
 #
 # Each run trains, one after another (run r starting with the r-th, in rotation): the harness
-# (`tch-harness train`, with --loss-sync batch and epoch), scripts/reference.py, and
-# examples/bare_loop.rs (the same model, data, batches and optimizer with no loss read-back,
-# accounting, evaluation, progress or files). All use the default batch
-# size (64), SGD lr 0.05 and seed 0.
+# (`tch-harness train`, with --loss-sync batch and epoch), scripts/reference.py,
+# scripts/lean_loop.py (PyTorch eager as written for speed: data on the device, slices as
+# batches, no DataLoader, no loss read-back) and examples/bare_loop.rs (the same in tch). The
+# lean and bare loops have the same model, data, batches and optimizer as the harness and no
+# accounting, evaluation, progress or files. All use the default batch size (64), SGD lr 0.05
+# and seed 0.
 #
 # What is timed ("training only"): the training part of each epoch — sample order, gather and
 # every optimizer step, up to the epoch loss being known (`train_seconds` in the harness's and the
@@ -75,8 +77,9 @@ eval "extra=($options)"  # the flags as the shell would split them (quotes kept)
 harness_batch() { "$harness" train "${common[@]}" "${extra[@]}" --loss-sync batch --out "$tmp/harness-batch-$1" >/dev/null; }
 harness_epoch() { "$harness" train "${common[@]}" "${extra[@]}" --loss-sync epoch --out "$tmp/harness-epoch-$1" >/dev/null; }
 reference() { "$python" scripts/reference.py "${common[@]}" "${extra[@]}" --out "$tmp/reference-$1" >/dev/null; }
+lean_loop() { mkdir -p "$tmp/lean-$1" && "$python" scripts/lean_loop.py "${common[@]}" >"$tmp/lean-$1/metrics.jsonl"; }
 bare_loop() { mkdir -p "$tmp/bare-$1" && "$bare" "${common[@]}" >"$tmp/bare-$1/metrics.jsonl"; }
-programs=(harness_batch harness_epoch reference bare_loop)
+programs=(harness_batch harness_epoch reference lean_loop bare_loop)
 for run in $(seq 1 "$runs"); do
   echo "bench: run $run/$runs" >&2
   # Each run starts with the next program: whatever running first or after Python does to the

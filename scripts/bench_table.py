@@ -1,5 +1,5 @@
 """The table of scripts/bench.sh, from the run folders it leaves in TMP:
-<kind>-<run>/metrics.jsonl for kind in harness-batch, harness-epoch, reference, bare.
+<kind>-<run>/metrics.jsonl for kind in harness-batch, harness-epoch, reference, lean, bare.
 
     python scripts/bench_table.py TMP RUNS EXPERIMENT EPOCHS THREADS DEVICE LOAD_BEFORE
 """
@@ -10,7 +10,8 @@ import statistics
 import sys
 
 KINDS = [("harness-batch", "harness, --loss-sync batch"), ("harness-epoch", "harness, --loss-sync epoch"),
-         ("reference", "reference.py (PyTorch eager)"), ("bare", "bare tch loop")]
+         ("reference", "reference.py (PyTorch eager)"), ("lean", "lean PyTorch eager loop"),
+         ("bare", "bare tch loop")]
 
 
 def records(tmp, kind, run):
@@ -60,8 +61,9 @@ def main():
         h = f"harness-{sync}"
         print(f"--loss-sync {sync}: harness / reference {ratio(train_sps, h, 'reference'):.2f}x "
               f"(all-in {ratio(all_in_sps, h, 'reference'):.2f}x); "
+              f"/ lean PyTorch loop {ratio(train_sps, h, 'lean'):.2f}x; "
               f"harness overhead over the bare loop {(ratio(train_sps, 'bare', h) - 1) * 100:+.1f}%")
-    print("training only: sample order, batches, steps, epoch loss (evaluation excluded for all three).\n"
+    print("training only: sample order, batches, steps, epoch loss (evaluation excluded for all).\n"
           "all-in: the period between epoch ends (evaluation, logging, progress; start-up excluded).\n"
           "overhead: bare samples/s / harness samples/s - 1.")
 

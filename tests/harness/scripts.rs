@@ -78,7 +78,9 @@ fn bench_prints_its_table() {
         "harness, --loss-sync batch",
         "harness, --loss-sync epoch",
         "reference.py (PyTorch eager)",
+        "lean PyTorch eager loop",
         "bare tch loop",
+        "/ lean PyTorch loop",
         "--loss-sync batch: harness / reference",
         "harness overhead over the bare loop",
     ] {
