@@ -88,6 +88,59 @@ fn bench_prints_its_table() {
     }
 }
 
+/// scripts/device_run.sh's dry run (`--device cpu --quick`): every part leaves its table in OUT,
+/// so that a borrowed GPU's minutes go to one prepared call; an unknown part is refused.
+#[test]
+fn device_run_leaves_every_part_in_out() {
+    let exe = std::path::PathBuf::from(bin().get_program());
+    let dir = tempdir();
+    let run = |args: &[&str]| {
+        std::process::Command::new(root().join("scripts/device_run.sh"))
+            .args(args)
+            .env("OUT", dir.path())
+            .env("TCH_HARNESS_BIN", &exe)
+            .env(
+                "BARE_LOOP_BIN",
+                exe.parent().unwrap().join("examples/bare_loop"),
+            )
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--device", "cpu", "--quick"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+    assert!(
+        read("info.txt").contains("libtorch"),
+        "{}",
+        read("info.txt")
+    );
+    assert!(
+        read("gpu-check.txt").contains("| digits-mlp | pass | 0 |"),
+        "{}",
+        read("gpu-check.txt")
+    );
+    for part in [
+        "digits-mlp",
+        "digits-cnn",
+        "cmudict-gru",
+        "bf16-mixed",
+        "16-mixed",
+    ] {
+        let table = read(&format!("bench-{part}.txt"));
+        assert!(
+            table.contains("lean PyTorch eager loop"),
+            "bench-{part}: {table}"
+        );
+    }
+    assert_eq!(
+        read("times.txt").lines().count(),
+        6,
+        "{}",
+        read("times.txt")
+    );
+    assert_eq!(run(&["--parts", "speed"]).status.code(), Some(2));
+}
+
 /// The reference package stays readable: no file over 300 lines, the command a thin one, and
 /// the training loop written once (a single process is a group of one, not a second copy).
 #[test]
