@@ -2,8 +2,12 @@
 mod cli;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, FromArgMatches};
+
+/// Set when a print found stdout closed by its reader: the command then ends quietly.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     // A bug must still end in one line, not a backtrace.
@@ -15,6 +19,11 @@ fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_string());
         let first = message.lines().next().unwrap_or("").to_string();
+        if first.starts_with("failed printing to stdout") && first.contains("Broken pipe") {
+            // `tch-harness info | head -3`: the reader left, as `grep … | head` leaves grep.
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            return;
+        }
         eprintln!("error: internal error: {first}");
     }));
     let parsed = cli::Cli::command()
@@ -42,6 +51,7 @@ fn main() -> ExitCode {
             eprintln!("error: {}", shorten(&format!("{error:#}"), 1000));
             ExitCode::FAILURE
         }
+        Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::from(141), // 128 + SIGPIPE
         Err(_) => ExitCode::from(101),
     }
 }

@@ -191,3 +191,24 @@ fn unknown_flag_is_a_short_usage_error() {
     assert_eq!(result.status.code(), Some(2), "{}", text(&result));
     assert!(String::from_utf8_lossy(&result.stderr).contains("--epochz"));
 }
+
+/// `tch-harness info | head -1`: a reader that leaves early ends the command quietly (exit 141,
+/// 128 + SIGPIPE, as a shell reports `grep … | head`), with no "internal error" line.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let mut child = crate::common::bin()
+        .arg("info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // closed before libtorch has even loaded
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?}",
+        out.status
+    );
+}
