@@ -63,6 +63,7 @@ mod resume_window;
 mod schedule_parity;
 mod scripts;
 mod source_conflicts;
+mod swa_extend;
 mod sync_batchnorm;
 mod trace;
 mod two_hosts;
