@@ -11,6 +11,7 @@ mod loss_args;
 mod optimizer_args;
 mod runtime_args;
 mod train_args;
+mod train_command;
 mod train_wire;
 
 use std::process::ExitCode;
@@ -21,7 +22,8 @@ pub use compare::CompareArgs;
 pub use diff::DiffArgs;
 pub use eval::EvalArgs;
 pub use info::InfoArgs;
-pub use train_args::{TrainArgs, TrainCommand};
+pub use train_args::TrainArgs;
+pub use train_command::TrainCommand;
 
 /// A training harness on tch-rs (libtorch) whose epoch losses match PyTorch's.
 #[derive(Debug, Parser)]

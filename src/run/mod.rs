@@ -5,7 +5,9 @@ mod dir;
 mod eval;
 mod job;
 mod lock;
+mod ready;
 mod recorder;
+mod reopen;
 mod resume;
 mod setup;
 
@@ -13,6 +15,7 @@ pub(crate) use dir::{fresh_path, read_metrics, RunDir};
 pub use dir::{CONFIG_FILE, METRICS_FILE, TORCHSCRIPT_FILE, WEIGHTS_FILE};
 pub use eval::{eval, EvalConfig, EvalReport, SplitChoice};
 pub use job::{check_backend, DistConfig};
+use ready::Run;
 pub use resume::{resume, resume_job, resume_with};
 pub(crate) use setup::prepare;
 use setup::{build_experiment, check_trainable, make_step};
@@ -30,15 +33,12 @@ use serde_json::json;
 
 use crate::config::{NonFinitePolicy, TrainConfig};
 use crate::criterion::Criterion;
-use crate::distributed::{ProcessGroup, SyncBatchNorm, WorldEnv};
+use crate::distributed::{ProcessGroup, WorldEnv};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::runtime::{self, device_name, DeviceSpec};
-use crate::tally::{Reduce, SingleProcess};
 use crate::trace::{StepTrace, TRACE_FILE};
-use crate::train::{fit, RunContext, RunSink, Step};
-use job::JobSink;
-use recorder::Recorder;
+use crate::train::Step;
 
 /// The tch version this binary was built with.
 pub const TCH_VERSION: &str = "0.24.0";
@@ -240,95 +240,5 @@ fn with_group(
             config.training().bucket_cap_mb(),
         ),
         None => Ok(step),
-    }
-}
-
-/// A run ready for its (remaining) epochs.
-struct Run<'a> {
-    config: &'a TrainConfig,
-    experiment: Experiment,
-    step: Step,
-    state: RunState,
-    /// `None` on the ranks after 0 of a data-parallel run, which write nothing.
-    dir: Option<RunDir>,
-    group: Option<Rc<ProcessGroup>>,
-}
-
-impl Run<'_> {
-    /// Trains to the last epoch (or a stop), then saves the final weights.
-    fn go(mut self, stop: &StopFlag, progress: &mut dyn Progress) -> Result<TrainOutcome> {
-        let mut recorder = self
-            .dir
-            .take()
-            .map(|dir| Recorder::new(dir, self.config))
-            .transpose()?;
-        if let Some(hook) = recorder.as_ref().and_then(|r| r.step_log_hook()) {
-            self.step.add_hook(hook); // rank 0's losses, for the logs
-        }
-        let mut silent = Silent;
-        let progress: &mut dyn Progress = match recorder {
-            Some(_) => progress,
-            None => &mut silent, // only rank 0 shows the run
-        };
-        let group = self.group.clone();
-        let processes: &dyn Reduce = match &group {
-            Some(group) => group.as_ref(),
-            None => &SingleProcess,
-        };
-        let mut job_sink;
-        let sink: &mut dyn RunSink = match (&group, recorder.as_mut()) {
-            (Some(group), recorder) => {
-                job_sink = JobSink { group, recorder };
-                &mut job_sink
-            }
-            (None, Some(recorder)) => recorder,
-            (None, None) => return Err(Error::Config("a run without a directory".into())),
-        };
-        let mut ctx = RunContext {
-            device: self.experiment.device(),
-            stop,
-            progress,
-            sink,
-            processes,
-        };
-        // SyncBatchNorm for the whole fit (evaluation uses the running statistics); a TorchScript
-        // module's batch norm is out of reach.
-        let synced = self.config.training().sync_batchnorm()
-            && self.experiment.model.torchscript().is_none();
-        let sync_batch_norm = group.clone().filter(|_| synced).map(SyncBatchNorm::enter);
-        let end = fit(
-            &mut self.experiment,
-            &mut self.step,
-            self.config,
-            &mut self.state,
-            &mut ctx,
-        )?;
-        drop(sync_batch_norm);
-        let Some(mut recorder) = recorder else {
-            return Ok(TrainOutcome {
-                run_dir: PathBuf::new(),
-                records: self.state.records,
-                end,
-            });
-        };
-        recorder.finish()?;
-        let dir = &recorder.dir;
-        if end == FitEnd::Finished {
-            dir.write_weights(
-                &self.experiment.state_dict(),
-                self.config.training().save_format(),
-            )?;
-            dir.write_averaged(&self.step)?;
-            // Saved in evaluation mode, ready for inference after `torch.jit.load`.
-            self.experiment.model.set_train(false);
-            if let Some(module) = self.experiment.model.torchscript() {
-                module.save(&dir.file(TORCHSCRIPT_FILE))?;
-            }
-        }
-        Ok(TrainOutcome {
-            run_dir: dir.path().to_path_buf(),
-            records: self.state.records,
-            end,
-        })
     }
 }

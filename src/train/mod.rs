@@ -14,6 +14,7 @@ mod fit;
 mod grad_scaler;
 mod hook;
 mod plan;
+mod record;
 mod schedule;
 mod step;
 mod step_state;
