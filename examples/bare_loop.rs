@@ -16,27 +16,28 @@ use tch_harness::{
     OptimizerKind,
 };
 
-struct Args {
-    experiment: Builtin,
-    epochs: usize,
-    threads: Option<i32>,
-    device: Device,
-    batch_size: i64,
-    lr: f64,
-    seed: u64,
+pub struct Args {
+    pub experiment: Builtin,
+    pub epochs: usize,
+    pub threads: Option<i32>,
+    pub device: Device,
+    pub device_spec: DeviceSpec,
+    pub batch_size: i64,
+    pub lr: f64,
+    pub seed: u64,
 }
 
-fn parse_args() -> Result<Args, String> {
+pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         experiment: Builtin::DigitsMlp,
         epochs: 10,
         threads: None,
         device: Device::Cpu,
+        device_spec: DeviceSpec::Cpu,
         batch_size: 64,
         lr: 0.05,
         seed: 0,
     };
-    let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
@@ -47,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
             "--device" => {
                 let spec: DeviceSpec = value.parse().map_err(|e| bad(&e))?;
                 args.device = spec.resolve().map_err(|e| bad(&e))?;
+                args.device_spec = spec;
             }
             "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
             "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
@@ -87,13 +89,12 @@ fn train_one_epoch(
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
-    // The harness's allocator settings, so that the overhead compares loops, not allocators.
-    tch_harness::allocator::keep_freed_memory();
-    if let Some(n) = args.threads {
-        tch::set_num_threads(n);
-    }
+/// Trains `args.epochs` epochs of the bare loop, handing each epoch's number, sample count and
+/// training time to `on_epoch`.
+pub fn train_bare(
+    args: &Args,
+    mut on_epoch: impl FnMut(usize, usize, f64),
+) -> Result<(), Box<dyn std::error::Error>> {
     let experiment = args.experiment.build(args.seed, args.device)?;
     let config = OptimizerConfig::new(OptimizerKind::Sgd, args.lr);
     let mut opt = optimizer(&config, experiment.parameters())?;
@@ -105,8 +106,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Device::Cuda(index) = args.device {
             Cuda::synchronize(index as i64);
         }
-        let seconds = started.elapsed().as_secs_f64();
-        println!("{{\"epoch\": {epoch}, \"train_samples\": {n}, \"train_seconds\": {seconds}}}");
+        on_epoch(epoch, n, started.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+#[allow(dead_code)] // examples/in_process_overhead.rs includes this file and calls `train_bare`
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args(std::env::args().skip(1))?;
+    // The harness's allocator settings, so that the overhead compares loops, not allocators.
+    tch_harness::allocator::keep_freed_memory();
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
+    train_bare(&args, |epoch, n, seconds| {
+        println!("{{\"epoch\": {epoch}, \"train_samples\": {n}, \"train_seconds\": {seconds}}}")
+    })
 }

@@ -74,7 +74,9 @@ pub struct EpochPlan<'a> {
     pub batches: &'a BatchPlan,
 }
 
-/// Trains the experiment's model for one epoch over its training split.
+/// Trains the experiment's model for one epoch over its training split. Never inlined, so that a
+/// profiler can collect exactly this span (scripts/profile.sh: `--toggle-collect='*::train_epoch'`).
+#[inline(never)]
 pub fn train_epoch(
     experiment: &mut Experiment,
     step: &mut Step,

@@ -25,6 +25,7 @@ mod fuzz_flags;
 mod gpu_check;
 mod grad_scaler;
 mod hardened;
+mod in_process;
 mod init_parity;
 mod layer_modules;
 mod layer_parity;
