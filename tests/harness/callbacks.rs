@@ -48,8 +48,9 @@ fn train(run: &Path, flags: &[&str]) -> String {
 }
 
 /// Lightning's EarlyStopping on a list of values (mode min, min_delta 0): the epoch it stops
-/// after, if any. Written apart from src/callbacks so that a shared mistake cannot hide.
-fn stop_epoch(values: &[f64], patience: usize) -> Option<usize> {
+/// after, if any. Written apart from src/callbacks so that a shared mistake cannot hide. (Mode
+/// max is mode min on the negated values: `v > best` is `-v < -best`.)
+pub(crate) fn stop_epoch(values: &[f64], patience: usize) -> Option<usize> {
     let (mut best, mut wait) = (f64::INFINITY, 0);
     for (i, &v) in values.iter().enumerate() {
         if v < best {

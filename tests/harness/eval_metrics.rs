@@ -5,12 +5,18 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::callbacks::stop_epoch;
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 use crate::compare::compare_json;
 use crate::own_fixture::path;
 
 const ALL: &str = "top3_accuracy, micro_precision, macro_precision, macro_recall, micro_f1, \
                    macro_f1, perplexity";
+
+/// `train` for one epoch, on one thread, into `out`.
+fn one_epoch(out: &str) -> [&str; 7] {
+    ["train", "--epochs", "1", "--out", out, "--threads", "1"]
+}
 
 fn ok(args: &[&str]) -> String {
     let out = run_bin(args);
@@ -61,15 +67,7 @@ fn eval_metrics_equal_the_runs_last_epoch() {
 fn eval_metrics_bad_names_and_losses_are_errors() {
     let dir = tempdir();
     let run = dir.path().join("run");
-    ok(&[
-        "train",
-        "--epochs",
-        "1",
-        "--out",
-        &path(&run),
-        "--threads",
-        "1",
-    ]);
+    ok(&one_epoch(&path(&run)));
     let weights = path(&run.join("model.safetensors"));
     let eval = |extra: &[&str]| {
         let base = ["eval", "--experiment", "digits-mlp", "--weights", &weights];
@@ -118,23 +116,6 @@ fn flags<'a>(stop: &'a str, best: &'a str) -> Vec<&'a str> {
     ]
 }
 
-/// Lightning's rule in mode max, min_delta 0, written apart from src/callbacks: the epoch the
-/// run stops after, if any.
-fn stop_epoch_max(values: &[f64], patience: usize) -> Option<usize> {
-    let (mut best, mut wait) = (f64::NEG_INFINITY, 0);
-    for (i, &v) in values.iter().enumerate() {
-        if v > best {
-            (best, wait) = (v, 0);
-        } else {
-            wait += 1;
-            if wait >= patience {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
 fn metric_of(records: &[Value], name: &str) -> Vec<f64> {
     let value = |r: &Value| r["eval_metrics"][name].as_f64().expect(name);
     records.iter().map(value).collect()
@@ -153,7 +134,8 @@ fn early_stopping_and_checkpoints_watch_an_eval_metric() {
     let harness = read_jsonl(&cmp.join("harness/metrics.jsonl"));
     let reference = read_jsonl(&cmp.join("reference/metrics.jsonl"));
     let f1 = metric_of(&harness, "macro_f1");
-    assert_eq!(stop_epoch_max(&f1, 1), Some(harness.len()), "{f1:?}");
+    let negated: Vec<f64> = f1.iter().map(|v| -v).collect(); // mode max
+    assert_eq!(stop_epoch(&negated, 1), Some(harness.len()), "{f1:?}");
     assert!(harness.len() < 12, "the case must stop early: {f1:?}");
     assert_eq!(reference.len(), harness.len());
     assert_eq!(metric_of(&reference, "macro_f1"), f1);
@@ -201,15 +183,7 @@ fn a_monitor_needs_its_metric() {
     let ran = |run: &Path| run.join("metrics.jsonl").exists();
     let metrics = ["--metrics", "macro_f1"];
     let spec = "EarlyStopping(monitor='eval_macro_f1', mode='max')";
-    let base = [
-        "train",
-        "--epochs",
-        "1",
-        "--out",
-        &path(&run),
-        "--threads",
-        "1",
-    ];
-    ok(&[&base[..], &metrics, &["--early-stopping", spec]].concat());
+    let out = path(&run);
+    ok(&[&one_epoch(&out)[..], &metrics, &["--early-stopping", spec]].concat());
     assert!(ran(&run));
 }
