@@ -20,8 +20,7 @@ pub struct Args {
     pub experiment: Builtin,
     pub epochs: usize,
     pub threads: Option<i32>,
-    pub device: Device,
-    pub device_spec: DeviceSpec,
+    pub device: DeviceSpec,
     pub batch_size: i64,
     pub lr: f64,
     pub seed: u64,
@@ -32,8 +31,7 @@ pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> 
         experiment: Builtin::DigitsMlp,
         epochs: 10,
         threads: None,
-        device: Device::Cpu,
-        device_spec: DeviceSpec::Cpu,
+        device: DeviceSpec::Cpu,
         batch_size: 64,
         lr: 0.05,
         seed: 0,
@@ -47,8 +45,8 @@ pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> 
             "--threads" => args.threads = Some(value.parse().map_err(|e| bad(&e))?),
             "--device" => {
                 let spec: DeviceSpec = value.parse().map_err(|e| bad(&e))?;
-                args.device = spec.resolve().map_err(|e| bad(&e))?;
-                args.device_spec = spec;
+                spec.resolve().map_err(|e| bad(&e))?; // refused here, not after the first run
+                args.device = spec;
             }
             "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
             "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
@@ -95,7 +93,8 @@ pub fn train_bare(
     args: &Args,
     mut on_epoch: impl FnMut(usize, usize, f64),
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let experiment = args.experiment.build(args.seed, args.device)?;
+    let device = args.device.resolve()?;
+    let experiment = args.experiment.build(args.seed, device)?;
     let config = OptimizerConfig::new(OptimizerKind::Sgd, args.lr);
     let mut opt = optimizer(&config, experiment.parameters())?;
     let n = experiment.data.train.len();
@@ -103,7 +102,7 @@ pub fn train_bare(
         let started = Instant::now();
         let order = epoch_order(n, args.seed, epoch);
         train_one_epoch(&experiment, opt.as_mut(), &order, args.batch_size)?;
-        if let Device::Cuda(index) = args.device {
+        if let Device::Cuda(index) = device {
             Cuda::synchronize(index as i64);
         }
         on_epoch(epoch, n, started.elapsed().as_secs_f64());

@@ -8,8 +8,9 @@
 //!     cargo build --release --examples
 //!     target/release/examples/in_process_overhead --rounds 20 --epochs 30 --threads 1 --device cpu
 //!
-//! After a warm-up round, per round it prints both programs' median training-epoch time (epochs 2..E, the same span as
-//! `train_seconds`); at the end the median of the per-round ratios and its quartiles.
+//! After a warm-up round, each round prints both programs' median training-epoch time (epochs
+//! 2..E, the span of `train_seconds`); the last line, the median of the per-round ratios and
+//! their quartiles.
 #[path = "bare_loop.rs"]
 mod bare_loop;
 
@@ -41,7 +42,7 @@ fn harness(args: &bare_loop::Args, out: PathBuf) -> Result<f64, Box<dyn std::err
         .epochs(args.epochs)
         .batch_size(args.batch_size)
         .seed(args.seed)
-        .device(args.device_spec);
+        .device(args.device);
     if let Some(threads) = args.threads {
         config = config.threads(threads);
     }
@@ -96,11 +97,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    ratios.sort_by(f64::total_cmp);
+    let median_ratio = median(&mut ratios); // sorts them
     let quartile = |q: usize| ratios[(ratios.len() - 1) * q / 4];
     println!(
         "harness overhead over the bare loop, in one process: {:+.1} % (median of {rounds} rounds; quartiles {:+.1} % .. {:+.1} %)",
-        (median(&mut ratios.clone()) - 1.0) * 100.0,
+        (median_ratio - 1.0) * 100.0,
         (quartile(1) - 1.0) * 100.0,
         (quartile(3) - 1.0) * 100.0
     );
