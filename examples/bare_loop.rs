@@ -4,6 +4,10 @@
 //! `{"epoch": e, "train_samples": n, "train_seconds": s}`, timed over the same span as the
 //! harness's `train_seconds` (sample order, gather, every step; on CUDA, up to a synchronisation).
 //!
+//! `--read-loss true` adds the seed loop's two reads per batch, `inputs.size()[0]` and
+//! `loss.item()`, summed into `total_loss` (the part of the harness's work the bare loop otherwise
+//! leaves out; docs/performance.md measures what they cost).
+//!
 //!     cargo build --release --examples
 //!     target/release/examples/bare_loop --experiment digits-mlp --epochs 50 --threads 1 --device cpu
 use std::time::Instant;
@@ -24,6 +28,8 @@ pub struct Args {
     pub batch_size: i64,
     pub lr: f64,
     pub seed: u64,
+    /// Read each batch's size and loss as the seed loop does.
+    pub read_loss: bool,
 }
 
 pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -35,6 +41,7 @@ pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> 
         batch_size: 64,
         lr: 0.05,
         seed: 0,
+        read_loss: false,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -51,6 +58,7 @@ pub fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> 
             "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
             "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
+            "--read-loss" => args.read_loss = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -66,6 +74,7 @@ fn train_one_epoch(
     opt: &mut dyn Optimizer,
     order: &Tensor,
     batch_size: i64,
+    read_loss: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let train = &experiment.data.train;
     let options = LossOptions::default();
@@ -77,13 +86,19 @@ fn train_one_epoch(
     batches
         .return_smaller_last_batch()
         .to_device(train.inputs.device());
+    let mut total_loss = 0.0;
     for (inputs, targets) in batches {
         opt.zero_grad()?;
         let outputs = experiment.model.forward_t(&inputs, true)?;
         let loss = criterion.compute(&outputs, &targets)?;
+        if read_loss {
+            let batch_size = inputs.size()[0];
+            total_loss += loss.double_value(&[]) * batch_size as f64;
+        }
         loss.backward();
         opt.step()?;
     }
+    std::hint::black_box(total_loss); // read, never used: the reads are what is timed
     Ok(())
 }
 
@@ -101,7 +116,13 @@ pub fn train_bare(
     for epoch in 1..=args.epochs {
         let started = Instant::now();
         let order = epoch_order(n, args.seed, epoch);
-        train_one_epoch(&experiment, opt.as_mut(), &order, args.batch_size)?;
+        train_one_epoch(
+            &experiment,
+            opt.as_mut(),
+            &order,
+            args.batch_size,
+            args.read_loss,
+        )?;
         if let Device::Cuda(index) = device {
             Cuda::synchronize(index as i64);
         }

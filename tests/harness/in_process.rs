@@ -23,7 +23,16 @@ fn in_process_overhead(args: &[&str]) -> Output {
 
 #[test]
 fn in_process_overhead_reports_each_round_and_the_median() {
-    let out = in_process_overhead(&["--rounds", "2", "--epochs", "3", "--threads", "1"]);
+    let out = in_process_overhead(&[
+        "--rounds",
+        "2",
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "--read-loss",
+        "true",
+    ]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     let stdout = String::from_utf8_lossy(&out.stdout);
