@@ -10,10 +10,20 @@ use crate::own_fixture::{fixture, path};
 
 /// Trains `flags` for 5 epochs with `nproc` processes into `out`; returns metrics.jsonl.
 pub(crate) fn train(out: &Path, nproc: usize, flags: &[&str]) -> Vec<serde_json::Value> {
+    train_for("5", out, nproc, flags)
+}
+
+/// [`train`] for `epochs` epochs.
+pub(crate) fn train_for(
+    epochs: &str,
+    out: &Path,
+    nproc: usize,
+    flags: &[&str],
+) -> Vec<serde_json::Value> {
     let mut args = vec![
         "train",
         "--epochs",
-        "5",
+        epochs,
         "--threads",
         "1",
         "--device",
