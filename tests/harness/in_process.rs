@@ -68,3 +68,15 @@ fn in_process_overhead_refuses_a_single_epoch() {
         text(&out)
     );
 }
+
+#[test]
+fn in_process_overhead_refuses_a_read_loss_that_is_not_a_bool() {
+    let out = in_process_overhead(&["--rounds", "1", "--epochs", "2", "--read-loss", "maybe"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--read-loss maybe") && stderr.lines().count() == 1,
+        "{}",
+        text(&out)
+    );
+}
