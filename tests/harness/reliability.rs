@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{assert_clean_error, bin, run_bin, tempdir, text};
-use crate::distributed::{job_under_way, worker};
+use crate::distributed_faults::{job_under_way, worker};
 use crate::own_fixture::{fixture, path};
 use crate::resume_fit::edit_config;
 use crate::resume_untouched::assert_resume_refused;

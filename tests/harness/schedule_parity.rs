@@ -2,7 +2,8 @@
 //! both, on an SGD of one or two parameter groups with different rates; every group's rate after
 //! construction and after each of 120 steps must have the same bits, and a case PyTorch fails
 //! must fail here at the same step. Also: state round trips (stop after k steps, save, build
-//! anew, load, continue: the same bits as without stopping) and error messages.
+//! anew, load, continue: the same bits as without stopping) and refusals' messages. The cases are
+//! data, in `schedule_cases/` (misuse at run time: `schedule_misuse.rs`).
 //!
 //! Python: the project's venv (`common::python`).
 use std::io::Write;
@@ -51,360 +52,54 @@ print(json.dumps(out))
 /// Steps per case (at least 100).
 const STEPS: usize = 120;
 
-/// Which optimizers a spec runs on.
-#[derive(Clone, Copy)]
-enum Groups {
-    /// One group at 0.1, and two at 0.1 and 0.025.
-    Both,
-    /// Two only (per-group lists in the spec).
-    Two,
+/// A spec of `schedule_cases/parity.txt`, and whether it runs on two groups only (its rates are
+/// per-group lists) or also on one.
+struct ParitySpec {
+    spec: &'static str,
+    two_groups_only: bool,
 }
 
 /// Specs whose every rate must match, and which fail (if at all) at the same step.
-const PARITY: &[(&str, Groups)] = &[
-    ("StepLR(step_size=1, gamma=0.7)", Groups::Both),
-    ("StepLR(step_size=7)", Groups::Both),
-    ("StepLR(step_size=10, gamma=0.93)", Groups::Both),
-    ("MultiStepLR(milestones=[30, 80], gamma=0.1)", Groups::Both),
-    ("MultiStepLR(milestones=[0, 5, 5, 40])", Groups::Both),
-    (
-        "MultiStepLR(milestones=(90, 10, 20, 30, 60), gamma=0.77)",
-        Groups::Both,
-    ),
-    ("ConstantLR()", Groups::Both),
-    ("ConstantLR(factor=0.7, total_iters=37)", Groups::Both),
-    ("ConstantLR(factor=0.3, total_iters=0)", Groups::Both),
-    ("ConstantLR(factor=0.0, total_iters=3)", Groups::Both),
-    ("LinearLR()", Groups::Both),
-    ("LinearLR(start_factor=0.1, total_iters=50)", Groups::Both),
-    (
-        "LinearLR(start_factor=1.0, end_factor=0.05, total_iters=90)",
-        Groups::Both,
-    ),
-    ("ExponentialLR(gamma=0.95)", Groups::Both),
-    ("ExponentialLR(gamma=0.9999)", Groups::Both),
-    ("ExponentialLR(gamma=1.01)", Groups::Both),
-    ("PolynomialLR()", Groups::Both),
-    ("PolynomialLR(total_iters=100, power=2.0)", Groups::Both),
-    ("PolynomialLR(total_iters=60, power=0.5)", Groups::Both),
-    ("PolynomialLR(total_iters=150, power=1)", Groups::Both),
-    ("CosineAnnealingLR(T_max=100)", Groups::Both),
-    ("CosineAnnealingLR(T_max=10, eta_min=1e-4)", Groups::Both),
-    ("CosineAnnealingLR(T_max=37, eta_min=0.001)", Groups::Both),
-    ("CosineAnnealingWarmRestarts(T_0=10)", Groups::Both),
-    (
-        "CosineAnnealingWarmRestarts(T_0=5, T_mult=2, eta_min=1e-5)",
-        Groups::Both,
-    ),
-    (
-        "CosineAnnealingWarmRestarts(T_0=3, T_mult=3, eta_min=0.001)",
-        Groups::Both,
-    ),
-    (
-        "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=10, cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "CyclicLR(base_lr=0.001, max_lr=0.1, step_size_up=7, step_size_down=13, \
-         mode='triangular2', cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "CyclicLR(base_lr=[0.001, 0.0005], max_lr=[0.1, 0.05], step_size_up=5, \
-         mode='exp_range', gamma=0.99, cycle_momentum=False)",
-        Groups::Two,
-    ),
-    (
-        "CyclicLR(base_lr=0.01, max_lr=0.02, step_size_up=4.5, step_size_down=None, \
-         mode='exp_range', gamma=0.97, scale_mode='cycle', cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=120, cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, epochs=12, steps_per_epoch=10, anneal_strategy='linear', \
-         cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "OneCycleLR(max_lr=[0.1, 0.2], total_steps=130, pct_start=0.25, three_phase=True, \
-         cycle_momentum=False)",
-        Groups::Two,
-    ),
-    (
-        "OneCycleLR(max_lr=0.05, total_steps=120, anneal_strategy='linear', three_phase=True, \
-         div_factor=10.0, final_div_factor=100.0, cycle_momentum=False)",
-        Groups::Both,
-    ),
-    // Steps past total_steps: PyTorch raises at step 101.
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=100, cycle_momentum=False)",
-        Groups::Both,
-    ),
-    ("ReduceLROnPlateau(patience=3)", Groups::Both),
-    (
-        "ReduceLROnPlateau(mode='max', factor=0.5, patience=2, cooldown=3)",
-        Groups::Both,
-    ),
-    (
-        "ReduceLROnPlateau(mode='min', threshold_mode='abs', threshold=0.01, patience=1, \
-         cooldown=2, min_lr=0.002)",
-        Groups::Both,
-    ),
-    (
-        "ReduceLROnPlateau(mode='max', threshold_mode='abs', threshold=0.001, factor=0.3, \
-         patience=0, min_lr=[0.001, 0.0001], eps=1e-3)",
-        Groups::Two,
-    ),
-    (
-        "SequentialLR(schedulers=[LinearLR(start_factor=0.1, total_iters=5), \
-         CosineAnnealingLR(T_max=95)], milestones=[5])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[ConstantLR(factor=0.5, total_iters=4), \
-         ExponentialLR(gamma=0.9), CosineAnnealingLR(T_max=50, eta_min=1e-5)], \
-         milestones=[10, 40])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[LinearLR(start_factor=0.01, total_iters=10), \
-         StepLR(step_size=3, gamma=0.8), PolynomialLR(total_iters=80, power=2.0)], \
-         milestones=[10, 30])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[ExponentialLR(gamma=0.9), \
-         CosineAnnealingWarmRestarts(T_0=7, eta_min=0.001), \
-         CyclicLR(base_lr=0.01, max_lr=0.05, step_size_up=5, cycle_momentum=False)], \
-         milestones=[20, 60])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[CyclicLR(base_lr=0.02, max_lr=0.2, step_size_up=6, \
-         cycle_momentum=False), LinearLR(start_factor=0.5, total_iters=20), \
-         MultiStepLR(milestones=[0, 10])], milestones=[30, 70])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[MultiStepLR(milestones=[3]), \
-         OneCycleLR(max_lr=0.2, total_steps=100, cycle_momentum=False)], milestones=[20])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[ChainedScheduler(schedulers=[ExponentialLR(gamma=0.97), \
-         ConstantLR(factor=0.5, total_iters=6)]), CosineAnnealingLR(T_max=80)], \
-         milestones=[20])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[SequentialLR(schedulers=[LinearLR(total_iters=4), \
-         ExponentialLR(gamma=0.9)], milestones=[4]), StepLR(step_size=5)], milestones=[30])",
-        Groups::Both,
-    ),
-    (
-        "SequentialLR(schedulers=[StepLR(step_size=4, gamma=0.5), \
-         ConstantLR(factor=0.25, total_iters=10), CosineAnnealingWarmRestarts(T_0=4, T_mult=2)], \
-         milestones=[15, 50])",
-        Groups::Both,
-    ),
-    // The closed form at the milestone divides by total_iters: PyTorch raises at step 10.
-    (
-        "SequentialLR(schedulers=[ExponentialLR(gamma=0.9), PolynomialLR(total_iters=0)], \
-         milestones=[10])",
-        Groups::Both,
-    ),
-    (
-        "ChainedScheduler(schedulers=[SequentialLR(schedulers=[LinearLR(start_factor=0.2, \
-         total_iters=10), ExponentialLR(gamma=0.95)], milestones=[10]), \
-         MultiStepLR(milestones=[60, 90], gamma=0.3)])",
-        Groups::Both,
-    ),
-    (
-        "CyclicLR(base_lr=0, max_lr=1, step_size_up=3, step_size_down=9, cycle_momentum=False)",
-        Groups::Both,
-    ),
-    (
-        "ChainedScheduler(schedulers=[ConstantLR(factor=0.1, total_iters=2), \
-         ExponentialLR(gamma=0.9)])",
-        Groups::Both,
-    ),
-    (
-        "ChainedScheduler(schedulers=[LinearLR(start_factor=0.5, total_iters=10), \
-         CosineAnnealingLR(T_max=30, eta_min=1e-4), StepLR(step_size=25, gamma=0.5)])",
-        Groups::Both,
-    ),
-    (
-        "ChainedScheduler(schedulers=[ExponentialLR(gamma=0.99), \
-         CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=8, cycle_momentum=False)])",
-        Groups::Both,
-    ),
-    (
-        "ChainedScheduler(schedulers=[OneCycleLR(max_lr=0.3, total_steps=120, \
-         cycle_momentum=False), MultiStepLR(milestones=[50, 100], gamma=0.5)])",
-        Groups::Both,
-    ),
-];
+fn parity_specs() -> Vec<ParitySpec> {
+    include_str!("schedule_cases/parity.txt")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| match line.strip_prefix("two groups: ") {
+            Some(spec) => ParitySpec {
+                spec,
+                two_groups_only: true,
+            },
+            None => ParitySpec {
+                spec: line,
+                two_groups_only: false,
+            },
+        })
+        .collect()
+}
 
-/// Specs we refuse when built although PyTorch builds them, with our message (a needle) and
-/// what PyTorch then does: the step it raises at, or `None` (it runs; we cannot mirror it).
-const STRICTER: &[(&str, &str, Option<usize>)] = &[
-    (
-        "StepLR(step_size=0)",
-        "StepLR: step_size must be a positive integer, got 0",
-        Some(1),
-    ),
-    (
-        "StepLR(step_size=2, gamma='x')",
-        "StepLR: gamma must be a float, got 'x' (str)",
-        Some(2),
-    ),
-    (
-        "CosineAnnealingLR(T_max=0)",
-        "T_max must be a positive integer, got 0",
-        Some(1),
-    ),
-    (
-        "SequentialLR(schedulers=[StepLR(step_size=2), \
-         SequentialLR(schedulers=[StepLR(step_size=3)], milestones=[])], milestones=[5])",
-        "schedulers[1] is a SequentialLR, which PyTorch cannot restart at a milestone",
-        Some(5),
-    ),
-    // PyTorch's OneCycleLRs share the groups' initial_lr, max_lr and min_lr: the last one wins.
-    (
-        "SequentialLR(schedulers=[OneCycleLR(max_lr=0.1, total_steps=50, cycle_momentum=False), \
-         OneCycleLR(max_lr=0.05, total_steps=50, cycle_momentum=False)], milestones=[50])",
-        "OneCycleLR: only one OneCycleLR per optimizer",
-        None,
-    ),
-    // PyTorch takes a float step_size and ignores scale_mode without scale_fn.
-    (
-        "StepLR(step_size=2.5)",
-        "StepLR: step_size must be a non-negative integer, got 2.5 (float)",
-        None,
-    ),
-    (
-        "CyclicLR(base_lr=0.001, max_lr=0.1, scale_mode='cycles', cycle_momentum=False)",
-        "scale_mode 'cycles' is unknown (valid: cycle, iterations)",
-        None,
-    ),
-];
+/// A spec both sides refuse (`schedule_cases/refused.jsonl`), or one we refuse when built though
+/// PyTorch builds it (`stricter.jsonl`): our message (a needle) and the step PyTorch raises at
+/// (0: construction; `None`: it runs, and we cannot mirror it).
+#[derive(Deserialize)]
+struct Refusal {
+    spec: String,
+    ours: String,
+    #[serde(default)]
+    torch_fails_at: Option<usize>,
+}
 
-/// Specs both refuse at construction; ours must name the problem (the needle).
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "StepLr(step_size=1)",
-        "unknown scheduler 'StepLr' (valid: StepLR, MultiStepLR, ",
-    ),
-    (
-        "LambdaLR(lr_lambda=None)",
-        "LambdaLR takes a Python function and is not supported",
-    ),
-    (
-        "StepLR(step_size=1, gama=0.7)",
-        "unknown keyword 'gama' for StepLR (valid: step_size, gamma, last_epoch)",
-    ),
-    (
-        "StepLR(step_size=1, verbose=True)",
-        "unknown keyword 'verbose' for StepLR",
-    ),
-    (
-        "ReduceLROnPlateau(last_epoch=-1)",
-        "unknown keyword 'last_epoch' for ReduceLROnPlateau",
-    ),
-    ("StepLR(gamma=0.5)", "StepLR: missing keyword step_size"),
-    (
-        "StepLR(step_size=2, last_epoch=5)",
-        "StepLR: last_epoch must be -1, got 5",
-    ),
-    (
-        "ReduceLROnPlateau(factor=1.0)",
-        "ReduceLROnPlateau: factor must be < 1.0, got 1",
-    ),
-    (
-        "ReduceLROnPlateau(mode='maximum')",
-        "mode 'maximum' is unknown (valid: min, max)",
-    ),
-    (
-        "ReduceLROnPlateau(threshold_mode='relative')",
-        "threshold_mode 'relative' is unknown",
-    ),
-    (
-        "ReduceLROnPlateau(min_lr=[0.1, 0.2, 0.3])",
-        "min_lr has 3 values but the optimizer has",
-    ),
-    (
-        "LinearLR(start_factor=0.0)",
-        "start_factor must be greater than 0 and at most 1, got 0",
-    ),
-    (
-        "LinearLR(end_factor=1.5)",
-        "end_factor must be between 0 and 1, got 1.5",
-    ),
-    (
-        "ConstantLR(factor=2.0)",
-        "ConstantLR: factor must be between 0 and 1, got 2",
-    ),
-    ("ExponentialLR()", "ExponentialLR: missing keyword gamma"),
-    (
-        "CosineAnnealingWarmRestarts(T_0=0)",
-        "T_0 must be a positive integer, got 0 (int)",
-    ),
-    (
-        "CosineAnnealingWarmRestarts(T_0=2.5)",
-        "T_0 must be a positive integer, got 2.5 (float)",
-    ),
-    (
-        "CosineAnnealingWarmRestarts(T_0=10, T_mult=0)",
-        "T_mult must be an integer >= 1, got 0",
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, cycle_momentum=False)",
-        "define either total_steps or both epochs and steps_per_epoch",
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=0, cycle_momentum=False)",
-        "total_steps must be a positive integer, got 0",
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=10, pct_start=1, cycle_momentum=False)",
-        "pct_start must be a float between 0 and 1, got 1 (int)",
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=10, anneal_strategy='cosine', cycle_momentum=False)",
-        "anneal_strategy 'cosine' is unknown (valid: cos, linear)",
-    ),
-    (
-        "OneCycleLR(max_lr=0.1, total_steps=10, div_factor=0, cycle_momentum=False)",
-        "float division by zero (div_factor is 0)",
-    ),
-    (
-        "CyclicLR(base_lr=0.001, max_lr=0.1, mode='triangle', cycle_momentum=False)",
-        "mode 'triangle' is unknown (valid: triangular, triangular2, exp_range)",
-    ),
-    (
-        "CyclicLR(base_lr=[0.1, 0.2, 0.3], max_lr=1.0, cycle_momentum=False)",
-        "CyclicLR: base_lr has 3 values but the optimizer has",
-    ),
-    (
-        "SequentialLR(schedulers=[StepLR(step_size=2), ExponentialLR(gamma=0.9)], milestones=[])",
-        "expects one milestone fewer than schedulers, got 2 schedulers and 0 milestones",
-    ),
-    (
-        "SequentialLR(schedulers=[], milestones=[])",
-        "expects at least one scheduler",
-    ),
-    (
-        "SequentialLR(schedulers=[StepLR(step_size=2), ReduceLROnPlateau()], milestones=[3])",
-        "SequentialLR: does not support ReduceLROnPlateau (schedulers[1])",
-    ),
-    (
-        "ChainedScheduler(schedulers=[ReduceLROnPlateau()])",
-        "ChainedScheduler: does not support ReduceLROnPlateau (schedulers[0])",
-    ),
-];
+fn refusals(jsonl: &str) -> Vec<Refusal> {
+    let parse = |line: &str| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    jsonl.lines().map(parse).collect()
+}
+
+fn stricter() -> Vec<Refusal> {
+    refusals(include_str!("schedule_cases/stricter.jsonl"))
+}
+
+fn refused() -> Vec<Refusal> {
+    refusals(include_str!("schedule_cases/refused.jsonl"))
+}
 
 #[derive(Serialize)]
 struct Case {
@@ -454,8 +149,12 @@ fn case(spec: &str, lrs: &[f64], steps: usize) -> Case {
 
 fn parity_cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    for (spec, groups) in PARITY {
-        if matches!(groups, Groups::Both) {
+    for ParitySpec {
+        spec,
+        two_groups_only,
+    } in parity_specs()
+    {
+        if !two_groups_only {
             cases.push(case(spec, &[0.1], STEPS));
         }
         cases.push(case(spec, &[0.1, 0.025], STEPS));
@@ -464,8 +163,12 @@ fn parity_cases() -> Vec<Case> {
 }
 
 fn other_cases() -> Vec<Case> {
-    let stricter = STRICTER.iter().map(|(s, _, _)| case(s, &[0.1, 0.025], 10));
-    let refused = REFUSED.iter().map(|(s, _)| case(s, &[0.1, 0.025], 1));
+    let stricter = stricter()
+        .into_iter()
+        .map(|r| case(&r.spec, &[0.1, 0.025], 10));
+    let refused = refused()
+        .into_iter()
+        .map(|r| case(&r.spec, &[0.1, 0.025], 1));
     stricter.chain(refused).collect()
 }
 
@@ -599,8 +302,16 @@ fn state_round_trip_continues_bit_for_bit() {
 #[test]
 fn refusals_name_the_problem_where_pytorch_refuses_too() {
     let (_, torch) = torch_outcomes();
-    let torch = &torch[STRICTER.len()..];
-    for ((spec, needle), torch) in REFUSED.iter().zip(torch) {
+    let torch = &torch[stricter().len()..];
+    let refused = refused();
+    assert_eq!(refused.len(), torch.len());
+    for (
+        Refusal {
+            spec, ours: needle, ..
+        },
+        torch,
+    ) in refused.iter().zip(torch)
+    {
         let mut lrs = vec![0.1, 0.025];
         let e = parse_scheduler(spec, &mut lrs).expect_err(spec).to_string();
         assert!(e.contains(needle), "{spec}: {e}");
@@ -621,59 +332,17 @@ fn refusals_name_the_problem_where_pytorch_refuses_too() {
 #[test]
 fn stricter_than_pytorch_where_documented() {
     let (_, torch) = torch_outcomes();
-    for ((spec, needle, torch_fails_at), torch) in STRICTER.iter().zip(torch) {
+    let stricter = stricter();
+    assert_eq!(stricter.len() + refused().len(), torch.len());
+    for (r, torch) in stricter.iter().zip(torch) {
+        let (spec, needle) = (&r.spec, &r.ours);
         let mut lrs = vec![0.1, 0.025];
         let e = parse_scheduler(spec, &mut lrs).expect_err(spec).to_string();
         assert!(e.contains(needle), "{spec}: {e}");
         assert_eq!(
             torch.error.as_ref().map(|e| e.0),
-            *torch_fails_at,
+            r.torch_fails_at,
             "{spec}: PyTorch: {torch:?}"
         );
     }
-}
-
-#[test]
-fn runtime_errors_and_misuse() {
-    let mut lrs = vec![0.1];
-    let mut s = parse_scheduler("ReduceLROnPlateau()", &mut lrs).unwrap();
-    assert!(s.needs_metric());
-    let e = s.step(&mut lrs, None).unwrap_err().to_string();
-    assert_eq!(e, "ReduceLROnPlateau: step needs the metric it watches");
-    let e = s.step(&mut [0.1, 0.2], Some(1.0)).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "ReduceLROnPlateau: built for 1 parameter groups, stepped with 2"
-    );
-
-    let mut s = parse_scheduler("StepLR(step_size=2)", &mut lrs).unwrap();
-    assert!(!s.needs_metric());
-    let wrong = parse_scheduler("ExponentialLR(gamma=0.5)", &mut lrs)
-        .unwrap()
-        .state();
-    let e = s.load_state(&wrong).unwrap_err().to_string();
-    assert_eq!(e, "StepLR state: saved by a ExponentialLR, not a StepLR");
-    let mut two = vec![0.1, 0.2];
-    let other_groups = parse_scheduler("StepLR(step_size=2)", &mut two)
-        .unwrap()
-        .state();
-    let e = s.load_state(&other_groups).unwrap_err().to_string();
-    assert!(
-        e.contains("\"base_lrs\" is missing or not a list of 1 floats"),
-        "{e}"
-    );
-
-    let mut s = parse_scheduler(
-        "OneCycleLR(max_lr=0.1, total_steps=2, cycle_momentum=False)",
-        &mut lrs,
-    )
-    .unwrap();
-    s.step(&mut lrs, None).unwrap();
-    s.step(&mut lrs, None).unwrap();
-    let e = s.step(&mut lrs, None).unwrap_err().to_string();
-    assert!(
-        e.contains("Tried to step 3 times. The specified number of total steps is 2"),
-        "{e}"
-    );
-    assert!(parse_scheduler("StepLR(step_size=1)", &mut []).is_err());
 }
