@@ -11,9 +11,11 @@
 # Each run trains, one after another (run r starting with the r-th, in rotation): the harness
 # (`tch-harness train`, with --loss-sync batch and epoch), scripts/reference.py,
 # scripts/lean_loop.py (PyTorch eager as written for speed: data on the device, slices as
-# batches, no DataLoader, no loss read-back) and examples/bare_loop.rs (the same in tch). The
-# lean and bare loops have the same model, data, batches and optimizer as the harness and no
-# accounting, evaluation, progress or files. All use the default batch size (64), SGD lr 0.05
+# batches, no DataLoader, no loss read-back) and examples/bare_loop.rs (the same in tch), once as
+# it is and once with the seed loop's two reads per batch (`inputs.size()[0]`, `loss.item()`:
+# the floor for --loss-sync batch, which does them). The lean and bare loops have the same
+# model, data, batches and optimizer as the harness and no accounting, evaluation, progress or
+# files. All use the default batch size (64), SGD lr 0.05
 # and seed 0.
 #
 # What is timed ("training only"): the training part of each epoch — sample order, gather and
@@ -79,7 +81,8 @@ harness_epoch() { "$harness" train "${common[@]}" "${extra[@]}" --loss-sync epoc
 reference() { "$python" scripts/reference.py "${common[@]}" "${extra[@]}" --out "$tmp/reference-$1" >/dev/null; }
 lean_loop() { mkdir -p "$tmp/lean-$1" && "$python" scripts/lean_loop.py "${common[@]}" >"$tmp/lean-$1/metrics.jsonl"; }
 bare_loop() { mkdir -p "$tmp/bare-$1" && "$bare" "${common[@]}" >"$tmp/bare-$1/metrics.jsonl"; }
-programs=(harness_batch harness_epoch reference lean_loop bare_loop)
+bare_reads() { mkdir -p "$tmp/bare-reads-$1" && "$bare" "${common[@]}" --read-loss true >"$tmp/bare-reads-$1/metrics.jsonl"; }
+programs=(harness_batch harness_epoch reference lean_loop bare_loop bare_reads)
 for run in $(seq 1 "$runs"); do
   echo "bench: run $run/$runs" >&2
   # Each run starts with the next program: whatever running first or after Python does to the

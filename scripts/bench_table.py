@@ -1,5 +1,6 @@
 """The table of scripts/bench.sh, from the run folders it leaves in TMP:
-<kind>-<run>/metrics.jsonl for kind in harness-batch, harness-epoch, reference, lean, bare.
+<kind>-<run>/metrics.jsonl for kind in harness-batch, harness-epoch, reference, lean, bare,
+bare-reads.
 
     python scripts/bench_table.py TMP RUNS EXPERIMENT EPOCHS THREADS DEVICE LOAD_BEFORE
 """
@@ -11,7 +12,7 @@ import sys
 
 KINDS = [("harness-batch", "harness, --loss-sync batch"), ("harness-epoch", "harness, --loss-sync epoch"),
          ("reference", "reference.py (PyTorch eager)"), ("lean", "lean PyTorch eager loop"),
-         ("bare", "bare tch loop")]
+         ("bare", "bare tch loop"), ("bare-reads", "bare tch loop, seed's reads")]
 
 
 def records(tmp, kind, run):
@@ -62,10 +63,13 @@ def main():
         print(f"--loss-sync {sync}: harness / reference {ratio(train_sps, h, 'reference'):.2f}x "
               f"(all-in {ratio(all_in_sps, h, 'reference'):.2f}x); "
               f"/ lean PyTorch loop {ratio(train_sps, h, 'lean'):.2f}x; "
-              f"harness overhead over the bare loop {(ratio(train_sps, 'bare', h) - 1) * 100:+.1f}%")
+              f"harness overhead over the bare loop {(ratio(train_sps, 'bare', h) - 1) * 100:+.1f}%"
+              + (f" (with the seed's reads {(ratio(train_sps, 'bare-reads', h) - 1) * 100:+.1f}%)"
+                 if sync == "batch" else ""))
     print("training only: sample order, batches, steps, epoch loss (evaluation excluded for all).\n"
           "all-in: the period between epoch ends (evaluation, logging, progress; start-up excluded).\n"
-          "overhead: bare samples/s / harness samples/s - 1.")
+          "overhead: bare samples/s / harness samples/s - 1; the seed's reads: inputs.size()[0] and\n"
+          "loss.item() per batch, which --loss-sync batch does and the plain bare loop leaves out.")
 
 
 if __name__ == "__main__":

@@ -76,9 +76,11 @@ fn bench_prints_its_table() {
         "reference.py (PyTorch eager)",
         "lean PyTorch eager loop",
         "bare tch loop",
+        "bare tch loop, seed's reads",
         "/ lean PyTorch loop",
         "--loss-sync batch: harness / reference",
         "harness overhead over the bare loop",
+        "(with the seed's reads ",
     ] {
         assert!(all.contains(needle), "missing '{needle}': {all}");
     }
