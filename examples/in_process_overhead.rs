@@ -11,6 +11,11 @@
 //! After a warm-up round, each round prints both programs' median training-epoch time (epochs
 //! 2..E, the span of `train_seconds`); the last line, the median of the per-round ratios and
 //! their quartiles.
+//!
+//! One process still draws its own placement of each loop's memory: its figure moves by about a
+//! point from one process to the next. `--processes N` runs the measurement in N fresh processes,
+//! one after another, prints each one's summary and then the median over them, the figure to
+//! quote (docs/performance.md).
 #[path = "bare_loop.rs"]
 mod bare_loop;
 
@@ -55,18 +60,63 @@ fn harness(args: &bare_loop::Args, out: PathBuf) -> Result<f64, Box<dyn std::err
     Ok(median(&mut times))
 }
 
+/// Removes `--name VALUE` from `flags`; its value parsed, or `default` when absent.
+fn take_count(flags: &mut Vec<String>, name: &str, default: usize) -> Result<usize, String> {
+    let Some(at) = flags.iter().position(|f| f == name) else {
+        return Ok(default);
+    };
+    let value = flags.get(at + 1).ok_or(format!("{name} needs a value"))?;
+    let count = value.parse().map_err(|e| format!("{name} {value}: {e}"))?;
+    flags.drain(at..at + 2);
+    Ok(count)
+}
+
+/// The overhead in per cent from a summary line ("…: +2.1 % (median of …").
+fn summary_percent(line: &str) -> Option<f64> {
+    line.split(": ").nth(1)?.split(' ').next()?.parse().ok()
+}
+
+/// Runs this program with `flags` in `processes` fresh processes, one after another; prints each
+/// one's summary and the median over them.
+fn over_processes(flags: &[String], processes: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut percents = Vec::new();
+    for k in 1..=processes {
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(flags)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let summary = stdout.lines().last().unwrap_or_default();
+        let percent = summary_percent(summary).filter(|_| out.status.success());
+        let percent = percent.ok_or_else(|| {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            format!("process {k} of {processes} failed: {}", stderr.trim())
+        })?;
+        println!("process {k}/{processes}: {summary}");
+        percents.push(percent);
+    }
+    let median_percent = median(&mut percents); // sorts them
+    println!(
+        "harness overhead over the bare loop, median over {processes} processes: {median_percent:+.2} % (range {:+.1} % .. {:+.1} %)",
+        percents[0],
+        percents[processes - 1]
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut flags: Vec<String> = std::env::args().skip(1).collect();
-    let mut rounds = 10;
-    if let Some(at) = flags.iter().position(|f| f == "--rounds") {
-        rounds = flags.get(at + 1).ok_or("--rounds needs a value")?.parse()?;
-        flags.drain(at..at + 2);
-    }
+    let processes = take_count(&mut flags, "--processes", 1)?;
+    let child_flags = flags.clone();
+    let rounds = take_count(&mut flags, "--rounds", 10)?;
     let args = bare_loop::parse_args(flags.into_iter())?;
-    if args.epochs < 2 || rounds < 1 {
+    if args.epochs < 2 || rounds < 1 || processes < 1 {
         return Err(
-            "needs --epochs 2 or more (epoch 1 is a warm-up) and --rounds 1 or more".into(),
+            "needs --epochs 2 or more (epoch 1 is a warm-up), --rounds and --processes 1 or more"
+                .into(),
         );
+    }
+    if processes > 1 {
+        return over_processes(&child_flags, processes);
     }
     tch_harness::allocator::keep_freed_memory();
     if let Some(n) = args.threads {

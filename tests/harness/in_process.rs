@@ -80,3 +80,42 @@ fn in_process_overhead_refuses_a_read_loss_that_is_not_a_bool() {
         text(&out)
     );
 }
+
+#[test]
+fn in_process_overhead_over_processes_prints_each_and_the_median() {
+    let out = in_process_overhead(&[
+        "--processes",
+        "2",
+        "--rounds",
+        "1",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+    ]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "two processes, the median: {all}");
+    for (k, line) in lines[..2].iter().enumerate() {
+        let prefix = format!(
+            "process {}/2: harness overhead over the bare loop, in one",
+            k + 1
+        );
+        assert!(line.starts_with(&prefix), "{all}");
+        assert!(line.contains("median of 1 rounds"), "{all}");
+    }
+    assert!(
+        lines[2].starts_with("harness overhead over the bare loop, median over 2 processes: "),
+        "{all}"
+    );
+    let refused = in_process_overhead(&["--processes", "0", "--epochs", "2"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--processes 1 or more") && stderr.lines().count() == 1,
+        "{}",
+        text(&refused)
+    );
+}
