@@ -24,9 +24,11 @@ use std::path::PathBuf;
 use tch_harness::run::{self, Silent, StopFlag};
 use tch_harness::{ExperimentSource, OptimizerConfig, OptimizerKind, TrainConfig};
 
+/// The median (of an even count, the mean of the middle two); sorts `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let n = values.len();
+    (values[(n - 1) / 2] + values[n / 2]) / 2.0
 }
 
 /// The median epoch time of one bare-loop run (its first epoch, a warm-up, left out).
@@ -96,7 +98,7 @@ fn over_processes(flags: &[String], processes: usize) -> Result<(), Box<dyn std:
     }
     let median_percent = median(&mut percents); // sorts them
     println!(
-        "harness overhead over the bare loop, median over {processes} processes: {median_percent:+.2} % (range {:+.1} % .. {:+.1} %)",
+        "harness overhead over the bare loop, median over {processes} processes: {median_percent:+.1} % (range {:+.1} % .. {:+.1} %)",
         percents[0],
         percents[processes - 1]
     );
