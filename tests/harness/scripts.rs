@@ -101,6 +101,10 @@ fn device_run_leaves_every_part_in_out() {
                 "BARE_LOOP_BIN",
                 exe.parent().unwrap().join("examples/bare_loop"),
             )
+            .env(
+                "IN_PROCESS_BIN",
+                exe.parent().unwrap().join("examples/in_process_overhead"),
+            )
             .output()
             .unwrap()
     };
@@ -130,9 +134,14 @@ fn device_run_leaves_every_part_in_out() {
             "bench-{part}: {table}"
         );
     }
+    assert!(
+        read("overhead.txt").contains("median over 2 processes"),
+        "{}",
+        read("overhead.txt")
+    );
     assert_eq!(
         read("times.txt").lines().count(),
-        6,
+        7,
         "{}",
         read("times.txt")
     );
