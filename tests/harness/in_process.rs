@@ -110,12 +110,14 @@ fn in_process_overhead_over_processes_prints_each_and_the_median() {
         lines[2].starts_with("harness overhead over the bare loop, median over 2 processes: "),
         "{all}"
     );
-    let refused = in_process_overhead(&["--processes", "0", "--epochs", "2"]);
-    assert!(!refused.status.success(), "{}", text(&refused));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        stderr.contains("--processes 1 or more") && stderr.lines().count() == 1,
-        "{}",
-        text(&refused)
-    );
+    for (value, needle) in [("0", "--processes 1 or more"), ("two", "--processes two")] {
+        let refused = in_process_overhead(&["--processes", value, "--epochs", "2"]);
+        assert!(!refused.status.success(), "{}", text(&refused));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(needle) && stderr.lines().count() == 1,
+            "{}",
+            text(&refused)
+        );
+    }
 }
