@@ -5,6 +5,10 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
 const MIB: u64 = 1 << 20;
 /// Configuration files (TOML, JSON, a run's config.json, compare reports).
 pub const CONFIG_LIMIT: u64 = 16 * MIB;
@@ -43,6 +47,20 @@ pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 pub fn read_to_string(path: &Path, limit: u64) -> io::Result<String> {
     String::from_utf8(read(path, limit)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "is not UTF-8 text"))
+}
+
+/// Every non-blank line of the JSON-lines log at `path` (metrics.jsonl, a trace), parsed; a line
+/// that does not parse is an error naming its number and what it should have been (`what`).
+pub fn read_json_lines<T: DeserializeOwned>(path: &Path, what: &str) -> Result<Vec<T>> {
+    let text = read_to_string(path, LOG_LIMIT).map_err(|e| Error::file(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::file(path, format!("line {} is not {what}: {e}", i + 1)))
+        })
+        .collect()
 }
 
 fn too_large(limit: u64) -> io::Error {

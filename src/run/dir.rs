@@ -194,20 +194,7 @@ impl Drop for MetricsLog {
 /// Reads every record of a metrics file (blank lines are skipped). A line that is not one whole
 /// JSON value (a torn write) is an error naming its line number.
 pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
-    let text = crate::bounded::read_to_string(path, crate::bounded::LOG_LIMIT)
-        .map_err(|e| Error::file(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("line {} is not a whole JSON record (torn?): {e}", i + 1),
-                )
-            })
-        })
-        .collect()
+    crate::bounded::read_json_lines(path, "a whole JSON record (torn?)")
 }
 
 /// `<root>/<name>-<UTC time>`, with `-2`, `-3`, … appended when that folder already exists.

@@ -30,16 +30,7 @@ pub struct TraceLine {
 
 /// Every line of the trace at `path`; a line that is not a trace step is an error naming it.
 pub fn read_trace(path: &Path) -> Result<Vec<TraceLine>> {
-    let text = crate::bounded::read_to_string(path, crate::bounded::LOG_LIMIT)
-        .map_err(|e| Error::file(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| Error::file(path, format!("line {}: not a trace step ({e})", i + 1)))
-        })
-        .collect()
+    crate::bounded::read_json_lines(path, "a trace step")
 }
 
 /// The lines up to the first that does not parse (a write torn by a kill).

@@ -172,5 +172,5 @@ fn a_torn_trace_is_a_one_line_error() {
         "--out",
         report.to_str().unwrap(),
     ];
-    crate::common::assert_clean_error(&run_bin(&args), "line 2: not a trace step");
+    crate::common::assert_clean_error(&run_bin(&args), "line 2 is not a trace step");
 }
