@@ -1,6 +1,6 @@
 //! The safetensors stand-in scripts/gpu-check.sh falls back on (the script's own tests are in
-//! gpu_check.rs), `tch-harness info`, scripts/bench.sh and scripts/device_run.sh (the Python
-//! reference's own shape: `reference_package.rs`).
+//! gpu_check.rs), `tch-harness info`, scripts/bench.sh, scripts/profile.sh's flags and
+//! scripts/device_run.sh (the Python reference's own shape: `reference_package.rs`).
 use crate::common::{bin, root, run_bin, run_python, tempdir, text};
 
 /// The stand-in reads the data files as safetensors does and writes files safetensors reads.
@@ -83,6 +83,24 @@ fn bench_prints_its_table() {
         "(with the seed's reads ",
     ] {
         assert!(all.contains(needle), "missing '{needle}': {all}");
+    }
+}
+
+/// scripts/profile.sh refuses what is neither an epoch count nor `--simulate`, in one line and
+/// before it builds or runs anything (its runs take minutes under valgrind: not run here).
+#[test]
+fn profile_refuses_a_bad_argument_in_one_line() {
+    for bad in ["three", "0", "--simulated"] {
+        let out = std::process::Command::new(root().join("scripts/profile.sh"))
+            .arg(bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert_eq!(
+            stderr.trim(),
+            format!("error: expected EPOCHS (a count of 1 or more) or --simulate, got '{bad}'")
+        );
     }
 }
 
