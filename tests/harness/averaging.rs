@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, run_python, tempdir, text};
 use crate::compare::{assert_identical_run, compare_json};
-use crate::resume::{
+use crate::kill_resume::{
     epochs_flags, losses, signal, spawn_resume, spawn_train, wait_until_training, SIGINT,
 };
 use crate::resume_window::wait_for_epochs;

@@ -11,8 +11,8 @@ use tch_harness::run::Checkpoint;
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 use crate::compare::compare_json;
+use crate::kill_resume::losses;
 use crate::own_fixture::{fixture, path};
-use crate::resume::losses;
 use crate::resume_fit::edit_config;
 
 const STOP: &str = "EarlyStopping(monitor='eval_loss', patience=2)";

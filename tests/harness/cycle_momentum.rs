@@ -314,5 +314,5 @@ fn sigkill_then_resume_is_bit_identical_with_cycled_momentum() {
         "--scheduler-interval",
         "batch",
     ];
-    assert_eq!(crate::resume::kill_and_resume_trials(CYCLIC, 23), 4);
+    assert_eq!(crate::kill_resume::kill_and_resume_trials(CYCLIC, 23), 4);
 }

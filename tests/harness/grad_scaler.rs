@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::common::{assert_clean_error, read_jsonl, run_bin, tempdir, text};
 use crate::compare::assert_identical_run;
-use crate::resume::{kill_and_resume_trials, losses};
+use crate::kill_resume::{kill_and_resume_trials, losses};
 use crate::resume_window::sigint_inside_a_window_then_resume;
 
 /// 2**127: the largest power-of-two scale; linear-regression's first gradients overflow under it.

@@ -1,6 +1,7 @@
 //! The test suite, one crate (libtorch links are slow): each module one concern.
 mod bits;
 mod common;
+mod kill_resume;
 mod loss_fixture;
 mod own_fixture;
 

@@ -12,7 +12,7 @@ use tch_harness::run::{
 use tch_harness::{Error, Optimizer, Result, Slot, StepHook, TrainConfig, Update};
 
 use crate::common::{global_rng, tempdir};
-use crate::resume::losses;
+use crate::kill_resume::losses;
 use crate::resume_rng::{config, experiment};
 
 /// Four epochs of 8 batches, no accumulation: 32 optimizer steps.

@@ -17,7 +17,7 @@ use tch_harness::run::{
 use tch_harness::{DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
 
 use crate::common::{global_rng, tempdir};
-use crate::resume::losses;
+use crate::kill_resume::losses;
 
 /// 120 samples of x in [-3, 3] in stored order, batches of 16 (8 an epoch), windows of 4.
 const SAMPLES: i64 = 120;

@@ -18,7 +18,7 @@ use tch_harness::run::{
 use tch_harness::{DeviceSpec, Experiment, ExperimentSource, Loss, Result, TrainConfig};
 
 use crate::common::{global_rng, tempdir};
-use crate::resume::losses;
+use crate::kill_resume::losses;
 
 const EPOCHS: usize = 4;
 /// 120 samples in batches of 16: 8 batches an epoch, the last one short.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::{run_bin, tempdir, text};
-use crate::resume::{
+use crate::kill_resume::{
     epochs_flags, kill_and_resume_trials, losses, signal, spawn_resume, spawn_train,
     wait_until_training, SIGINT,
 };
