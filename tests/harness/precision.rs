@@ -1,7 +1,7 @@
 //! `--precision bf16-mixed | 16-mixed`: autocast around the forward pass and the criterion, bit
 //! for bit with `torch.autocast` — op by op against PyTorch (the shim's state, TorchScript
 //! modules too), then whole runs against scripts/reference.py for every built-in experiment,
-//! `eval` against PyTorch's own eval loss, bad input and a resume that changes the precision.
+//! `eval` against PyTorch's own eval loss (its refusals: `precision_refusals.rs`).
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -11,9 +11,8 @@ use tch_harness::autocast::AutocastGuard;
 use tch_harness::data::read_tensors;
 
 use crate::bits::assert_bits_eq;
-use crate::common::{assert_clean_error, python, read_jsonl, run_bin, run_python, tempdir, text};
+use crate::common::{read_jsonl, run_bin, run_python, tempdir, text};
 use crate::compare::{assert_identical_run, compare_json, reference_config};
-use crate::resume_fit::edit_config;
 
 const MIXED: [(&str, &str, Kind); 2] = [
     ("bf16-mixed", "bf16", Kind::BFloat16),
@@ -257,85 +256,4 @@ for method in ("script", "trace"):
         let flags = ["--model", model, "--data", data, "--loss", "cross-entropy"];
         assert_identical_run(&[&flags[..], &["--precision", "bf16-mixed"]].concat());
     }
-}
-
-/// An unknown precision is a one-line error before anything trains, wherever it is given.
-#[test]
-fn an_unknown_precision_is_refused_before_training() {
-    let expected = "unknown --precision 'fp16' (expected 32, bf16-mixed or 16-mixed)";
-    let dir = tempdir();
-    let run = dir.path().join("run");
-    let train = ["train", "--epochs", "1", "--out", run.to_str().unwrap()];
-    assert_clean_error(
-        &run_bin(&[&train[..], &["--precision", "fp16"]].concat()),
-        expected,
-    );
-    assert!(!run.exists(), "nothing written");
-    let compare = ["compare", "--precision", "fp16"];
-    assert_clean_error(&run_bin(&compare), expected);
-    let eval = [
-        "eval",
-        "--experiment",
-        "digits-mlp",
-        "--weights",
-        "w.safetensors",
-    ];
-    assert_clean_error(
-        &run_bin(&[&eval[..], &["--precision", "fp16"]].concat()),
-        expected,
-    );
-    let file = dir.path().join("config.json");
-    std::fs::write(&file, r#"{"precision": "fp16"}"#).unwrap();
-    let config = ["train", "--config", file.to_str().unwrap()];
-    assert_clean_error(&run_bin(&config), expected);
-    let reference = python()
-        .args(["scripts/reference.py", "--precision", "fp16"])
-        .output()
-        .unwrap();
-    assert_eq!(reference.status.code(), Some(2), "{}", text(&reference));
-    let stderr = String::from_utf8_lossy(&reference.stderr);
-    assert!(
-        stderr.contains("--precision: invalid choice: 'fp16'"),
-        "{stderr}"
-    );
-}
-
-/// The precision is part of what a run computes: resuming under another one is refused.
-#[test]
-fn resume_refuses_a_changed_precision() {
-    let dir = tempdir();
-    let run = dir.path().join("run");
-    let args = [
-        "train",
-        "--experiment",
-        "linear-regression",
-        "--epochs",
-        "1",
-    ];
-    let out = run_bin(
-        &[
-            &args[..],
-            &[
-                "--device",
-                "cpu",
-                "--precision",
-                "bf16-mixed",
-                "--out",
-                run.to_str().unwrap(),
-            ],
-        ]
-        .concat(),
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    edit_config(&run, |c| {
-        assert_eq!(
-            c["precision"],
-            json!("bf16-mixed"),
-            "config.json records it"
-        );
-        c["precision"] = json!("32");
-        c["epochs"] = json!(2);
-    });
-    let out = run_bin(&["train", "--resume", run.to_str().unwrap()]);
-    assert_clean_error(&out, "trained with precision = \"bf16-mixed\"");
 }
